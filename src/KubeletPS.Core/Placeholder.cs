@@ -1,0 +1,1 @@
+namespace KubeletPS.Core; internal static class Placeholder {}
