@@ -1,0 +1,198 @@
+#requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, packages and runs KubeletPS.
+.DESCRIPTION
+    Tasks:
+      Build      the importable module in out/KubeletPS (KubeletPS.psd1 at its root)
+      Test       Build, then every xunit and Pester test; ends with "N passed, N failed"
+      Package    Build, then a .nupkg in out/packages that Install-PSResource accepts
+      Run        Build, then the main job (see README)
+      Benchmark  Build, then the benchmarks whose figures README records
+    Each task sets up what it needs: the dotnet local tools, NuGet packages and, when run
+    as root on Debian, the OS packages (containerd, runc, busybox-static, CNI plugins).
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Package', 'Run', 'Benchmark')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Only Pester tests whose file name matches, or only xunit tests matching this filter.
+    [string] $PesterFilter = '*',
+    [string] $XunitFilter,
+    [switch] $SkipXunit,
+    [switch] $SkipPester
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$RepoRoot = $PSScriptRoot
+$OutDir = Join-Path $RepoRoot 'out'
+$ModuleOut = Join-Path $OutDir 'KubeletPS'
+$PesterVersion = '5.7.1'
+$OsPackages = 'containerd', 'runc', 'busybox-static', 'containernetworking-plugins', 'iproute2', 'iptables', 'openssl'
+
+function Invoke-Native {
+    # Runs a native command with the rest of the arguments; a non-zero exit stops the build.
+    $file, $rest = $args
+    $rest = @($rest | ForEach-Object { $_ })
+    & $file @rest
+    if ($LASTEXITCODE -ne 0) { throw "$file $($rest -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Get-ModuleVersion {
+    $props = [xml](Get-Content -Raw (Join-Path $RepoRoot 'Directory.Build.props'))
+    ($props.Project.PropertyGroup | Where-Object { $_['Version'] } | Select-Object -First 1).Version
+}
+
+function Install-OsPackage {
+    # The runtime tests start a private containerd; they need these Debian packages.
+    if (-not $IsLinux -or -not (Get-Command dpkg-query -ErrorAction Ignore)) { return }
+    $missing = @($OsPackages | Where-Object {
+            (& dpkg-query -W -f '${Status}' $_ 2>$null) -ne 'install ok installed'
+        })
+    $needKubectl = -not (Get-Command kubectl -ErrorAction Ignore)
+    if ($needKubectl) { $missing += 'kubernetes-client' }
+    if ($missing.Count -eq 0) { return }
+    if ((& id -u) -ne '0') {
+        Write-Warning "Missing Debian packages: $($missing -join ', '). Run as root, or 'sudo apt-get install $($missing -join ' ')'; the container runtime tests will fail without them."
+        return
+    }
+    Write-Host "Installing Debian packages: $($missing -join ', ')"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    Invoke-Native apt-get update -qq
+    Invoke-Native apt-get install -y -qq --no-install-recommends @missing
+}
+
+function Invoke-Build {
+    Push-Location $RepoRoot
+    try {
+        Invoke-Native dotnet tool restore
+        if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
+        $null = New-Item -ItemType Directory -Force $ModuleOut
+
+        # The engine and its dependencies go to Dependencies/, loaded by EngineLoadContext.
+        Invoke-Native dotnet publish src/KubeletPS.Core/KubeletPS.Core.csproj -c $Configuration --nologo -v quiet `
+            -o (Join-Path $ModuleOut 'Dependencies')
+        # The cmdlet assembly sits at the module root, alone.
+        Invoke-Native dotnet build src/KubeletPS/KubeletPS.csproj -c $Configuration --nologo -v quiet
+        $cmdletBin = Join-Path $RepoRoot "src/KubeletPS/bin/$Configuration/net8.0"
+        Copy-Item (Join-Path $cmdletBin 'KubeletPS.dll'), (Join-Path $cmdletBin 'KubeletPS.pdb') $ModuleOut
+
+        $version = Get-ModuleVersion
+        (Get-Content -Raw (Join-Path $RepoRoot 'module/KubeletPS.psd1')) -replace "ModuleVersion(\s*)= '0\.0\.0'[^\r\n]*", "ModuleVersion`$1= '$version'" |
+            Set-Content -NoNewline (Join-Path $ModuleOut 'KubeletPS.psd1')
+        Copy-Item (Join-Path $RepoRoot 'module/KubeletPS.Format.ps1xml') $ModuleOut
+        if (Test-Path (Join-Path $RepoRoot 'module/KubeletPS.Types.ps1xml')) {
+            Copy-Item (Join-Path $RepoRoot 'module/KubeletPS.Types.ps1xml') $ModuleOut
+        }
+        Copy-Item (Join-Path $RepoRoot 'module/examples') $ModuleOut -Recurse -ErrorAction Ignore
+
+        # Help: MAML generated from module/help/*.md and the cmdlets' own metadata, in a clean pwsh.
+        $helpScript = Join-Path $RepoRoot 'module/help/ConvertTo-MamlHelp.ps1'
+        Invoke-Native dotnet pwsh -NoProfile -NonInteractive -File $helpScript -ModulePath (Join-Path $ModuleOut 'KubeletPS.psd1') `
+            -MarkdownPath (Join-Path $RepoRoot 'module/help') -OutputPath (Join-Path $ModuleOut 'en-US/KubeletPS.dll-Help.xml')
+
+        $manifest = Test-ModuleManifest -Path (Join-Path $ModuleOut 'KubeletPS.psd1')
+        Write-Host "Built KubeletPS $($manifest.Version) in $ModuleOut"
+    }
+    finally { Pop-Location }
+}
+
+function Get-PesterModulePath {
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+    $path = Join-Path $nugetRoot "pester/$PesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path $path)) {
+        Invoke-Native dotnet restore (Join-Path $RepoRoot 'tests/Pester/Pester.Restore.csproj') --nologo -v quiet
+    }
+    $path
+}
+
+function Invoke-XunitTest {
+    $results = Join-Path $OutDir 'test-results'
+    if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+    $arguments = @('test', (Join-Path $RepoRoot 'KubeletPS.sln'), '-c', $Configuration, '--nologo',
+        '--logger', 'trx;LogFilePrefix=xunit', '--results-directory', $results)
+    if ($XunitFilter) { $arguments += '--filter', $XunitFilter }
+    & dotnet @arguments | Out-Host
+    $passed = 0; $failed = 0
+    foreach ($trx in Get-ChildItem $results -Filter *.trx -ErrorAction Ignore) {
+        $counters = ([xml](Get-Content -Raw $trx.FullName)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    if ($LASTEXITCODE -ne 0 -and $failed -eq 0) { $failed = 1; Write-Warning 'dotnet test failed before reporting results (build error?)' }
+    [pscustomobject]@{ Passed = $passed; Failed = $failed }
+}
+
+function Invoke-PesterTest {
+    $pester = Get-PesterModulePath
+    $resultFile = Join-Path $OutDir 'pester-results.xml'
+    # A new pwsh so the tests see the module exactly as a user's fresh session would.
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester'
+`$config = New-PesterConfiguration
+`$config.Run.Path = Get-ChildItem '$(Join-Path $RepoRoot 'tests/Pester')' -Filter '*.Tests.ps1' | Where-Object Name -like '$PesterFilter' | ForEach-Object FullName
+`$config.Run.PassThru = `$true
+`$config.Output.Verbosity = 'Detailed'
+`$config.TestResult.Enabled = `$true
+`$config.TestResult.OutputPath = '$resultFile'
+`$env:KUBELETPS_MODULE = '$(Join-Path $ModuleOut 'KubeletPS.psd1')'
+`$env:KUBELETPS_REPO = '$RepoRoot'
+`$r = Invoke-Pester -Configuration `$config
+"PESTER-COUNTS `$(`$r.PassedCount) `$(`$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount)"
+"@
+    $passed = 0; $failed = 0; $sawCounts = $false
+    & dotnet pwsh -NoProfile -NonInteractive -Command $script | ForEach-Object {
+        if ($_ -match '^PESTER-COUNTS (\d+) (\d+)$') { $passed = [int]$Matches[1]; $failed = [int]$Matches[2]; $sawCounts = $true }
+        else { $_ | Out-Host }
+    }
+    if (-not $sawCounts) { $failed = 1; Write-Warning 'Pester did not report results' }
+    [pscustomobject]@{ Passed = $passed; Failed = $failed }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' {
+        Install-OsPackage
+        Invoke-Build
+        $totals = @()
+        if (-not $SkipXunit) { $totals += Invoke-XunitTest }
+        if (-not $SkipPester) { $totals += Invoke-PesterTest }
+        $passed = ($totals | Measure-Object Passed -Sum).Sum
+        $failed = ($totals | Measure-Object Failed -Sum).Sum
+        "$passed passed, $failed failed"
+        if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+    }
+    'Package' {
+        Invoke-Build
+        $repo = Join-Path $OutDir 'packages'
+        $null = New-Item -ItemType Directory -Force $repo
+        $name = "KubeletPS-build-$PID"
+        Register-PSResourceRepository -Name $name -Uri $repo -Trusted
+        try { Publish-PSResource -Path $ModuleOut -Repository $name }
+        finally { Unregister-PSResourceRepository -Name $name }
+        Get-ChildItem $repo -Filter *.nupkg | ForEach-Object { Write-Host "Package: $($_.FullName)" }
+    }
+    'Run' {
+        Install-OsPackage
+        Invoke-Build
+        & (Join-Path $RepoRoot 'tests/run-main-job.ps1') -ModulePath (Join-Path $ModuleOut 'KubeletPS.psd1')
+    }
+    'Benchmark' {
+        Install-OsPackage
+        Invoke-Build
+        Get-ChildItem (Join-Path $RepoRoot 'tests/benchmarks') -Filter '*.ps1' | ForEach-Object {
+            Write-Host "== $($_.BaseName)"
+            & dotnet pwsh -NoProfile -NonInteractive -File $_.FullName -ModulePath (Join-Path $ModuleOut 'KubeletPS.psd1')
+        }
+    }
+}

@@ -1,0 +1,98 @@
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    $script:modulePath = Get-TestModulePath
+    $script:cmdlets = & {
+        Import-Module $modulePath -Force
+        (Get-Module KubeletPS).ExportedCmdlets.Keys | Sort-Object
+        Remove-Module KubeletPS
+    }
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    $modulePath = Get-TestModulePath
+    $moduleRoot = Split-Path $modulePath
+}
+
+Describe 'KubeletPS module' {
+    It 'has a valid manifest with a version' {
+        $manifest = Test-ModuleManifest -Path $modulePath
+        $manifest.Version | Should -BeGreaterThan ([version]'0.0.0')
+        $manifest.PowerShellVersion | Should -Be ([version]'7.4')
+    }
+
+    It 'lists its exports explicitly, without wildcards' {
+        $data = Import-PowerShellDataFile $modulePath
+        foreach ($key in 'CmdletsToExport', 'FunctionsToExport', 'AliasesToExport', 'VariablesToExport') {
+            @($data[$key]) -join ',' | Should -Not -Match '\*' -Because "$key must not use wildcards"
+        }
+        @($data.CmdletsToExport).Count | Should -BeGreaterThan 0
+    }
+
+    It 'exports exactly the cmdlets the manifest lists' {
+        $data = Import-PowerShellDataFile $modulePath
+        $exported = pwsh -NoProfile -Command "Import-Module '$modulePath'; (Get-Module KubeletPS).ExportedCmdlets.Keys" 2>&1
+        ($exported | Sort-Object) -join ',' | Should -Be ((@($data.CmdletsToExport) | Sort-Object) -join ',')
+    }
+
+    It 'keeps its engine and dependencies under Dependencies/, apart from the cmdlet assembly' {
+        Get-ChildItem $moduleRoot -Filter *.dll | ForEach-Object Name | Should -Be 'KubeletPS.dll'
+        foreach ($dll in 'KubeletPS.Core.dll', 'KubernetesClient.dll', 'YamlDotNet.dll', 'BouncyCastle.Cryptography.dll') {
+            Join-Path $moduleRoot "Dependencies/$dll" | Should -Exist
+        }
+    }
+
+    It 'imports in a new pwsh in which another module already loaded a different YamlDotNet' {
+        $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+        $otherYaml = Join-Path $nuget 'yamldotnet/16.3.0/lib/net8.0/YamlDotNet.dll'
+        $otherYaml | Should -Exist -Because 'tests/Pester/Pester.Restore.csproj downloads YamlDotNet 16.3.0 for this test'
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+Add-Type -Path '$otherYaml'
+Import-Module '$modulePath'
+`$config = Get-KubeletConfig -Path '$(Join-Path (Get-TestRepoRoot) 'tests/Pester/data/kubeadm/config.yaml')' -KubeconfigPath '$(Join-Path (Get-TestRepoRoot) 'tests/Pester/data/kubeadm/kubelet.conf')'
+`$loaded = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'YamlDotNet' } | ForEach-Object { `$_.GetName().Version.Major }
+"`$(`$config.ClusterDomain)|`$((`$loaded | Sort-Object) -join ',')"
+"@
+        $result = pwsh -NoProfile -NonInteractive -Command $script 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($result -join "`n")
+        $result[-1] | Should -Be 'cluster.local|16,18'
+    }
+}
+
+Describe 'Help for <_>' -ForEach $cmdlets {
+    BeforeAll {
+        Import-Module $modulePath -Force
+        $name = $_
+        $help = Get-Help $name -Full
+        $command = Get-Command $name
+    }
+
+    It 'has a synopsis and a description' {
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        $help.Synopsis | Should -Not -Match "^\s*$name\s*\["
+        ($help.description.Text -join '') | Should -Not -BeNullOrEmpty
+    }
+
+    It 'has at least one example with code' {
+        @($help.examples.example).Count | Should -BeGreaterThan 0
+        $help.examples.example[0].code | Should -Match $name
+    }
+
+    It 'describes every parameter' {
+        $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+        foreach ($parameter in $command.Parameters.Keys | Where-Object { $_ -notin $common }) {
+            $doc = $help.parameters.parameter | Where-Object name -eq $parameter
+            ($doc.description.Text -join '') | Should -Not -BeNullOrEmpty -Because "-$parameter needs a description"
+        }
+    }
+
+    It 'declares its output type' {
+        $command.OutputType | Should -Not -BeNullOrEmpty
+    }
+
+    It 'uses an approved verb and the Kubelet noun prefix' {
+        (Get-Verb).Verb | Should -Contain $command.Verb
+        $command.Noun | Should -BeLike 'Kubelet*'
+    }
+}
