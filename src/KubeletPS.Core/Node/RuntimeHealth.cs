@@ -1,0 +1,25 @@
+namespace KubeletPS.Core.Node;
+
+/// <summary>What the node status needs from the container runtime (the CRI Version and Status calls).</summary>
+public sealed record RuntimeHealth
+{
+    public bool Reachable { get; init; }
+    public bool RuntimeReady { get; init; }
+    public bool NetworkReady { get; init; }
+    public string? RuntimeName { get; init; }
+    public string? RuntimeVersion { get; init; }
+    /// <summary>Why the runtime or its network is not ready, in kubelet's words.</summary>
+    public string? Message { get; init; }
+
+    public static RuntimeHealth Unreachable(string message) => new() { Reachable = false, Message = message };
+
+    /// <summary>containerRuntimeVersion as the Node shows it, e.g. containerd://1.6.20.</summary>
+    public string? ContainerRuntimeVersion =>
+        RuntimeName is null ? null : $"{RuntimeName}://{RuntimeVersion}";
+}
+
+/// <summary>The seam between the node status and the container runtime.</summary>
+public interface IRuntimeHealthSource
+{
+    Task<RuntimeHealth> GetHealthAsync(CancellationToken cancellationToken);
+}
