@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace KubeletPS.Core.Pods;
+
+/// <summary>A problem with one field of a manifest, with the line it is on.</summary>
+public sealed record ManifestProblem(string Field, int Line, int Column, string Message);
+
+/// <summary>
+/// Reads Kubernetes objects from YAML or JSON the way the API machinery does (YAML → JSON →
+/// typed object), keeping line numbers so that errors and unknown fields point at the file's
+/// line. Fields the typed model does not know are reported, never silently dropped.
+/// </summary>
+public static class ManifestReader
+{
+    public static (T Object, IReadOnlyList<ManifestProblem> UnknownFields) Read<T>(string text, string path)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            throw new KubeletConfigException($"invalid YAML: {e.InnerException?.Message ?? e.Message}", path, (int)e.Start.Line, (int)e.Start.Column, inner: e);
+        }
+        var documents = stream.Documents.Where(d => d.RootNode is not YamlScalarNode { Value: null or "" }).ToList();
+        if (documents.Count == 0) throw new KubeletConfigException("the file is empty.", path);
+        if (documents.Count > 1) throw new KubeletConfigException($"the file holds {documents.Count} YAML documents; one object per file is expected.", path, (int)documents[1].RootNode.Start.Line);
+        var root = documents[0].RootNode;
+        if (root is not YamlMappingNode) throw new KubeletConfigException("the document is not a mapping (an object with fields).", path, (int)root.Start.Line, (int)root.Start.Column);
+
+        var json = ToJson(root)!;
+        T value;
+        try
+        {
+            value = KubernetesJson.Deserialize<T>(json.ToJsonString());
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path ?? "";
+            var (line, column) = Locate(root, field);
+            throw new KubeletConfigException($"field {TrimJsonPath(field)}: {FirstSentence(e.Message)}", path, line, column, TrimJsonPath(field), inner: e);
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException)
+        {
+            throw new KubeletConfigException($"cannot read the object: {e.Message}", path, inner: e);
+        }
+        var known = JsonNode.Parse(KubernetesJson.Serialize(value));
+        var unknown = new List<ManifestProblem>();
+        FindUnknown(root, known, "", unknown);
+        return (value, unknown);
+    }
+
+    /// <summary>YAML → JSON as sigs.k8s.io/yaml does: plain scalars become numbers, booleans or null.</summary>
+    public static JsonNode? ToJson(YamlNode node) => node switch
+    {
+        YamlMappingNode map => new JsonObject(map.Children.Select(c =>
+            new KeyValuePair<string, JsonNode?>(((YamlScalarNode)c.Key).Value ?? "", ToJson(c.Value)))),
+        YamlSequenceNode seq => new JsonArray(seq.Children.Select(ToJson).ToArray()),
+        YamlScalarNode scalar => Scalar(scalar),
+        _ => null,
+    };
+
+    private static JsonNode? Scalar(YamlScalarNode scalar)
+    {
+        var text = scalar.Value ?? "";
+        if (scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded)
+            return JsonValue.Create(text);
+        switch (text)
+        {
+            case "" or "~" or "null" or "Null" or "NULL": return null;
+            case "true" or "True" or "TRUE": return JsonValue.Create(true);
+            case "false" or "False" or "FALSE": return JsonValue.Create(false);
+        }
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return JsonValue.Create(l);
+        if (text.Length > 0 && (char.IsDigit(text[0]) || text[0] is '-' or '+' or '.')
+            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !text.EndsWith('.'))
+            return JsonValue.Create(d);
+        return JsonValue.Create(text);
+    }
+
+    private static void FindUnknown(YamlNode yaml, JsonNode? known, string path, List<ManifestProblem> unknown)
+    {
+        switch (yaml)
+        {
+            case YamlMappingNode map when known is JsonObject obj:
+                foreach (var (keyNode, child) in map.Children)
+                {
+                    var key = ((YamlScalarNode)keyNode).Value ?? "";
+                    var childPath = path.Length == 0 ? key : $"{path}.{key}";
+                    if (!obj.ContainsKey(key))
+                    {
+                        // A null or empty value is dropped by serialization, not unknown.
+                        if (child is YamlScalarNode s && Scalar(s) is null) continue;
+                        if (child is YamlMappingNode { Children.Count: 0 } or YamlSequenceNode { Children.Count: 0 }) continue;
+                        unknown.Add(new ManifestProblem(childPath, (int)keyNode.Start.Line, (int)keyNode.Start.Column, $"unknown field \"{childPath}\""));
+                        continue;
+                    }
+                    FindUnknown(child, obj[key], childPath, unknown);
+                }
+                break;
+            case YamlSequenceNode seq when known is JsonArray array:
+                for (var i = 0; i < seq.Children.Count && i < array.Count; i++)
+                    FindUnknown(seq.Children[i], array[i], $"{path}[{i}]", unknown);
+                break;
+        }
+    }
+
+    /// <summary>The line and column of a System.Text.Json path ($.spec.containers[0].name) in the YAML tree.</summary>
+    private static (int Line, int Column) Locate(YamlNode root, string jsonPath)
+    {
+        YamlNode current = root;
+        var best = (Line: (int)root.Start.Line, Column: (int)root.Start.Column);
+        foreach (var segment in jsonPath.TrimStart('$').Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = segment;
+            var index = -1;
+            var bracket = segment.IndexOf('[');
+            if (bracket >= 0)
+            {
+                name = segment[..bracket];
+                _ = int.TryParse(segment[(bracket + 1)..].TrimEnd(']'), out index);
+            }
+            if (name.Length > 0)
+            {
+                if (current is not YamlMappingNode map) break;
+                var entry = map.Children.FirstOrDefault(c => ((YamlScalarNode)c.Key).Value == name);
+                if (entry.Key is null) break;
+                best = ((int)entry.Key.Start.Line, (int)entry.Key.Start.Column);
+                current = entry.Value;
+            }
+            if (index >= 0)
+            {
+                if (current is not YamlSequenceNode seq || index >= seq.Children.Count) break;
+                current = seq.Children[index];
+                best = ((int)current.Start.Line, (int)current.Start.Column);
+            }
+        }
+        return best;
+    }
+
+    private static string TrimJsonPath(string path) => path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}

@@ -1,0 +1,27 @@
+using k8s.Models;
+
+namespace KubeletPS.Core.Pods;
+
+/// <summary>A pod definition that could not be used, with where it came from.</summary>
+public sealed record PodSourceError(string Source, string Message, string? Path = null, int? Line = null);
+
+/// <summary>The complete desired set of pods from one source at one moment (kubelet's SET operation).</summary>
+public sealed record PodSourceSnapshot(string Source, IReadOnlyList<V1Pod> Pods, IReadOnlyList<PodSourceError> Errors);
+
+/// <summary>A source of desired pods: the static pod folder, the API server.</summary>
+public interface IPodSource
+{
+    string Name { get; }
+
+    /// <summary>Yields a full snapshot at start and after every change, until cancelled.</summary>
+    IAsyncEnumerable<PodSourceSnapshot> WatchAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The annotations kubelet puts on pods it did not get from the API server.</summary>
+public static class PodAnnotations
+{
+    public const string ConfigSource = "kubernetes.io/config.source";
+    public const string ConfigHash = "kubernetes.io/config.hash";
+    public const string ConfigSeen = "kubernetes.io/config.seen";
+    public const string ConfigMirror = "kubernetes.io/config.mirror";
+}

@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using k8s.Models;
+using KubeletPS.Core.Node;
+
+namespace KubeletPS.Core.Pods;
+
+/// <summary>
+/// Static pods from a folder (staticPodPath), as kubelet's file source: one pod per file (YAML
+/// or JSON), hidden files ignored, re-read on every change and every fileCheckFrequency. Each
+/// pod is defaulted as kubelet does: name suffixed with the node name, namespace "default",
+/// a UID hashed from node, file and content, spec.nodeName set, tolerating NoExecute taints.
+/// A bad file is reported with its path and line and skipped; the other pods are unaffected.
+/// </summary>
+public sealed class StaticPodSource(string directory, string nodeName, TimeSpan fileCheckFrequency, TimeProvider? time = null) : IPodSource
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public string Name => "file";
+
+    public string Directory => directory;
+
+    public async IAsyncEnumerable<PodSourceSnapshot> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        using var watcher = CreateWatcher(() => changes.Writer.TryWrite(true));
+        string? last = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var snapshot = Read();
+            var key = Fingerprint(snapshot);
+            if (key != last)
+            {
+                last = key;
+                yield return snapshot;
+            }
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            tick.CancelAfter(fileCheckFrequency);
+            try
+            {
+                await changes.Reader.ReadAsync(tick.Token).ConfigureAwait(false);
+                // Let an editor finish writing (several events for one save).
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
+                while (changes.Reader.TryRead(out _)) { }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    private FileSystemWatcher? CreateWatcher(Action onChange)
+    {
+        if (!System.IO.Directory.Exists(directory)) return null;
+        var watcher = new FileSystemWatcher(directory) { IncludeSubdirectories = false, EnableRaisingEvents = false };
+        watcher.Changed += (_, _) => onChange();
+        watcher.Created += (_, _) => onChange();
+        watcher.Deleted += (_, _) => onChange();
+        watcher.Renamed += (_, _) => onChange();
+        watcher.EnableRaisingEvents = true;
+        return watcher;
+    }
+
+    /// <summary>Reads the folder once.</summary>
+    public PodSourceSnapshot Read()
+    {
+        var pods = new List<V1Pod>();
+        var errors = new List<PodSourceError>();
+        if (!System.IO.Directory.Exists(directory))
+        {
+            return new PodSourceSnapshot(Name, pods, errors);
+        }
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in System.IO.Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
+        {
+            if (Path.GetFileName(file).StartsWith('.')) continue;
+            try
+            {
+                var pod = ReadPod(file);
+                var key = $"{pod.Namespace()}/{pod.Name()}";
+                if (names.TryGetValue(key, out var first))
+                {
+                    errors.Add(new PodSourceError(Name, $"pod {key} is a duplicate of the one in {first}; ignored.", file));
+                    continue;
+                }
+                names[key] = file;
+                pods.Add(pod);
+            }
+            catch (KubeletConfigException e)
+            {
+                errors.Add(new PodSourceError(Name, e.Message, file, e.Line));
+            }
+            catch (IOException e)
+            {
+                errors.Add(new PodSourceError(Name, $"{file}: {e.Message}", file));
+            }
+        }
+        return new PodSourceSnapshot(Name, pods, errors);
+    }
+
+    public V1Pod ReadPod(string file)
+    {
+        var text = File.ReadAllText(file);
+        var (pod, unknown) = ManifestReader.Read<V1Pod>(text, file);
+        if (unknown.Count > 0)
+        {
+            var u = unknown[0];
+            throw new KubeletConfigException($"{u.Message}{(unknown.Count > 1 ? $" (and {unknown.Count - 1} more)" : "")}; the pod is not started.",
+                file, u.Line, u.Column, u.Field);
+        }
+        if (pod.Kind is not null and not "Pod" || pod.ApiVersion is not null and not "v1")
+        {
+            throw new KubeletConfigException($"kind {pod.Kind ?? "(none)"} apiVersion {pod.ApiVersion ?? "(none)"} is not a Pod; expected kind: Pod, apiVersion: v1.", file, field: "kind");
+        }
+        if (string.IsNullOrEmpty(pod.Metadata?.Name))
+        {
+            throw new KubeletConfigException("metadata.name is required.", file, field: "metadata.name");
+        }
+        if (pod.Spec?.Containers is not { Count: > 0 })
+        {
+            throw new KubeletConfigException("spec.containers must list at least one container.", file, field: "spec.containers");
+        }
+        PodValidation.Validate(pod, file);
+        ApplyDefaults(pod, file, text);
+        return pod;
+    }
+
+    private void ApplyDefaults(V1Pod pod, string file, string content)
+    {
+        pod.ApiVersion = "v1";
+        pod.Kind = "Pod";
+        var meta = pod.Metadata;
+        if (string.IsNullOrEmpty(meta.Uid))
+        {
+            var hash = MD5.HashData(Encoding.UTF8.GetBytes($"host:{nodeName}file:{file}{content}"));
+            meta.Uid = Convert.ToHexString(hash).ToLowerInvariant();
+        }
+        meta.Name = $"{meta.Name}-{nodeName.ToLowerInvariant()}";
+        NodeName.Validate(meta.Name);
+        if (string.IsNullOrEmpty(meta.NamespaceProperty)) meta.NamespaceProperty = "default";
+        meta.Annotations ??= new Dictionary<string, string>();
+        meta.Annotations[PodAnnotations.ConfigHash] = meta.Uid;
+        meta.Annotations[PodAnnotations.ConfigSource] = Name;
+        pod.Spec.NodeName = nodeName;
+        pod.Spec.Tolerations ??= [];
+        pod.Spec.Tolerations.Add(new V1Toleration { OperatorProperty = "Exists", Effect = "NoExecute" });
+        PodDefaults.Apply(pod);
+    }
+
+    private static string Fingerprint(PodSourceSnapshot snapshot) =>
+        string.Join("\n", snapshot.Pods.Select(p => p.Metadata.Uid + p.Metadata.Name))
+        + "\n" + string.Join("\n", snapshot.Errors.Select(e => e.Message));
+}

@@ -1,0 +1,121 @@
+using KubeletPS.Core.Pods;
+
+namespace KubeletPS.Core.Tests.Pods;
+
+public sealed class StaticPodSourceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kubeletps-static-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private const string Web = """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: web
+          labels:
+            app: web
+        spec:
+          containers:
+          - name: httpd
+            image: kubeletps.local/busybox:latest
+            command: ["httpd", "-f", "-p", "8080"]
+            ports:
+            - containerPort: 8080
+            resources:
+              limits:
+                cpu: 1
+                memory: 64Mi
+            readinessProbe:
+              tcpSocket:
+                port: 8080
+        """;
+
+    private StaticPodSource Source() => new(_dir, "Node-A", TimeSpan.FromSeconds(20));
+
+    [Fact]
+    public void A_manifest_becomes_a_pod_defaulted_as_kubelet_does()
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        var snapshot = Source().Read();
+        Assert.Empty(snapshot.Errors);
+        var pod = Assert.Single(snapshot.Pods);
+        Assert.Equal("web-node-a", pod.Metadata.Name);
+        Assert.Equal("default", pod.Metadata.NamespaceProperty);
+        Assert.Equal("Node-A", pod.Spec.NodeName);
+        Assert.Equal(32, pod.Metadata.Uid.Length);
+        Assert.Equal(pod.Metadata.Uid, pod.Metadata.Annotations["kubernetes.io/config.hash"]);
+        Assert.Equal("file", pod.Metadata.Annotations["kubernetes.io/config.source"]);
+        Assert.Equal("Always", pod.Spec.RestartPolicy);
+        Assert.Equal(30, pod.Spec.TerminationGracePeriodSeconds);
+        var container = pod.Spec.Containers[0];
+        Assert.Equal("Always", container.ImagePullPolicy); // :latest
+        Assert.Equal(1m, container.Resources.Limits["cpu"].ToDecimal());
+        Assert.Equal(3, container.ReadinessProbe.FailureThreshold);
+        Assert.Equal(10, container.ReadinessProbe.PeriodSeconds);
+        Assert.Contains(pod.Spec.Tolerations, t => t.OperatorProperty == "Exists" && t.Effect == "NoExecute");
+    }
+
+    [Fact]
+    public void Editing_a_manifest_changes_the_pod_uid_so_the_pod_is_replaced()
+    {
+        var file = Path.Combine(_dir, "web.yaml");
+        File.WriteAllText(file, Web);
+        var before = Source().Read().Pods[0].Metadata.Uid;
+        File.WriteAllText(file, Web.Replace("8080", "8081"));
+        var after = Source().Read().Pods[0].Metadata.Uid;
+        Assert.NotEqual(before, after);
+        Assert.Equal(after, Source().Read().Pods[0].Metadata.Uid);
+    }
+
+    [Fact]
+    public void Bad_manifests_are_reported_with_file_and_line_and_do_not_stop_the_others()
+    {
+        File.WriteAllText(Path.Combine(_dir, "a-good.yaml"), Web);
+        File.WriteAllText(Path.Combine(_dir, "b-broken.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n spec: [\n");
+        File.WriteAllText(Path.Combine(_dir, "c-noname.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {}\nspec:\n  containers:\n  - name: c\n    image: busybox\n");
+        File.WriteAllText(Path.Combine(_dir, "d-duplicate.yaml"), Web);
+        File.WriteAllText(Path.Combine(_dir, "e-unknown.yaml"), Web.Replace("    command:", "    comand: [\"x\"]\n    command:"));
+        File.WriteAllText(Path.Combine(_dir, ".hidden.yaml"), "not: a pod");
+        var snapshot = Source().Read();
+        Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+        Assert.Equal(4, snapshot.Errors.Count);
+        var broken = snapshot.Errors.Single(e => e.Path!.EndsWith("b-broken.yaml"));
+        Assert.Contains("invalid YAML", broken.Message);
+        Assert.NotNull(broken.Line);
+        Assert.Contains("metadata.name is required", snapshot.Errors.Single(e => e.Path!.EndsWith("c-noname.yaml")).Message);
+        Assert.Contains("duplicate", snapshot.Errors.Single(e => e.Path!.EndsWith("d-duplicate.yaml")).Message);
+        var unknown = snapshot.Errors.Single(e => e.Path!.EndsWith("e-unknown.yaml"));
+        Assert.Contains("unknown field \"spec.containers[0].comand\"", unknown.Message);
+        Assert.Equal(11, unknown.Line);
+    }
+
+    [Theory]
+    [InlineData("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  containers:\n  - name: c\n    image: i\n", "is not a Pod")]
+    [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n  volumes:\n  - name: v\n    nfs:\n      server: s\n      path: /\n", "volume type nfs is not supported")]
+    [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n  - name: c\n    image: i\n", "used twice")]
+    [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n    env:\n    - name: PORT\n      value: 8080\n", "env[0].value")]
+    public void Unsupported_or_invalid_pods_are_refused_with_the_reason(string yaml, string expected)
+    {
+        File.WriteAllText(Path.Combine(_dir, "p.yaml"), yaml);
+        var snapshot = Source().Read();
+        Assert.Empty(snapshot.Pods);
+        Assert.Contains(expected, Assert.Single(snapshot.Errors).Message);
+    }
+
+    [Fact]
+    public async Task Watching_yields_a_new_snapshot_when_a_manifest_is_added_or_removed()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var source = new StaticPodSource(_dir, "node-a", TimeSpan.FromSeconds(20));
+        await using var snapshots = source.WatchAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await snapshots.MoveNextAsync());
+        Assert.Empty(snapshots.Current.Pods);
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        Assert.True(await snapshots.MoveNextAsync());
+        Assert.Single(snapshots.Current.Pods);
+        File.Delete(Path.Combine(_dir, "web.yaml"));
+        Assert.True(await snapshots.MoveNextAsync());
+        Assert.Empty(snapshots.Current.Pods);
+    }
+}
