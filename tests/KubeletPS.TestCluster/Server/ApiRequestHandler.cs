@@ -371,7 +371,6 @@ internal sealed class ApiRequestHandler(
                 throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
             meta["namespace"] = r.Namespace;
         }
-        RestStrategy.PrepareForCreate(r.Type, body);
         if (r.Type == ResourceRegistry.CertificateSigningRequests)
         {
             var spec = body["spec"] as JsonObject ?? new JsonObject();
@@ -381,14 +380,6 @@ internal sealed class ApiRequestHandler(
         }
         NodeRestriction.Admit(user, "create", r.Type, "", meta["name"]?.GetValue<string>() ?? "", null, body);
         var created = store.Create(r.Type, body);
-        if (r.Type == ResourceRegistry.Namespaces)
-        {
-            // The service account controller gives every namespace a "default" service account.
-            store.Create(ResourceRegistry.ServiceAccounts, new JsonObject
-            {
-                ["metadata"] = new JsonObject { ["name"] = "default", ["namespace"] = created["metadata"]!["name"]!.GetValue<string>() },
-            });
-        }
         await WriteJsonAsync(ctx, 201, created);
     }
 

@@ -183,10 +183,7 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })
         {
-            var obj = new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } };
-            RestStrategy.PrepareForCreate(ResourceRegistry.Namespaces, obj);
-            Store.Create(ResourceRegistry.Namespaces, obj);
-            Store.Create(ResourceRegistry.ServiceAccounts, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "default", ["namespace"] = ns } });
+            Store.Create(ResourceRegistry.Namespaces, new JsonObject { ["metadata"] = new JsonObject { ["name"] = ns } });
         }
     }
 }

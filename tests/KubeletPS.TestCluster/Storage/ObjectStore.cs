@@ -7,7 +7,8 @@ namespace KubeletPS.TestCluster.Storage;
 /// <summary>
 /// The cluster state: every object as schemaless JSON (unknown fields kept), keyed like etcd's /registry/RESOURCE/NAMESPACE/NAME,
 /// with one global, increasing resourceVersion and a watch cache fed by every change. Returned objects are copies.
-/// Also the in-process admin API the tests use to seed and inspect state without HTTP or authorization.
+/// Also the in-process admin API the tests use to seed and inspect state without HTTP or authorization;
+/// creates go through the same RestStrategy (defaults, pod status reset) as API requests.
 /// </summary>
 public sealed class ObjectStore
 {
@@ -71,6 +72,7 @@ public sealed class ObjectStore
         meta.Remove("deletionTimestamp");
         meta.Remove("deletionGracePeriodSeconds");
         meta.Remove("selfLink");
+        RestStrategy.PrepareForCreate(type, obj);
 
         lock (_lock)
         {
@@ -84,6 +86,11 @@ public sealed class ObjectStore
             meta["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
             _objects[key] = obj;
             _cache.Append(new StoredEvent(rv, type, WatchEvent.Added, (JsonObject)obj.DeepClone(), null));
+            if (type == ResourceRegistry.Namespaces)
+            {
+                // The service account controller gives every namespace a "default" service account.
+                Create(ResourceRegistry.ServiceAccounts, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "default", ["namespace"] = name } });
+            }
             return (JsonObject)obj.DeepClone();
         }
     }
