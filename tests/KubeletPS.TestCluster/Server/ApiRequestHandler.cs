@@ -78,7 +78,11 @@ internal sealed class ApiRequestHandler(
         }
     }
 
-    private static ApiException Unauthorized(string? failure) => new(401, "Unauthorized", "Unauthorized");
+    private ApiException Unauthorized(string? failure)
+    {
+        logger.LogInformation("Rejected client certificate: {Reason}", failure);
+        return new(401, "Unauthorized", "Unauthorized");
+    }
 
     private static ApiException InjectedError(FaultInjector.InjectedFailure f, RequestAttributes a)
     {
