@@ -6,6 +6,8 @@ var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 return command switch
 {
     "serve" => await ServeCommand.RunAsync(rest),
+    // "pki" => await PkiCommand.RunAsync(rest),
+    // "containerd" => await ContainerdCommand.RunAsync(rest),
     _ => Unknown(command),
 };
 
