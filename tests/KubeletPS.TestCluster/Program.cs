@@ -1,1 +1,18 @@
-Console.WriteLine("placeholder");
+using KubeletPS.TestCluster.Server;
+
+// Subcommands: one line each. "serve" (the default) runs the test API server.
+var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
+var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+return command switch
+{
+    "serve" => await ServeCommand.RunAsync(rest),
+    // "pki" => await PkiCommand.RunAsync(rest),
+    // "containerd" => await ContainerdCommand.RunAsync(rest),
+    _ => Unknown(command),
+};
+
+static int Unknown(string command)
+{
+    Console.Error.WriteLine($"unknown command \"{command}\"; commands: serve");
+    return 2;
+}

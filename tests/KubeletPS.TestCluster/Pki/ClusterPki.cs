@@ -130,6 +130,37 @@ public sealed class ClusterPki
         IpAddresses = [IPAddress.Loopback, IPAddress.IPv6Loopback],
     });
 
+    /// <summary>
+    /// Signs a PKCS#10 request (PEM) as kube-controller-manager's CSR signer does: subject and public key from the request,
+    /// extensions from the approved usages, validity capped at <paramref name="duration"/> (a year by default).
+    /// </summary>
+    public X509Certificate2 SignCertificateRequest(string csrPem, bool clientAuth, bool serverAuth, TimeSpan? duration = null, DateTimeOffset? now = null)
+    {
+        var csr = CertificateRequest.LoadSigningRequestPem(csrPem, HashAlgorithmName.SHA256,
+            CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions, RSASignaturePadding.Pkcs1);
+        var request = new CertificateRequest(csr.SubjectName, csr.PublicKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        var eku = new OidCollection();
+        if (clientAuth) eku.Add(new Oid("1.3.6.1.5.5.7.3.2"));
+        if (serverAuth) eku.Add(new Oid("1.3.6.1.5.5.7.3.1"));
+        if (eku.Count > 0) request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(eku, false));
+        // Serving certificates keep the SANs the kubelet asked for.
+        foreach (var ext in csr.CertificateExtensions)
+        {
+            if (serverAuth && ext.Oid?.Value == "2.5.29.17") request.CertificateExtensions.Add(ext);
+        }
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(CA.Certificate, true, false));
+        var start = now ?? DateTimeOffset.UtcNow;
+        var serial = BitConverter.GetBytes(Interlocked.Increment(ref _serial));
+        Array.Reverse(serial);
+        using var caWithKey = CA.WithKey();
+        var notAfter = start + (duration ?? TimeSpan.FromDays(365));
+        if (notAfter > CA.Certificate.NotAfter) notAfter = CA.Certificate.NotAfter;
+        using var issued = request.Create(caWithKey.SubjectName, CreateSignatureGenerator(CA.Key), start.AddMinutes(-5), notAfter, serial);
+        return X509CertificateLoader.LoadCertificate(issued.Export(X509ContentType.Cert));
+    }
+
     private static AsymmetricAlgorithm CreateKey(TestKeyType type) => type switch
     {
         TestKeyType.EcP256 => ECDsa.Create(ECCurve.NamedCurves.nistP256),

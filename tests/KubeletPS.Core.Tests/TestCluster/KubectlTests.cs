@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace KubeletPS.Core.Tests.TestCluster;
+
+/// <summary>kubectl 1.32 against the test API server: discovery, tables, create, get -o json, delete.</summary>
+public sealed class KubectlTests : IAsyncLifetime, IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kubeletps-kubectl-");
+    private KubeletPS.TestCluster.Server.TestApiServer? _server;
+
+    private KubeletPS.TestCluster.Server.TestApiServer Server => _server!;
+
+    private string AdminConf => Path.Combine(_dir.FullName, "admin.conf");
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestObjects.StartServerAsync();
+        Server.WriteAdminKubeconfig(AdminConf);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null) await _server.DisposeAsync();
+    }
+
+    public void Dispose() => _dir.Delete(true);
+
+    private async Task<string> RunKubectlAsync(string kubeconfig, string stdin, string[] args)
+    {
+        var psi = new ProcessStartInfo("kubectl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            // A private cache so discovery from another test's server is never reused.
+            Environment = { ["KUBECACHEDIR"] = Path.Combine(_dir.FullName, "cache"), ["HOME"] = _dir.FullName },
+        };
+        psi.ArgumentList.Add("--kubeconfig");
+        psi.ArgumentList.Add(kubeconfig);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
+        return await stdout;
+    }
+
+    private Task<string> KubectlAsync(params string[] args) => RunKubectlAsync(AdminConf, "", args);
+
+    [Fact]
+    public async Task GetRawApi()
+    {
+        var output = await KubectlAsync("get", "--raw", "/api");
+
+        Assert.Equal("APIVersions", JsonNode.Parse(output)!["kind"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task GetNodesAsJsonAndTable()
+    {
+        Server.Store.Create("nodes", TestObjects.Node("worker-1"));
+
+        var json = JsonNode.Parse(await KubectlAsync("get", "nodes", "-o", "json"))!;
+        var table = await KubectlAsync("get", "nodes");
+        var one = JsonNode.Parse(await KubectlAsync("get", "node", "worker-1", "-o", "json"))!;
+
+        Assert.Equal("worker-1", json["items"]![0]!["metadata"]!["name"]!.GetValue<string>());
+        Assert.Matches(@"NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION", table);
+        Assert.Matches(@"worker-1\s+NotReady", table);
+        Assert.Equal("Node", one["kind"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CreateGetAndDeletePod()
+    {
+        const string manifest = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: web
+              labels: {app: web}
+            spec:
+              nodeName: worker-1
+              containers:
+              - name: c
+                image: nginx:1.27
+            """;
+
+        var created = await RunKubectlAsync(AdminConf, manifest, ["create", "-f", "-"]);
+        var pod = JsonNode.Parse(await KubectlAsync("get", "pod", "web", "-o", "json"))!;
+        var all = await KubectlAsync("get", "pods", "-A");
+        await KubectlAsync("delete", "pod", "web", "--wait=false");
+        var terminating = JsonNode.Parse(await KubectlAsync("get", "pod", "web", "-o", "json"))!;
+        await KubectlAsync("delete", "pod", "web", "--grace-period=0", "--force");
+
+        Assert.Contains("pod/web created", created);
+        Assert.Equal("Pending", pod["status"]!["phase"]!.GetValue<string>());
+        Assert.Equal("IfNotPresent", pod["spec"]!["containers"]![0]!["imagePullPolicy"]!.GetValue<string>());
+        Assert.Matches(@"default\s+web\s+0/1\s+Pending", all);
+        Assert.NotNull(terminating["metadata"]!["deletionTimestamp"]);
+        Assert.Null(Server.Store.Get("pods", "default", "web"));
+    }
+
+    [Fact]
+    public async Task NodeKubeconfigListsLeasesAndIsForbiddenFromOtherNodes()
+    {
+        var nodeConf = Path.Combine(_dir.FullName, "node.conf");
+        Server.WriteNodeKubeconfig(nodeConf, "worker-1");
+        Server.Store.Create("leases", TestObjects.Lease("worker-1", "worker-1"));
+
+        var leases = await RunKubectlAsync(nodeConf, "", ["get", "lease", "worker-1", "-n", "kube-node-lease"]);
+        var mode = OperatingSystem.IsWindows() ? UnixFileMode.UserRead | UnixFileMode.UserWrite : File.GetUnixFileMode(nodeConf);
+
+        Assert.Matches(@"worker-1\s+worker-1", leases);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode);
+        var error = await Assert.ThrowsAsync<Xunit.Sdk.TrueException>(() =>
+            RunKubectlAsync(nodeConf, "", ["label", "node", "worker-2", "x=y"]));
+        Assert.Contains("nodes \"worker-2\" not found", error.Message);
+    }
+}

@@ -1,0 +1,35 @@
+using KubeletPS.TestCluster.Auth;
+using KubeletPS.TestCluster.Pki;
+using Microsoft.Extensions.Logging;
+
+namespace KubeletPS.TestCluster.Server;
+
+public sealed class TestApiServerOptions
+{
+    /// <summary>The cluster CA; a new one is made when null.</summary>
+    public ClusterPki? Pki { get; init; }
+
+    /// <summary>Port on 127.0.0.1; 0 picks a free one (read it back from <see cref="TestApiServer.Port"/>).</summary>
+    public int Port { get; init; }
+
+    /// <summary>How often watches with allowWatchBookmarks=true get a BOOKMARK (the real server: about a minute).</summary>
+    public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Changes kept for watches to resume from; older resourceVersions get 410 Expired.</summary>
+    public int WatchCacheSize { get; init; } = 1000;
+
+    /// <summary>Extra grants beyond the bootstrap policy (system:masters, discovery, public info) and the node rules.</summary>
+    public IReadOnlyList<PolicyRule> Rules { get; init; } = [];
+
+    /// <summary>Sign approved CSRs for kubernetes.io/kube-apiserver-client-kubelet and kubernetes.io/kubelet-serving, as kube-controller-manager does.</summary>
+    public bool SignApprovedCertificateRequests { get; init; } = true;
+
+    /// <summary>Log level of the server's console log; quiet by default.</summary>
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
+
+    /// <summary>Where the server logs; when null, the console at <see cref="MinimumLogLevel"/>.</summary>
+    public ILoggerProvider? LoggerProvider { get; init; }
+
+    /// <summary>Clock for timestamps and certificate validity checks (a fake clock in tests).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
