@@ -47,7 +47,7 @@ internal sealed class ApiRequestHandler(
         {
             user = authenticator.Authenticate(ctx.Connection.ClientCertificate, out var failure) ?? throw Unauthorized(failure);
             attributes = Describe(request, user, path);
-            if (faults.TakeFailure(path + request.QueryString) is { } injected) throw InjectedError(injected, attributes);
+            if (faults.TakeFailure(request.Method, path + request.QueryString) is { } injected) throw InjectedError(injected, attributes);
             var decision = authorizer.Authorize(attributes);
             if (decision.Decision != Decision.Allow)
                 throw Forbidden.ForRequest(attributes, decision.Reason);

@@ -16,8 +16,9 @@ public sealed class FaultInjector
     }
 
     /// <summary>Answers requests with <see cref="StatusCode"/> while <see cref="Remaining"/> is above zero.</summary>
-    public sealed class InjectedFailure(int count, int statusCode, string? pathContains, int? retryAfterSeconds)
+    public sealed class InjectedFailure(int count, int statusCode, string? pathContains, int? retryAfterSeconds, string? method = null)
     {
+        public string? Method { get; } = method;
         public int Remaining { get; internal set; } = count;
         public int StatusCode { get; } = statusCode;
         public string? PathContains { get; } = pathContains;
@@ -52,11 +53,12 @@ public sealed class FaultInjector
     /// <summary>
     /// The next <paramref name="count"/> requests whose path contains <paramref name="pathContains"/> (all when null) fail with
     /// <paramref name="statusCode"/> and a matching Status body; 429 and 503 carry Retry-After (<paramref name="retryAfterSeconds"/>, default 1).
+    /// With <paramref name="method"/> (GET, PUT, PATCH…) only requests with that HTTP method fail: a 409 storm hits writes, not reads.
     /// </summary>
-    public InjectedFailure FailNext(int count, int statusCode, string? pathContains = null, int? retryAfterSeconds = null)
+    public InjectedFailure FailNext(int count, int statusCode, string? pathContains = null, int? retryAfterSeconds = null, string? method = null)
     {
         var retry = retryAfterSeconds ?? (statusCode is 429 or 503 ? 1 : null);
-        var failure = new InjectedFailure(count, statusCode, pathContains, retry);
+        var failure = new InjectedFailure(count, statusCode, pathContains, retry, method);
         lock (_lock) _failures.Add(failure);
         return failure;
     }
@@ -71,11 +73,13 @@ public sealed class FaultInjector
         }
     }
 
-    internal InjectedFailure? TakeFailure(string pathAndQuery)
+    internal InjectedFailure? TakeFailure(string method, string pathAndQuery)
     {
         lock (_lock)
         {
-            var f = _failures.FirstOrDefault(f => f.Remaining > 0 && (f.PathContains is null || pathAndQuery.Contains(f.PathContains, StringComparison.Ordinal)));
+            var f = _failures.FirstOrDefault(f => f.Remaining > 0
+                && (f.Method is null || string.Equals(f.Method, method, StringComparison.OrdinalIgnoreCase))
+                && (f.PathContains is null || pathAndQuery.Contains(f.PathContains, StringComparison.Ordinal)));
             if (f is null) return null;
             f.Remaining--;
             if (f.Remaining == 0) _failures.Remove(f);
