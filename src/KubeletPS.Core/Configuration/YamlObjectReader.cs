@@ -11,7 +11,7 @@ namespace KubeletPS.Core.Configuration;
 /// Maps a YAML document onto the [ConfigField] model classes the way Kubernetes' decoder
 /// does (YAML → JSON → Go struct, case-sensitive keys), but from YamlDotNet's representation
 /// model so every problem keeps its line and column: parse errors and type errors throw
-/// <see cref="KubeletConfigException"/>, unknown and duplicate fields become warnings (the
+/// <see cref="KubeletConfigException"/>, a duplicate key is a YAML error, unknown fields become warnings (the
 /// kubelet falls back to lenient decoding and only logs them).
 /// </summary>
 internal sealed class YamlObjectReader
@@ -78,7 +78,6 @@ internal sealed class YamlObjectReader
     private void Fill(object target, YamlMappingNode node, string prefix)
     {
         var fields = FieldsOf(target.GetType());
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (keyNode, valueNode) in node.Children)
         {
             if (keyNode is not YamlScalarNode { Value: { } key })
@@ -86,10 +85,6 @@ internal sealed class YamlObjectReader
                 throw Error($"expected a field name, found {Describe(keyNode)}.", keyNode, prefix);
             }
             var path = prefix.Length == 0 ? key : $"{prefix}.{key}";
-            if (!seen.Add(key))
-            {
-                _warnings.Add(Warning(keyNode, path, $"duplicate field \"{path}\"; the last value is used.", isUnknown: false));
-            }
             if (!fields.TryGetValue(key, out var field))
             {
                 var near = fields.Keys.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));

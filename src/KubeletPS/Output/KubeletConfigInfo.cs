@@ -114,7 +114,7 @@ public sealed class KubeletConfigInfo
     /// <summary>The bearer token's file or "embedded"; never the token.</summary>
     public string? Token { get; }
 
-    /// <summary>Every problem kubelet tolerates (unknown or duplicate fields), as "file:line:column: message".</summary>
+    /// <summary>Every problem kubelet tolerates (unknown fields), as "file:line:column: message".</summary>
     public string[] Warnings { get; }
 
     /// <summary>The paths of the fields kubelet does not know (e.g. "authentication.webhook.cacheTtl").</summary>
