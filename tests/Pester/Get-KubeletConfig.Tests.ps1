@@ -80,6 +80,14 @@ Describe 'Get-KubeletConfig' {
         }
     }
 
+    Context 'module reload' {
+        It 'still reaches the engine after Remove-Module and Import-Module' {
+            Remove-Module KubeletPS
+            Import-Module (Get-TestModulePath) -Force
+            (Get-KubeletConfig -Path $kubeadmConfig -KubeconfigPath $kubeadmKubeconfig).ClusterDomain | Should -Be 'cluster.local'
+        }
+    }
+
     Context 'a kind node' {
         It 'keeps kind''s partial eviction thresholds and swap setting' {
             $kind = Get-KubeletConfig -Path (Join-Path $data 'kind/config.yaml') -KubeconfigPath (Join-Path $data 'kind/kubelet.conf')
