@@ -19,9 +19,9 @@ public sealed class KubeletConfigurationTests : IDisposable
     private KubeletConfiguration Load(string body) => Load(body, out _);
 
     [Fact]
-    public void Kubeadm_zero_values_become_kubelet_defaults()
+    public async Task Kubeadm_zero_values_become_kubelet_defaults()
     {
-        var (c, warnings) = KubeletConfigurationFile.LoadAsync(ConfigTestFiles.Data("kubeadm/config.yaml")).GetAwaiter().GetResult();
+        var (c, warnings) = await KubeletConfigurationFile.LoadAsync(ConfigTestFiles.Data("kubeadm/config.yaml"));
         Assert.Empty(warnings);
         Assert.Equal(TimeSpan.FromMinutes(1), c.SyncFrequency);
         Assert.Equal(TimeSpan.FromSeconds(20), c.FileCheckFrequency);
@@ -281,9 +281,9 @@ public sealed class KubeletConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void Kind_config_keeps_its_partial_eviction_thresholds()
+    public async Task Kind_config_keeps_its_partial_eviction_thresholds()
     {
-        var (c, _) = KubeletConfigurationFile.LoadAsync(ConfigTestFiles.Data("kind/config.yaml")).GetAwaiter().GetResult();
+        var (c, _) = await KubeletConfigurationFile.LoadAsync(ConfigTestFiles.Data("kind/config.yaml"));
         Assert.Equal(3, c.EvictionHard!.Count);
         Assert.Equal("0%", c.EvictionHard["nodefs.available"]);
         Assert.False(c.FailSwapOn);
