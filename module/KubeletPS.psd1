@@ -11,6 +11,7 @@
     FormatsToProcess     = @('KubeletPS.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
+        'Get-KubeletConfig'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -29,8 +29,10 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
 
     internal static void Register()
     {
-        if (Instance is not null) return;
-        Instance = new EngineLoadContext(DependencyDirectory);
+        // The context lives as long as the process (assemblies cannot be unloaded from it), but
+        // the resolver must be hooked again on every import: Remove-Module unhooks it.
+        Instance ??= new EngineLoadContext(DependencyDirectory);
+        Default.Resolving -= ResolveEngine; // never twice
         Default.Resolving += ResolveEngine;
     }
 

@@ -9,4 +9,14 @@ internal static class ErrorIds
     // Shared by every cmdlet that reads files.
     internal const string PathNotFound = nameof(PathNotFound);
     internal const string PathNotFileSystem = nameof(PathNotFileSystem);
+
+    // Get-KubeletConfig
+    internal const string GetKubeletConfigFileNotFound = nameof(GetKubeletConfigFileNotFound);
+    internal const string GetKubeletConfigAccessDenied = nameof(GetKubeletConfigAccessDenied);
+    internal const string GetKubeletConfigInvalidYaml = nameof(GetKubeletConfigInvalidYaml);
+    internal const string GetKubeletConfigWrongKind = nameof(GetKubeletConfigWrongKind);
+    internal const string GetKubeletConfigInvalidValue = nameof(GetKubeletConfigInvalidValue);
+    internal const string GetKubeletConfigInvalidKubeconfig = nameof(GetKubeletConfigInvalidKubeconfig);
+    internal const string GetKubeletConfigRootNotFound = nameof(GetKubeletConfigRootNotFound);
+    internal const string GetKubeletConfigPathNotFileSystem = nameof(GetKubeletConfigPathNotFileSystem);
 }

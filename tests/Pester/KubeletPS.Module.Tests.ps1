@@ -56,7 +56,7 @@ Import-Module '$modulePath'
 "@
         $result = pwsh -NoProfile -NonInteractive -Command $script 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($result -join "`n")
-        $result[-1] | Should -Be 'cluster.local|16,18'
+        @($result)[-1] | Should -Be 'cluster.local|16,18' # @(): one line of output is a string, not an array
     }
 }
 

@@ -1,0 +1,107 @@
+using System.Security.Cryptography.X509Certificates;
+using k8s;
+
+namespace KubeletPS.Core.Configuration;
+
+/// <summary>
+/// Builds KubernetesClient's configuration and client from a resolved <see cref="Kubeconfig"/>,
+/// so every engine part talks to the API server the way kubelet.conf says: the server is
+/// trusted through the kubeconfig's CA (never skipped unless the kubeconfig itself says
+/// insecure-skip-tls-verify), and the node authenticates with its client certificate or token.
+/// </summary>
+public static class ApiClientFactory
+{
+    public static KubernetesClientConfiguration CreateConfiguration(Kubeconfig kubeconfig)
+    {
+        ArgumentNullException.ThrowIfNull(kubeconfig);
+        if (kubeconfig.ExternalAuthentication is { } external && kubeconfig.ClientKeySource is null && !kubeconfig.HasToken)
+        {
+            throw new KubeletConfigException($"user \"{kubeconfig.UserName}\" authenticates with {external}, which KubeletPS does not run; use a client certificate or a token.",
+                kubeconfig.Path, category: KubeletErrorKind.InvalidArgument);
+        }
+        var configuration = new KubernetesClientConfiguration
+        {
+            Host = kubeconfig.Server,
+            Namespace = string.IsNullOrEmpty(kubeconfig.Namespace) ? null : kubeconfig.Namespace,
+            SkipTlsVerify = kubeconfig.InsecureSkipTlsVerify,
+            TlsServerName = string.IsNullOrEmpty(kubeconfig.TlsServerName) ? null : kubeconfig.TlsServerName,
+        };
+        if (!kubeconfig.InsecureSkipTlsVerify)
+        {
+            configuration.SslCaCerts = LoadCertificateAuthority(kubeconfig);
+        }
+        if (kubeconfig.ClientCertificateData is { } certificate)
+        {
+            configuration.ClientCertificateData = Convert.ToBase64String(certificate);
+        }
+        else if (kubeconfig.ClientCertificateFile is { } certificateFile)
+        {
+            RequireFile(certificateFile, "client certificate", kubeconfig);
+            configuration.ClientCertificateFilePath = certificateFile;
+        }
+        if (kubeconfig.ClientKeyData is { } key)
+        {
+            configuration.ClientCertificateKeyData = Convert.ToBase64String(key);
+        }
+        else if (kubeconfig.ClientKeyFile is { } keyFile)
+        {
+            RequireFile(keyFile, "client key", kubeconfig);
+            configuration.ClientKeyFilePath = keyFile;
+        }
+        if (!string.IsNullOrEmpty(kubeconfig.Token))
+        {
+            configuration.AccessToken = kubeconfig.Token;
+        }
+        else if (kubeconfig.TokenFile is { } tokenFile)
+        {
+            RequireFile(tokenFile, "token", kubeconfig);
+            configuration.AccessToken = File.ReadAllText(tokenFile).Trim();
+        }
+        return configuration;
+    }
+
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig));
+
+    private static X509Certificate2Collection? LoadCertificateAuthority(Kubeconfig kubeconfig)
+    {
+        string pem;
+        if (kubeconfig.CertificateAuthorityData is { } data)
+        {
+            pem = System.Text.Encoding.ASCII.GetString(data);
+        }
+        else if (kubeconfig.CertificateAuthorityFile is { } file)
+        {
+            RequireFile(file, "certificate authority", kubeconfig);
+            pem = File.ReadAllText(file);
+        }
+        else
+        {
+            return null; // no CA named: the system's trust store decides, as with client-go
+        }
+        var collection = new X509Certificate2Collection();
+        try
+        {
+            collection.ImportFromPem(pem);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new KubeletConfigException($"the certificate authority ({kubeconfig.CertificateAuthoritySource}) is not a PEM certificate bundle: {e.Message}",
+                kubeconfig.Path, category: KubeletErrorKind.Security, inner: e);
+        }
+        if (collection.Count == 0)
+        {
+            throw new KubeletConfigException($"the certificate authority ({kubeconfig.CertificateAuthoritySource}) holds no PEM certificate.",
+                kubeconfig.Path, category: KubeletErrorKind.Security);
+        }
+        return collection;
+    }
+
+    private static void RequireFile(string file, string what, Kubeconfig kubeconfig)
+    {
+        if (!File.Exists(file))
+        {
+            throw new KubeletConfigException($"the {what} file '{file}' named by user \"{kubeconfig.UserName}\" does not exist.",
+                kubeconfig.Path, category: KubeletErrorKind.NotFound);
+        }
+    }
+}
