@@ -1,1 +1,0 @@
-namespace KubeletPS.Core; internal static class Placeholder {}
