@@ -128,7 +128,9 @@ public static class ContainerLogReader
                 await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(false);
 
                 // Rotation or truncation: the kubelet renames the file and the runtime reopens a new,
-                // shorter one under the same name. Start over on it.
+                // shorter one under the same name. Start over on it. A new file that already grew past
+                // our position before this poll goes unnoticed (.NET does not expose the inode to compare);
+                // with a 200 ms poll and 10 MiB rotation that needs a very chatty container.
                 var length = CurrentLength(path);
                 if (length is null || length < position)
                 {
