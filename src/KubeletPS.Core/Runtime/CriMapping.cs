@@ -1,0 +1,281 @@
+using Google.Protobuf.Collections;
+using Cri = KubeletPS.Core.Runtime.Cri;
+
+namespace KubeletPS.Core.Runtime;
+
+/// <summary>Translates between the engine's records and the generated CRI messages (kept internal).</summary>
+internal static class CriMapping
+{
+    public static Cri.PodSandboxConfig ToCri(PodSandboxSpec spec)
+    {
+        var config = new Cri.PodSandboxConfig
+        {
+            Metadata = new Cri.PodSandboxMetadata
+            {
+                Name = spec.Name,
+                Namespace = spec.Namespace,
+                Uid = spec.Uid,
+                Attempt = spec.Attempt,
+            },
+            // Host-network pods take the node's hostname; the runtime requires it empty then.
+            Hostname = spec.HostNetwork ? string.Empty : spec.Hostname ?? spec.Name,
+            LogDirectory = spec.LogDirectory ?? string.Empty,
+            Linux = new Cri.LinuxPodSandboxConfig
+            {
+                CgroupParent = spec.CgroupParent ?? string.Empty,
+                SecurityContext = new Cri.LinuxSandboxSecurityContext
+                {
+                    NamespaceOptions = SandboxNamespaces(spec),
+                    Privileged = spec.Privileged,
+                    ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
+                    RunAsUser = spec.RunAsUser is { } uid ? new Cri.Int64Value { Value = uid } : null,
+                    RunAsGroup = spec.RunAsGroup is { } gid ? new Cri.Int64Value { Value = gid } : null,
+                },
+            },
+        };
+        config.Linux.SecurityContext.SupplementalGroups.AddRange(spec.SupplementalGroups);
+        Copy(spec.Sysctls, config.Linux.Sysctls);
+        if (spec.Dns is { } dns)
+        {
+            config.DnsConfig = new Cri.DNSConfig();
+            config.DnsConfig.Servers.AddRange(dns.Servers);
+            config.DnsConfig.Searches.AddRange(dns.Searches);
+            config.DnsConfig.Options.AddRange(dns.Options);
+        }
+
+        foreach (var port in spec.PortMappings)
+        {
+            config.PortMappings.Add(new Cri.PortMapping
+            {
+                ContainerPort = port.ContainerPort,
+                HostPort = port.HostPort,
+                HostIp = port.HostIp ?? string.Empty,
+                Protocol = (Cri.Protocol)port.Protocol,
+            });
+        }
+
+        Copy(spec.Labels, config.Labels);
+        Copy(spec.Annotations, config.Annotations);
+        return config;
+    }
+
+    private static Cri.NamespaceOption SandboxNamespaces(PodSandboxSpec spec) => new()
+    {
+        Network = spec.HostNetwork ? Cri.NamespaceMode.Node : Cri.NamespaceMode.Pod,
+        Pid = spec.HostPid ? Cri.NamespaceMode.Node : Cri.NamespaceMode.Pod,
+        Ipc = spec.HostIpc ? Cri.NamespaceMode.Node : Cri.NamespaceMode.Pod,
+    };
+
+    public static Cri.ContainerConfig ToCri(ContainerSpec spec, PodSandboxSpec sandbox)
+    {
+        var namespaces = SandboxNamespaces(sandbox);
+        // As the kubelet does: network and IPC follow the pod; PID is per container unless
+        // the pod shares its process namespace or uses the host's.
+        namespaces.Pid = sandbox.HostPid ? Cri.NamespaceMode.Node
+            : spec.SharePodPidNamespace ? Cri.NamespaceMode.Pod
+            : Cri.NamespaceMode.Container;
+
+        var security = new Cri.LinuxContainerSecurityContext
+        {
+            Privileged = spec.Privileged,
+            NamespaceOptions = namespaces,
+            ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
+            NoNewPrivs = spec.NoNewPrivileges,
+            RunAsUser = spec.RunAsUser is { } uid ? new Cri.Int64Value { Value = uid } : null,
+            RunAsGroup = spec.RunAsGroup is { } gid ? new Cri.Int64Value { Value = gid } : null,
+            RunAsUsername = spec.RunAsUserName ?? string.Empty,
+        };
+        if (spec.AddCapabilities.Count > 0 || spec.DropCapabilities.Count > 0)
+        {
+            security.Capabilities = new Cri.Capability();
+            security.Capabilities.AddCapabilities.AddRange(spec.AddCapabilities);
+            security.Capabilities.DropCapabilities.AddRange(spec.DropCapabilities);
+        }
+
+        var config = new Cri.ContainerConfig
+        {
+            Metadata = new Cri.ContainerMetadata { Name = spec.Name, Attempt = spec.Attempt },
+            Image = new Cri.ImageSpec { Image = spec.Image },
+            WorkingDir = spec.WorkingDir ?? string.Empty,
+            LogPath = spec.LogPath ?? ContainerSpec.DefaultLogPath(spec.Name, spec.Attempt),
+            Stdin = spec.Stdin,
+            StdinOnce = spec.StdinOnce,
+            Tty = spec.Tty,
+            Linux = new Cri.LinuxContainerConfig
+            {
+                SecurityContext = security,
+                Resources = spec.Resources is { } r ? ToCri(r) : null,
+            },
+        };
+        config.Command.AddRange(spec.Command);
+        config.Args.AddRange(spec.Args);
+        foreach (var (key, value) in spec.Env)
+        {
+            config.Envs.Add(new Cri.KeyValue { Key = key, Value = value });
+        }
+
+        foreach (var mount in spec.Mounts)
+        {
+            config.Mounts.Add(new Cri.Mount
+            {
+                ContainerPath = mount.ContainerPath,
+                HostPath = mount.HostPath,
+                Readonly = mount.ReadOnly,
+                Propagation = (Cri.MountPropagation)mount.Propagation,
+            });
+        }
+
+        Copy(spec.Labels, config.Labels);
+        Copy(spec.Annotations, config.Annotations);
+        return config;
+    }
+
+    public static Cri.LinuxContainerResources ToCri(ContainerResourcesSpec r)
+    {
+        var resources = new Cri.LinuxContainerResources
+        {
+            CpuPeriod = r.CpuPeriod,
+            CpuQuota = r.CpuQuota,
+            CpuShares = r.CpuShares,
+            MemoryLimitInBytes = r.MemoryLimitInBytes,
+            OomScoreAdj = r.OomScoreAdj,
+            CpusetCpus = r.CpusetCpus ?? string.Empty,
+            CpusetMems = r.CpusetMems ?? string.Empty,
+        };
+        Copy(r.Unified, resources.Unified);
+        return resources;
+    }
+
+    public static Cri.PodSandboxFilter? ToCri(PodSandboxFilter? filter)
+    {
+        if (filter is null)
+        {
+            return null;
+        }
+
+        var result = new Cri.PodSandboxFilter
+        {
+            Id = filter.Id ?? string.Empty,
+            State = filter.State is { } s ? new Cri.PodSandboxStateValue { State = (Cri.PodSandboxState)s } : null,
+        };
+        Copy(filter.LabelSelector, result.LabelSelector);
+        return result;
+    }
+
+    public static Cri.ContainerFilter? ToCri(ContainerFilter? filter)
+    {
+        if (filter is null)
+        {
+            return null;
+        }
+
+        var result = new Cri.ContainerFilter
+        {
+            Id = filter.Id ?? string.Empty,
+            PodSandboxId = filter.PodSandboxId ?? string.Empty,
+            State = filter.State is { } s ? new Cri.ContainerStateValue { State = (Cri.ContainerState)s } : null,
+        };
+        Copy(filter.LabelSelector, result.LabelSelector);
+        return result;
+    }
+
+    public static RuntimeStatusInfo FromCri(Cri.RuntimeStatus? status)
+    {
+        var conditions = (status?.Conditions ?? [])
+            .Select(c => new RuntimeConditionInfo(c.Type, c.Status, c.Reason, c.Message))
+            .ToArray();
+        bool Is(string type) => conditions.Any(c => c.Type == type && c.Status);
+        return new RuntimeStatusInfo(Is("RuntimeReady"), Is("NetworkReady"), conditions);
+    }
+
+    public static PodSandboxInfo FromCri(Cri.PodSandbox s) => new(
+        s.Id,
+        s.Metadata?.Name ?? string.Empty,
+        s.Metadata?.Namespace ?? string.Empty,
+        s.Metadata?.Uid ?? string.Empty,
+        s.Metadata?.Attempt ?? 0,
+        (PodSandboxState)s.State,
+        FromNanoseconds(s.CreatedAt),
+        Map(s.Labels),
+        Map(s.Annotations),
+        s.RuntimeHandler);
+
+    public static SandboxStatusInfo FromCri(Cri.PodSandboxStatus s) => new(
+        s.Id,
+        s.Metadata?.Name ?? string.Empty,
+        s.Metadata?.Namespace ?? string.Empty,
+        s.Metadata?.Uid ?? string.Empty,
+        s.Metadata?.Attempt ?? 0,
+        (PodSandboxState)s.State,
+        FromNanoseconds(s.CreatedAt),
+        string.IsNullOrEmpty(s.Network?.Ip) ? null : s.Network.Ip,
+        s.Network?.AdditionalIps.Select(ip => ip.Ip).ToArray() ?? [],
+        s.Linux?.Namespaces?.Options?.Network == Cri.NamespaceMode.Node,
+        Map(s.Labels),
+        Map(s.Annotations),
+        s.RuntimeHandler);
+
+    public static ContainerInfo FromCri(Cri.Container c) => new(
+        c.Id,
+        c.PodSandboxId,
+        c.Metadata?.Name ?? string.Empty,
+        c.Metadata?.Attempt ?? 0,
+        c.Image?.Image ?? string.Empty,
+        c.ImageRef,
+        (ContainerState)c.State,
+        FromNanoseconds(c.CreatedAt),
+        Map(c.Labels),
+        Map(c.Annotations));
+
+    public static ContainerStatusInfo FromCri(Cri.ContainerStatus c) => new(
+        c.Id,
+        c.Metadata?.Name ?? string.Empty,
+        c.Metadata?.Attempt ?? 0,
+        (ContainerState)c.State,
+        FromNanoseconds(c.CreatedAt),
+        FromNanoseconds(c.StartedAt),
+        FromNanoseconds(c.FinishedAt),
+        c.ExitCode,
+        c.Reason,
+        c.Message,
+        c.Image?.Image ?? string.Empty,
+        c.ImageRef,
+        c.LogPath,
+        Map(c.Labels),
+        Map(c.Annotations));
+
+    public static ImageInfo FromCri(Cri.Image i) => new(
+        i.Id,
+        i.RepoTags.ToArray(),
+        i.RepoDigests.ToArray(),
+        i.Size,
+        i.Uid?.Value,
+        i.Username,
+        i.Pinned);
+
+    public static ImageFilesystemInfo FromCri(Cri.FilesystemUsage u) => new(
+        u.FsId?.Mountpoint ?? string.Empty,
+        u.UsedBytes?.Value ?? 0,
+        u.InodesUsed?.Value ?? 0,
+        FromNanoseconds(u.Timestamp));
+
+    /// <summary>CRI times are nanoseconds since the Unix epoch; 0 means "not set".</summary>
+    public static DateTimeOffset? FromNanoseconds(long nanoseconds)
+        => nanoseconds <= 0 ? null : DateTimeOffset.UnixEpoch.AddTicks(nanoseconds / 100);
+
+    private static IReadOnlyDictionary<string, string> Map(MapField<string, string> map)
+        => map.Count == 0 ? PodSandboxSpec.EmptyMap : new Dictionary<string, string>(map);
+
+    private static void Copy(IReadOnlyDictionary<string, string>? source, MapField<string, string> target)
+    {
+        if (source is null)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in source)
+        {
+            target[key] = value;
+        }
+    }
+}
