@@ -7,12 +7,12 @@ return command switch
 {
     "serve" => await ServeCommand.RunAsync(rest),
     // "pki" => await PkiCommand.RunAsync(rest),
-    // "containerd" => await ContainerdCommand.RunAsync(rest),
+    "containerd" => await KubeletPS.TestCluster.Runtime.ContainerdCommand.RunAsync(rest),
     _ => Unknown(command),
 };
 
 static int Unknown(string command)
 {
-    Console.Error.WriteLine($"unknown command \"{command}\"; commands: serve");
+    Console.Error.WriteLine($"unknown command \"{command}\"; commands: serve, pki, containerd");
     return 2;
 }

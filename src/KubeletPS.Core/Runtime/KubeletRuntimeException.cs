@@ -23,10 +23,10 @@ public enum RuntimeErrorKind
 /// A failed call to a CRI runtime. The message always names the endpoint and the operation,
 /// because on a node with several runtimes (or a restarted one) that is the first question asked.
 /// </summary>
-public sealed class KubeletRuntimeException : Exception
+public sealed class KubeletRuntimeException : KubeletException
 {
     public KubeletRuntimeException(string endpoint, string operation, RuntimeErrorKind kind, string message, string? rpcStatus = null, Exception? innerException = null)
-        : base(message, innerException)
+        : base(message, CategoryOf(kind), endpoint, innerException)
     {
         Endpoint = endpoint;
         Operation = operation;
@@ -44,4 +44,13 @@ public sealed class KubeletRuntimeException : Exception
 
     /// <summary>The gRPC status name (e.g. <c>NotFound</c>) when the runtime answered with one.</summary>
     public string? RpcStatus { get; }
+
+    private static KubeletErrorKind CategoryOf(RuntimeErrorKind kind) => kind switch
+    {
+        RuntimeErrorKind.EndpointMissing or RuntimeErrorKind.ConnectionFailed => KubeletErrorKind.Connection,
+        RuntimeErrorKind.RuntimeNotReady => KubeletErrorKind.NotReady,
+        RuntimeErrorKind.NotFound => KubeletErrorKind.NotFound,
+        RuntimeErrorKind.Timeout => KubeletErrorKind.Timeout,
+        _ => KubeletErrorKind.Unspecified,
+    };
 }
