@@ -118,7 +118,7 @@ function Get-PesterModulePath {
 function Invoke-XunitTest {
     $results = Join-Path $OutDir 'test-results'
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
-    $arguments = @('test', (Join-Path $RepoRoot 'KubeletPS.sln'), '-c', $Configuration, '--nologo',
+    $arguments = @('test', (Join-Path $RepoRoot 'KubeletPS.sln'), '-c', $Configuration, '--nologo', '--no-build',
         '--logger', 'trx;LogFilePrefix=xunit', '--results-directory', $results)
     if ($XunitFilter) { $arguments += '--filter', $XunitFilter }
     & dotnet @arguments | Out-Host
@@ -164,6 +164,8 @@ switch ($Task) {
     'Test' {
         Install-OsPackage
         Invoke-Build
+        # The test projects, the test cluster and the benchmarks, once for xunit and Pester.
+        Invoke-Native dotnet build (Join-Path $RepoRoot 'KubeletPS.sln') -c $Configuration --nologo -v quiet
         $totals = @()
         if (-not $SkipXunit) { $totals += Invoke-XunitTest }
         if (-not $SkipPester) { $totals += Invoke-PesterTest }

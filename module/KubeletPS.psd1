@@ -12,6 +12,8 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Get-KubeletConfig'
+        'Invoke-KubeletApiRequest'
+        'Test-KubeletApiConnection'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -19,4 +19,11 @@ internal static class ErrorIds
     internal const string GetKubeletConfigInvalidKubeconfig = nameof(GetKubeletConfigInvalidKubeconfig);
     internal const string GetKubeletConfigRootNotFound = nameof(GetKubeletConfigRootNotFound);
     internal const string GetKubeletConfigPathNotFileSystem = nameof(GetKubeletConfigPathNotFileSystem);
+
+    // Invoke-KubeletApiRequest
+    internal const string InvokeKubeletApiRequestInvalidKubeconfig = nameof(InvokeKubeletApiRequestInvalidKubeconfig);
+    internal const string InvokeKubeletApiRequestFailed = nameof(InvokeKubeletApiRequestFailed);
+
+    // Test-KubeletApiConnection
+    internal const string TestKubeletApiConnectionInvalidKubeconfig = nameof(TestKubeletApiConnectionInvalidKubeconfig);
 }

@@ -56,4 +56,26 @@ function Stop-TestCluster {
     if (-not $Cluster.Process.HasExited) { $Cluster.Process | Stop-Process -Force; $Cluster.Process.WaitForExit() }
 }
 
+
+function New-UntrustedKubeconfig {
+    # A copy of a kubeconfig whose CA is another, unrelated CA (CN=other-ca): the server will not verify.
+    param([Parameter(Mandatory)][string] $Kubeconfig, [Parameter(Mandatory)][string] $Directory)
+    $key = Join-Path $Directory 'other-ca.key'
+    $crt = Join-Path $Directory 'other-ca.crt'
+    & openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=other-ca' -keyout $key -out $crt -days 1 2>$null
+    if ($LASTEXITCODE -ne 0) { throw 'openssl could not make the other CA' }
+    $data = [Convert]::ToBase64String([IO.File]::ReadAllBytes($crt))
+    $path = Join-Path $Directory 'untrusted.conf'
+    (Get-Content -Raw $Kubeconfig) -replace 'certificate-authority-data: \S+', "certificate-authority-data: $data" | Set-Content $path
+    $path
+}
+
+function New-UnreachableKubeconfig {
+    # A copy of a kubeconfig pointing at a closed port on loopback.
+    param([Parameter(Mandatory)][string] $Kubeconfig, [Parameter(Mandatory)][string] $Directory)
+    $path = Join-Path $Directory 'unreachable.conf'
+    (Get-Content -Raw $Kubeconfig) -replace 'server: https://\S+', 'server: https://127.0.0.1:1' | Set-Content $path
+    $path
+}
+
 Export-ModuleMember -Function *
