@@ -11,6 +11,8 @@
     FormatsToProcess     = @('KubeletPS.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
+        'Get-KubeletCertificate'
+        'Test-KubeletCertificate'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

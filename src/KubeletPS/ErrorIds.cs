@@ -9,4 +9,13 @@ internal static class ErrorIds
     // Shared by every cmdlet that reads files.
     internal const string PathNotFound = nameof(PathNotFound);
     internal const string PathNotFileSystem = nameof(PathNotFileSystem);
+
+    // Certificate inputs (Get-KubeletCertificate, Test-KubeletCertificate). A missing file,
+    // named by a parameter or by the kubeconfig, is PathNotFound like any other.
+    internal const string NoCertificate = nameof(NoCertificate);
+    internal const string CertificateUnreadable = nameof(CertificateUnreadable);
+    internal const string KeyUnreadable = nameof(KeyUnreadable);
+    internal const string KeyEncrypted = nameof(KeyEncrypted);
+    internal const string FileUnreadable = nameof(FileUnreadable);
+    internal const string KubeconfigInvalid = nameof(KubeconfigInvalid);
 }

@@ -3,6 +3,9 @@ namespace KubeletPS.Core.Certificates;
 /// <summary>Reads a node's client certificate (and finds its key) for display: Get-KubeletCertificate.</summary>
 public static class NodeCertificateReader
 {
+    /// <summary>Where kubeadm puts the kubelet's kubeconfig.</summary>
+    public const string DefaultKubeconfigPath = KubeconfigCredentialSource.DefaultKubeconfigPath;
+
     /// <summary>
     /// One <see cref="CertificateInfo"/> per certificate in <paramref name="certificate"/> (leaf first).
     /// The key is looked for in <paramref name="key"/>, or in the certificate's own file.
