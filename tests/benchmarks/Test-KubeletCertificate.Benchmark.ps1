@@ -14,6 +14,13 @@
           openssl x509 -noout -pubkey  vs  openssl pkey -pubout  (KeyMatchesCertificate, 2 processes)
           openssl x509 -noout -ext extendedKeyUsage -subject  (ClientAuth + NodeIdentity)
     and prints milliseconds per run and per check for both.
+.NOTES
+    Figures on the 2-core build machine while two other builds ran (load average 12-16), 100 runs:
+      Import-Module 64 ms; first call after import 460 ms (JIT, engine load context)
+      Test-KubeletCertificate (6 checks)  92 ms per run, 15 ms per check
+      openssl (6 processes)              594 ms per run, 99 ms per check (6.4x)
+    Most of the cmdlet's time is BouncyCastle's RSA signature check of the CA and EC key
+    parsing; most of openssl's is process start.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
