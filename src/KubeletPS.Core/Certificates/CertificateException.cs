@@ -19,7 +19,8 @@ public enum CertificateProblem
 
 /// <summary>
 /// A certificate, key or CA input the engine cannot use. The message names the source (a path
-/// or "embedded in &lt;kubeconfig&gt;") and the PEM block at fault, never the key material.
+/// or "embedded in &lt;kubeconfig&gt;", also in <see cref="KubeletException.Target"/>) and the
+/// PEM block at fault, never the key material.
 /// </summary>
 public sealed class CertificateException : KubeletException
 {
@@ -27,13 +28,9 @@ public sealed class CertificateException : KubeletException
         : base($"{source}: {message}", KindOf(problem), source, inner)
     {
         Problem = problem;
-        Source = source;
     }
 
     public CertificateProblem Problem { get; }
-
-    /// <summary>The file path, or a label such as "client-key-data embedded in /etc/kubernetes/kubelet.conf".</summary>
-    public new string Source { get; }
 
     private static KubeletErrorKind KindOf(CertificateProblem problem) => problem switch
     {

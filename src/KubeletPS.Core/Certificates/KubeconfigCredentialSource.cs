@@ -18,7 +18,11 @@ internal static class KubeconfigCredentialSource
 {
     public const string DefaultKubeconfigPath = "/etc/kubernetes/kubelet.conf";
 
-    public static async Task<CertificateSources> ReadAsync(string kubeconfigPath, CancellationToken cancellationToken)
+    /// <param name="requireClientCertificate">
+    /// False when only the cluster CA is wanted: a user without a client certificate (token,
+    /// exec plugin) is then no error.
+    /// </param>
+    public static async Task<CertificateSources> ReadAsync(string kubeconfigPath, bool requireClientCertificate, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(kubeconfigPath);
         string text;
@@ -64,10 +68,13 @@ internal static class KubeconfigCredentialSource
         var user = Named(Sequence(root, "users"), userName, "users", path, "user");
         var directory = Path.GetDirectoryName(path)!;
 
-        var certificate = Source(user, "client-certificate", path, directory, $"users[{userName}].user")
-            ?? throw new KubeletConfigException(
+        var certificate = Source(user, "client-certificate", path, directory, $"users[{userName}].user");
+        if (certificate is null && requireClientCertificate)
+        {
+            throw new KubeletConfigException(
                 $"user '{userName}' has neither client-certificate nor client-certificate-data: it does not authenticate with a certificate.",
                 path, Line(user), field: $"users[{userName}].user.client-certificate");
+        }
         var key = Source(user, "client-key", path, directory, $"users[{userName}].user");
         var authority = Source(cluster, "certificate-authority", path, directory, $"clusters[{clusterName}].cluster");
         return new CertificateSources(certificate, key, authority);

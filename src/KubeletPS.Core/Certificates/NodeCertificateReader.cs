@@ -19,8 +19,8 @@ public static class NodeCertificateReader
     /// <summary>The client certificate the kubeconfig's current context authenticates with.</summary>
     public static async Task<IReadOnlyList<CertificateInfo>> ReadFromKubeconfigAsync(string kubeconfigPath, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        var sources = await KubeconfigCredentialSource.ReadAsync(kubeconfigPath, cancellationToken).ConfigureAwait(false);
-        return await ReadAsync(sources.Certificate, sources.Key, at, cancellationToken).ConfigureAwait(false);
+        var sources = await KubeconfigCredentialSource.ReadAsync(kubeconfigPath, requireClientCertificate: true, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(sources.Certificate!, sources.Key, at, cancellationToken).ConfigureAwait(false);
     }
 
     internal static IReadOnlyList<CertificateInfo> Describe(NodeCredentials credentials, DateTimeOffset at) =>

@@ -40,10 +40,11 @@ public static class NodeCertificateTester
         {
             if (options.KubeconfigPath is not null)
             {
-                var fromKubeconfig = await KubeconfigCredentialSource.ReadAsync(options.KubeconfigPath, cancellationToken).ConfigureAwait(false);
+                var fromKubeconfig = await KubeconfigCredentialSource.ReadAsync(options.KubeconfigPath,
+                    requireClientCertificate: certificate is null, cancellationToken).ConfigureAwait(false);
                 if (certificate is null)
                 {
-                    certificate = fromKubeconfig.Certificate;
+                    certificate = fromKubeconfig.Certificate!;
                     key ??= fromKubeconfig.Key;
                     log.Info($"Client certificate from {options.KubeconfigPath}: {certificate.Label}; key: {key?.Label ?? "(same file)"}.");
                 }

@@ -48,7 +48,8 @@ public sealed record PemSource
 }
 
 /// <summary>
-/// The inputs of a certificate check: the client certificate (possibly a bundle holding the
-/// key too, as kubelet-client-current.pem does), an optional separate key, and the cluster CA.
+/// The inputs of a certificate check as a kubeconfig names them: the client certificate
+/// (possibly a bundle holding the key too, as kubelet-client-current.pem does), an optional
+/// separate key, and the cluster CA. Any may be absent.
 /// </summary>
-public sealed record CertificateSources(PemSource Certificate, PemSource? Key, PemSource? CertificateAuthority);
+public sealed record CertificateSources(PemSource? Certificate, PemSource? Key, PemSource? CertificateAuthority);

@@ -48,7 +48,7 @@ public sealed class TestKubeletCertificateCommand : KubeletCmdlet
     public string? NodeName { get; set; }
 
     [Parameter]
-    public DateTime? At { get; set; }
+    public DateTime At { get; set; }
 
     [Parameter]
     [ValidateRange(0, 36500)]
@@ -65,7 +65,7 @@ public sealed class TestKubeletCertificateCommand : KubeletCmdlet
             CertificateAuthority = CAPath is null ? null : PemSource.FromFile(ResolveLiteralPath(CAPath)),
             NodeName = NodeName,
             // A [datetime] without a kind ('2030-01-01') is local time, as everywhere in PowerShell.
-            At = At is { } at ? new DateTimeOffset(at) : DateTimeOffset.UtcNow,
+            At = MyInvocation.BoundParameters.ContainsKey(nameof(At)) ? new DateTimeOffset(At) : DateTimeOffset.UtcNow,
             MinimumDaysRemaining = MinimumDaysRemaining,
         };
 

@@ -189,7 +189,7 @@ public sealed class NodeCertificateTesterTests(PkiFixture pki)
     }
 
     [Fact]
-    public async Task A_kubeconfig_without_a_client_certificate_says_which_user()
+    public async Task A_kubeconfig_without_a_client_certificate_says_which_user_unless_only_its_ca_is_needed()
     {
         var path = Path.Combine(pki.Directory, "token.conf");
         await File.WriteAllTextAsync(path, """
@@ -210,6 +210,15 @@ public sealed class NodeCertificateTesterTests(PkiFixture pki)
             NodeCertificateTester.TestAsync(new CertificateTestOptions { KubeconfigPath = path }, null, CancellationToken.None));
         Assert.Contains("user 'bootstrap' has neither client-certificate nor client-certificate-data", e.Message);
         Assert.DoesNotContain("abcdef.0123456789abcdef", e.Message);
+
+        // Given a certificate, only the kubeconfig's CA is needed, whatever its user authenticates with.
+        var report = await NodeCertificateTester.TestAsync(new CertificateTestOptions
+        {
+            Certificate = PemSource.FromFile(pki["kubelet-client-current.pem"]),
+            KubeconfigPath = path,
+        }, null, CancellationToken.None);
+        Assert.True(report.Passed, Describe(report));
+        Assert.Equal(pki["ca.crt"], report.CertificateAuthoritySource);
     }
 
     private sealed class RecordingLog : IKubeletLog
