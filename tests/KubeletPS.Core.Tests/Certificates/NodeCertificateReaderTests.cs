@@ -201,6 +201,21 @@ public sealed class NodeCertificateReaderTests(PkiFixture pki)
     }
 
     [Fact]
+    public async Task Reads_crlf_files_and_skips_ec_parameters_and_openssl_bag_attributes()
+    {
+        // What 'openssl ecparam -genkey' and 'openssl pkcs12 -nodes' write, edited on Windows.
+        var path = Path.Combine(pki.Directory, "openssl-style.pem");
+        var text = "Bag Attributes\n    localKeyID: 01\nsubject=CN = system:node:node-1\n"
+            + await File.ReadAllTextAsync(pki["kubelet-client.crt"])
+            + "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+            + await File.ReadAllTextAsync(pki["kubelet-client.key"]);
+        await File.WriteAllTextAsync(path, text.Replace("\n", "\r\n"));
+        var info = Assert.Single(await Read(path));
+        Assert.True(info.HasPrivateKey);
+        Assert.Equal("node-1", info.NodeName);
+    }
+
+    [Fact]
     public void Fixture_key_files_are_mode_0600()
     {
         if (OperatingSystem.IsWindows()) return;
