@@ -15,12 +15,15 @@
           openssl x509 -noout -ext extendedKeyUsage -subject  (ClientAuth + NodeIdentity)
     and prints milliseconds per run and per check for both.
 .NOTES
-    Figures on the 2-core build machine while two other builds ran (load average 12-16), 100 runs:
-      Import-Module 64 ms; first call after import 460 ms (JIT, engine load context)
-      Test-KubeletCertificate (6 checks)  92 ms per run, 15 ms per check
-      openssl (6 processes)              594 ms per run, 99 ms per check (6.4x)
-    Most of the cmdlet's time is BouncyCastle's RSA signature check of the CA and EC key
-    parsing; most of openssl's is process start.
+    Figures on the shared 2-core build machine (OpenSSL 3.0.19), 100 runs, other builds running:
+                                          load ~7                 load ~14
+      Import-Module (once)                52 ms                   64 ms
+      first call after import (once)     311 ms                  460 ms   (JIT, engine load context)
+      Test-KubeletCertificate, 6 checks   33 ms/run (5.5/check)   92 ms/run (15/check)
+      openssl, 6 processes               290 ms/run (48/check)   594 ms/run (99/check)
+      ratio                              8.9x                    6.4x
+    openssl's time is mostly process start (openssl verify alone: 32 ms); the cmdlet's is
+    BouncyCastle's RSA signature check against the CA and EC key parsing.
 #>
 param(
     [Parameter(Mandatory)][string] $ModulePath,
