@@ -14,6 +14,8 @@
         'Get-KubeletConfig'
         'Invoke-KubeletApiRequest'
         'Test-KubeletApiConnection'
+        'Get-KubeletCertificate'
+        'Test-KubeletCertificate'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

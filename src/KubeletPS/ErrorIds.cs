@@ -26,4 +26,12 @@ internal static class ErrorIds
 
     // Test-KubeletApiConnection
     internal const string TestKubeletApiConnectionInvalidKubeconfig = nameof(TestKubeletApiConnectionInvalidKubeconfig);
+    // Certificate inputs (Get-KubeletCertificate, Test-KubeletCertificate). A missing file,
+    // named by a parameter or by the kubeconfig, is PathNotFound like any other.
+    internal const string NoCertificate = nameof(NoCertificate);
+    internal const string CertificateUnreadable = nameof(CertificateUnreadable);
+    internal const string KeyUnreadable = nameof(KeyUnreadable);
+    internal const string KeyEncrypted = nameof(KeyEncrypted);
+    internal const string FileUnreadable = nameof(FileUnreadable);
+    internal const string KubeconfigInvalid = nameof(KubeconfigInvalid);
 }

@@ -6,7 +6,7 @@ var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
 return command switch
 {
     "serve" => await ServeCommand.RunAsync(rest),
-    // "pki" => await PkiCommand.RunAsync(rest),
+    "pki" => await KubeletPS.TestCluster.Pki.PkiCommand.RunAsync(rest),
     "containerd" => await KubeletPS.TestCluster.Runtime.ContainerdCommand.RunAsync(rest),
     _ => Unknown(command),
 };

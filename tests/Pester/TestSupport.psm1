@@ -29,6 +29,15 @@ function Invoke-TestClusterCommand {
     $output
 }
 
+function New-TestPki {
+    # Writes the kubeadm-shaped certificate fixtures (KubeletPS.TestCluster pki) into -Directory;
+    # returns the manifest: Directory, NodeName and Files (fixture name -> path, e.g. 'ca.crt').
+    param([Parameter(Mandatory)][string] $Directory, [string] $NodeName = 'node-1')
+    $json = Invoke-TestClusterCommand -ArgumentList 'pki', '--dir', $Directory, '--node', $NodeName
+    $manifest = ($json -join "`n") | ConvertFrom-Json -AsHashtable
+    [pscustomobject]@{ Directory = $manifest.directory; NodeName = $manifest.nodeName; Files = $manifest.files }
+}
+
 function Start-TestCluster {
     # Starts the test API server as its own process; returns an object with Dir, Url, Process.
     param([Parameter(Mandatory)][string] $Directory, [string[]] $Node = @(), [int] $TimeoutSeconds = 60)
