@@ -16,9 +16,15 @@
         'Test-KubeletApiConnection'
         'Get-KubeletCertificate'
         'Test-KubeletCertificate'
+        'Invoke-KubeletNodeRegistration'
+        'Get-KubeletNode'
+        'Start-KubeletNodeHeartbeat'
     )
     VariablesToExport    = @()
-    AliasesToExport      = @()
+    AliasesToExport      = @(
+        'Invoke-NodeRegistration'
+        'Start-NodeHeartbeat'
+    )
     PrivateData          = @{
         PSData = @{
             Tags         = @('Kubernetes', 'kubelet', 'containerd', 'CRI', 'node', 'Linux')

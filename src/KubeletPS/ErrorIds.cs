@@ -34,4 +34,10 @@ internal static class ErrorIds
     internal const string KeyEncrypted = nameof(KeyEncrypted);
     internal const string FileUnreadable = nameof(FileUnreadable);
     internal const string KubeconfigInvalid = nameof(KubeconfigInvalid);
+
+    // The node cmdlets: the prefix, to which NodeAgentCmdlet.NodeError appends InvalidConfiguration,
+    // ApiRequestFailed, InvalidArgument, Stopped or Failed.
+    internal const string InvokeKubeletNodeRegistration = nameof(InvokeKubeletNodeRegistration);
+    internal const string GetKubeletNode = nameof(GetKubeletNode);
+    internal const string StartKubeletNodeHeartbeat = nameof(StartKubeletNodeHeartbeat);
 }

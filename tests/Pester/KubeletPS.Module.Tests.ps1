@@ -42,6 +42,14 @@ Describe 'KubeletPS module' {
         }
     }
 
+    It 'keeps the engine''s dependencies out of the cmdlet assembly' {
+        # Cmdlets may use only KubeletPS.Core's own types: anything else would load into the
+        # default context and clash with other modules (or fail to load at all).
+        $references = pwsh -NoProfile -Command "Import-Module '$modulePath'; (Get-Module KubeletPS).ImplementingAssembly.GetReferencedAssemblies().Name" 2>&1
+        $references | Should -Contain 'KubeletPS.Core'
+        $references | Where-Object { $_ -match '^(KubernetesClient|YamlDotNet|BouncyCastle|Grpc|Google\.Protobuf)' } | Should -BeNullOrEmpty
+    }
+
     It 'imports in a new pwsh in which another module already loaded a different YamlDotNet' {
         $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
         $otherYaml = Join-Path $nuget 'yamldotnet/16.3.0/lib/net8.0/YamlDotNet.dll'

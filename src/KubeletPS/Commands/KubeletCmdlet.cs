@@ -55,6 +55,18 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
     protected void RunOnPipeline(Func<CancellationToken, Task> work) =>
         RunOnPipeline<bool>(async ct => { await work(ct).ConfigureAwait(false); return true; });
 
+    /// <summary>ShouldProcess asked on the pipeline thread from engine work running elsewhere.</summary>
+    protected Task<bool> AskAsync(string target, string action)
+    {
+        var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            try { answer.SetResult(ShouldProcess(target, action)); }
+            catch (Exception e) { answer.SetException(e); }
+        });
+        return answer.Task;
+    }
+
     /// <summary>Queues an action for the pipeline thread; runs it at once when already there.</summary>
     protected void Post(Action action)
     {
