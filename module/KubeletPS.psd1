@@ -12,6 +12,8 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Get-KubeletConfig'
+        'Get-KubeletContainerLog'
+        'Get-KubeletPod'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()
