@@ -11,7 +11,9 @@ namespace KubeletPS.Commands;
 /// Get-KubeletContainerLog: a container's log from the file the runtime writes on this node,
 /// like kubectl logs (-f, --tail, --previous, --timestamps), without the API server.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "KubeletContainerLog", DefaultParameterSetName = NameSet)]
+// The Container set is the default because PowerShell binds pipeline input to the default set
+// first: with Name as default, a piped KubeletContainerInfo bound its PodName there and lost its Name.
+[Cmdlet(VerbsCommon.Get, "KubeletContainerLog", DefaultParameterSetName = ContainerSet)]
 [OutputType(typeof(string), typeof(KubeletLogEntry))]
 public sealed class GetKubeletContainerLogCommand : KubeletRuntimeCmdlet
 {
