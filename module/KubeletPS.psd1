@@ -19,6 +19,8 @@
         'Invoke-KubeletNodeRegistration'
         'Get-KubeletNode'
         'Start-KubeletNodeHeartbeat'
+        'Get-KubeletContainerLog'
+        'Get-KubeletPod'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(

@@ -40,4 +40,24 @@ internal static class ErrorIds
     internal const string InvokeKubeletNodeRegistration = nameof(InvokeKubeletNodeRegistration);
     internal const string GetKubeletNode = nameof(GetKubeletNode);
     internal const string StartKubeletNodeHeartbeat = nameof(StartKubeletNodeHeartbeat);
+    // Get-KubeletPod
+    internal const string GetKubeletPodNotFound = nameof(GetKubeletPodNotFound);
+    internal const string GetKubeletPodRuntimeUnavailable = nameof(GetKubeletPodRuntimeUnavailable);
+    internal const string GetKubeletPodRuntimeNotReady = nameof(GetKubeletPodRuntimeNotReady);
+    internal const string GetKubeletPodRuntimeError = nameof(GetKubeletPodRuntimeError);
+    internal const string GetKubeletPodInvalidEndpoint = nameof(GetKubeletPodInvalidEndpoint);
+    internal const string GetKubeletPodInvalidConfig = nameof(GetKubeletPodInvalidConfig);
+
+    // Get-KubeletContainerLog
+    internal const string GetKubeletContainerLogPodNotFound = nameof(GetKubeletContainerLogPodNotFound);
+    internal const string GetKubeletContainerLogPodAmbiguous = nameof(GetKubeletContainerLogPodAmbiguous);
+    internal const string GetKubeletContainerLogContainerNameRequired = nameof(GetKubeletContainerLogContainerNameRequired);
+    internal const string GetKubeletContainerLogContainerNotFound = nameof(GetKubeletContainerLogContainerNotFound);
+    internal const string GetKubeletContainerLogPreviousNotFound = nameof(GetKubeletContainerLogPreviousNotFound);
+    internal const string GetKubeletContainerLogFileNotFound = nameof(GetKubeletContainerLogFileNotFound);
+    internal const string GetKubeletContainerLogRuntimeUnavailable = nameof(GetKubeletContainerLogRuntimeUnavailable);
+    internal const string GetKubeletContainerLogRuntimeNotReady = nameof(GetKubeletContainerLogRuntimeNotReady);
+    internal const string GetKubeletContainerLogRuntimeError = nameof(GetKubeletContainerLogRuntimeError);
+    internal const string GetKubeletContainerLogInvalidEndpoint = nameof(GetKubeletContainerLogInvalidEndpoint);
+    internal const string GetKubeletContainerLogInvalidConfig = nameof(GetKubeletContainerLogInvalidConfig);
 }

@@ -85,6 +85,39 @@ function New-UnreachableKubeconfig {
     $path = Join-Path $Directory 'unreachable.conf'
     (Get-Content -Raw $Kubeconfig) -replace 'server: https://\S+', 'server: https://127.0.0.1:1' | Set-Content $path
     $path
+function Start-TestContainerd {
+    # Starts a private containerd (tests/KubeletPS.TestCluster 'containerd' subcommand) as its own
+    # process; returns an object with Endpoint, Directory and Process. Keep the directory short:
+    # unix socket paths are limited to 108 bytes.
+    param([string] $Directory = (Join-Path '/tmp' ('kps-' + [guid]::NewGuid().ToString('N').Substring(0, 8))), [int] $TimeoutSeconds = 120)
+    $null = New-Item -ItemType Directory -Force $Directory
+    $log = Join-Path $Directory 'containerd-command.log'
+    $process = Start-Process dotnet -ArgumentList (Get-TestClusterDll), 'containerd', '--dir', $Directory -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if ($process.HasExited) { throw "The private containerd exited with $($process.ExitCode): $(Get-Content -Raw $log -ErrorAction Ignore) $(Get-Content -Raw "$log.err" -ErrorAction Ignore)" }
+        $ready = Select-String -Path $log -Pattern 'ready' -ErrorAction Ignore | Select-Object -First 1
+        if ($ready) {
+            $endpoint = [regex]::Match($ready.Line, 'endpoint=(unix://\S+)').Groups[1].Value
+            return [pscustomobject]@{ Endpoint = $endpoint; Directory = $Directory; Process = $process }
+        }
+        Start-Sleep -Milliseconds 100
+    }
+    & kill -TERM $process.Id
+    $null = $process.WaitForExit(30000)
+    throw "The private containerd did not print 'ready' within $TimeoutSeconds s: $(Get-Content -Raw $log -ErrorAction Ignore)"
+}
+
+function Stop-TestContainerd {
+    # SIGTERM lets the subcommand remove its pods, mounts and bridge; then waits for it.
+    param([Parameter(Mandatory)] $Containerd, [int] $TimeoutSeconds = 60)
+    if ($null -eq $Containerd) { return }
+    $process = $Containerd.Process
+    if (-not $process.HasExited) {
+        & kill -TERM $process.Id
+        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) { $process.Kill(); $process.WaitForExit() }
+    }
+    Remove-Item -Recurse -Force $Containerd.Directory -ErrorAction Ignore
 }
 
 Export-ModuleMember -Function *
