@@ -187,11 +187,13 @@ switch ($Task) {
     'Run' {
         Install-OsPackage
         Invoke-Build
+        Invoke-Native dotnet build (Join-Path $RepoRoot 'tests/KubeletPS.TestCluster') -c $Configuration --nologo -v quiet
         & (Join-Path $RepoRoot 'tests/run-main-job.ps1') -ModulePath (Join-Path $ModuleOut 'KubeletPS.psd1')
     }
     'Benchmark' {
         Install-OsPackage
         Invoke-Build
+        Invoke-Native dotnet build (Join-Path $RepoRoot 'KubeletPS.sln') -c $Configuration --nologo -v quiet
         Get-ChildItem (Join-Path $RepoRoot 'tests/benchmarks') -Filter '*.ps1' | ForEach-Object {
             Write-Host "== $($_.BaseName)"
             & dotnet pwsh -NoProfile -NonInteractive -File $_.FullName -ModulePath (Join-Path $ModuleOut 'KubeletPS.psd1')

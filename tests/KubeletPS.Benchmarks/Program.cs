@@ -3,11 +3,13 @@ using KubeletPS.Benchmarks;
 return args switch
 {
     ["direct-cri", .. var rest] => await DirectCriBaseline.RunAsync(rest),
+    ["heartbeat", .. var rest] => await NodeHeartbeatBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: KubeletPS.Benchmarks direct-cri [--pods N] [--parallel N] [--endpoint unix:///path] [--dir DIR]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks heartbeat [--seconds N] [--module out/KubeletPS/KubeletPS.psd1]");
     return 2;
 }
