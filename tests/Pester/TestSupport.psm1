@@ -65,7 +65,6 @@ function Stop-TestCluster {
     if (-not $Cluster.Process.HasExited) { $Cluster.Process | Stop-Process -Force; $Cluster.Process.WaitForExit() }
 }
 
-
 function New-UntrustedKubeconfig {
     # A copy of a kubeconfig whose CA is another, unrelated CA (CN=other-ca): the server will not verify.
     param([Parameter(Mandatory)][string] $Kubeconfig, [Parameter(Mandatory)][string] $Directory)
@@ -85,6 +84,8 @@ function New-UnreachableKubeconfig {
     $path = Join-Path $Directory 'unreachable.conf'
     (Get-Content -Raw $Kubeconfig) -replace 'server: https://\S+', 'server: https://127.0.0.1:1' | Set-Content $path
     $path
+}
+
 function Start-TestContainerd {
     # Starts a private containerd (tests/KubeletPS.TestCluster 'containerd' subcommand) as its own
     # process; returns an object with Endpoint, Directory and Process. Keep the directory short:
