@@ -194,7 +194,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         {
             await foreach (var snapshot in source.WatchAsync(ct).ConfigureAwait(false))
             {
-                foreach (var error in snapshot.Errors) _log.Warning(error.Message);
+                foreach (var error in snapshot.Errors) _log.Warning(error.Path is { } path && !error.Message.Contains(path, StringComparison.Ordinal) ? $"{path}: {error.Message}" : error.Message);
                 var desired = _config.Set(snapshot);
                 IReadOnlyDictionary<string, V1Pod> before;
                 lock (_lock)

@@ -31,8 +31,17 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
             image: {Image}
             imagePullPolicy: IfNotPresent
             command: ["sh", "-c", {System.Text.Json.JsonSerializer.Serialize(script)}]
-        {more}
+        {Indent(more, 4)}
         """;
+
+    /// <summary>Re-indents a YAML fragment written at any indentation to <paramref name="spaces"/>.</summary>
+    private static string Indent(string text, int spaces)
+    {
+        var lines = text.Split('\n').Where(l => l.Trim().Length > 0).ToList();
+        if (lines.Count == 0) return "";
+        var common = lines.Min(l => l.Length - l.TrimStart().Length);
+        return string.Join("\n", lines.Select(l => new string(' ', spaces) + l[common..]));
+    }
 
     [Fact]
     public async Task StaticPodStartsAndReportsRunningWithIpAndProbes()
