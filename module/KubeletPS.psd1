@@ -12,9 +12,12 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Get-KubeletConfig'
+        'Start-KubeletPodSync'
     )
     VariablesToExport    = @()
-    AliasesToExport      = @()
+    AliasesToExport      = @(
+        'Start-PodSync'
+    )
     PrivateData          = @{
         PSData = @{
             Tags         = @('Kubernetes', 'kubelet', 'containerd', 'CRI', 'node', 'Linux')

@@ -19,4 +19,10 @@ internal static class ErrorIds
     internal const string GetKubeletConfigInvalidKubeconfig = nameof(GetKubeletConfigInvalidKubeconfig);
     internal const string GetKubeletConfigRootNotFound = nameof(GetKubeletConfigRootNotFound);
     internal const string GetKubeletConfigPathNotFileSystem = nameof(GetKubeletConfigPathNotFileSystem);
+
+    // Start-KubeletPodSync
+    internal const string StartKubeletPodSyncInvalidConfig = nameof(StartKubeletPodSyncInvalidConfig);
+    internal const string StartKubeletPodSyncInvalidArgument = nameof(StartKubeletPodSyncInvalidArgument);
+    internal const string StartKubeletPodSyncNoStaticPodPath = nameof(StartKubeletPodSyncNoStaticPodPath);
+    internal const string StartKubeletPodSyncTimeout = nameof(StartKubeletPodSyncTimeout);
 }
