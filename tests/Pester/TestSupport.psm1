@@ -56,4 +56,34 @@ function Stop-TestCluster {
     if (-not $Cluster.Process.HasExited) { $Cluster.Process | Stop-Process -Force; $Cluster.Process.WaitForExit() }
 }
 
+function Start-TestContainerd {
+    # Starts a private containerd (with the busybox and pause images) through the test cluster
+    # program; returns an object with Directory, Endpoint, PodLogDirectory and Process.
+    param([Parameter(Mandatory)][string] $Directory, [int] $TimeoutSeconds = 90)
+    $null = New-Item -ItemType Directory -Force $Directory
+    $log = Join-Path $Directory 'testcluster.log'
+    $process = Start-Process dotnet -ArgumentList @((Get-TestClusterDll), 'containerd', '--dir', $Directory) -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        if ($process.HasExited) { throw "The private containerd exited with $($process.ExitCode): $(Get-Content -Raw $log -ErrorAction Ignore) $(Get-Content -Raw "$log.err" -ErrorAction Ignore)" }
+        $ready = Select-String -Path $log -Pattern 'ready' -ErrorAction Ignore | Select-Object -First 1
+        if ($ready) {
+            $endpoint = [regex]::Match($ready.Line, 'endpoint=(\S+)').Groups[1].Value
+            return [pscustomobject]@{ Directory = $Directory; Endpoint = $endpoint; PodLogDirectory = (Join-Path $Directory 'pods'); Process = $process }
+        }
+        Start-Sleep -Milliseconds 100
+    }
+    $process | Stop-Process -Force
+    throw "The private containerd did not print 'ready' within $TimeoutSeconds s: $(Get-Content -Raw $log -ErrorAction Ignore)"
+}
+
+function Stop-TestContainerd {
+    # SIGTERM lets the program remove its pods, mounts and bridge.
+    param([Parameter(Mandatory)] $Containerd)
+    if (-not $Containerd.Process.HasExited) {
+        & kill -TERM $Containerd.Process.Id
+        if (-not $Containerd.Process.WaitForExit(30000)) { $Containerd.Process | Stop-Process -Force }
+    }
+}
+
 Export-ModuleMember -Function *

@@ -11,6 +11,7 @@ namespace KubeletPS.Core.Pods;
 public sealed class PodDns(IReadOnlyList<string> clusterDns, string clusterDomain, string? resolvConf, IKubeletLog? log = null)
 {
     private const int MaxSearches = 32;
+    private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
 
     public DnsSpec? For(V1Pod pod)
     {
@@ -19,7 +20,11 @@ public sealed class PodDns(IReadOnlyList<string> clusterDns, string clusterDomai
         if (policy == "ClusterFirst" && spec.HostNetwork == true) policy = "Default";
         if (policy is "ClusterFirst" or "ClusterFirstWithHostNet" && clusterDns.Count == 0)
         {
-            log?.Warning($"pod {pod.Namespace()}/{pod.Name()}: dnsPolicy {policy} but the kubelet has no clusterDNS; falling back to the node's resolv.conf (dnsPolicy Default).");
+            lock (_warned)
+            {
+                if (_warned.Add(pod.Metadata.Uid))
+                    log?.Warning($"pod {pod.Namespace()}/{pod.Name()}: dnsPolicy {policy} but the kubelet has no clusterDNS; falling back to the node's resolv.conf (dnsPolicy Default).");
+            }
             policy = "Default";
         }
 
