@@ -3,11 +3,12 @@ using KubeletPS.Benchmarks;
 return args switch
 {
     ["direct-cri", .. var rest] => await DirectCriBaseline.RunAsync(rest),
+    ["agent", .. var rest] => await AgentPodStartup.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: KubeletPS.Benchmarks direct-cri [--pods N] [--parallel N] [--endpoint unix:///path] [--dir DIR]");
+    Console.Error.WriteLine("usage: KubeletPS.Benchmarks direct-cri [--pods N] [--parallel N] [--endpoint unix:///path] [--dir DIR]\n       KubeletPS.Benchmarks agent [--pods N] [--dir DIR]");
     return 2;
 }
