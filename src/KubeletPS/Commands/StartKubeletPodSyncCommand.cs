@@ -13,6 +13,7 @@ namespace KubeletPS.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "KubeletPodSync", SupportsShouldProcess = true)]
 [Alias("Start-PodSync")]
+[OutputType(typeof(void))] // writes no objects: verbose lines, progress and warnings only
 public sealed class StartKubeletPodSyncCommand : KubeletCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
