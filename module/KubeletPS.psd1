@@ -21,11 +21,13 @@
         'Start-KubeletNodeHeartbeat'
         'Get-KubeletContainerLog'
         'Get-KubeletPod'
+        'Start-KubeletPodSync'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(
         'Invoke-NodeRegistration'
         'Start-NodeHeartbeat'
+        'Start-PodSync'
     )
     PrivateData          = @{
         PSData = @{

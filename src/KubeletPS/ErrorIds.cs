@@ -60,4 +60,9 @@ internal static class ErrorIds
     internal const string GetKubeletContainerLogRuntimeError = nameof(GetKubeletContainerLogRuntimeError);
     internal const string GetKubeletContainerLogInvalidEndpoint = nameof(GetKubeletContainerLogInvalidEndpoint);
     internal const string GetKubeletContainerLogInvalidConfig = nameof(GetKubeletContainerLogInvalidConfig);
+    // Start-KubeletPodSync
+    internal const string StartKubeletPodSyncInvalidConfig = nameof(StartKubeletPodSyncInvalidConfig);
+    internal const string StartKubeletPodSyncInvalidArgument = nameof(StartKubeletPodSyncInvalidArgument);
+    internal const string StartKubeletPodSyncNoStaticPodPath = nameof(StartKubeletPodSyncNoStaticPodPath);
+    internal const string StartKubeletPodSyncTimeout = nameof(StartKubeletPodSyncTimeout);
 }

@@ -4,6 +4,7 @@ return args switch
 {
     ["direct-cri", .. var rest] => await DirectCriBaseline.RunAsync(rest),
     ["heartbeat", .. var rest] => await NodeHeartbeatBenchmark.RunAsync(rest),
+    ["agent", .. var rest] => await AgentPodStartup.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -11,5 +12,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: KubeletPS.Benchmarks direct-cri [--pods N] [--parallel N] [--endpoint unix:///path] [--dir DIR]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks heartbeat [--seconds N] [--module out/KubeletPS/KubeletPS.psd1]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR]");
     return 2;
 }

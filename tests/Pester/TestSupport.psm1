@@ -100,7 +100,7 @@ function Start-TestContainerd {
         $ready = Select-String -Path $log -Pattern 'ready' -ErrorAction Ignore | Select-Object -First 1
         if ($ready) {
             $endpoint = [regex]::Match($ready.Line, 'endpoint=(unix://\S+)').Groups[1].Value
-            return [pscustomobject]@{ Endpoint = $endpoint; Directory = $Directory; Process = $process }
+            return [pscustomobject]@{ Endpoint = $endpoint; Directory = $Directory; PodLogDirectory = (Join-Path $Directory 'pods'); Process = $process }
         }
         Start-Sleep -Milliseconds 100
     }

@@ -1,0 +1,279 @@
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using k8s.Models;
+using KubeletPS.Core.Pods;
+using KubeletPS.Core.Runtime;
+
+namespace KubeletPS.Core.Agent;
+
+/// <summary>What a one-shot sync ended with: the pods' statuses, the manifests that were refused, and whether every pod settled.</summary>
+public sealed record PodSyncOnceResult(IReadOnlyList<V1Pod> Pods, IReadOnlyList<PodSourceError> Errors, bool Settled)
+{
+    /// <summary>One line per pod, free of Kubernetes model types (for the cmdlets).</summary>
+    public IReadOnlyList<PodSummary> Summaries => Pods.Select(PodSummary.From).ToList();
+}
+
+/// <summary>A pod's state in a few plain values: phase, ready containers, and the first problem.</summary>
+public sealed record PodSummary(string Namespace, string Name, string Uid, string Phase, int ReadyContainers, int Containers, int Restarts, string? PodIp, string? Problem)
+{
+    public static PodSummary From(V1Pod pod)
+    {
+        var statuses = pod.Status?.ContainerStatuses ?? [];
+        var problem = (pod.Status?.InitContainerStatuses ?? []).Concat(statuses)
+            .Select(s => s.State?.Waiting is { Reason: { } r } w && r is not ("ContainerCreating" or "PodInitializing") ? $"{s.Name}: {r}{(string.IsNullOrEmpty(w.Message) ? "" : $": {w.Message}")}"
+                : s.State?.Terminated is { ExitCode: not 0 } t ? $"{s.Name}: {t.Reason} (exit code {t.ExitCode})" : null)
+            .FirstOrDefault(p => p is not null);
+        return new PodSummary(pod.Namespace() ?? "default", pod.Name(), pod.Metadata.Uid, pod.Status?.Phase ?? "Pending",
+            statuses.Count(s => s.Ready), pod.Spec.Containers?.Count ?? 0, statuses.Sum(s => s.RestartCount), pod.Status?.PodIP, problem);
+    }
+}
+
+/// <summary>
+/// The composition that runs pods on a node: pod sources merged by <see cref="PodConfig"/>, the
+/// <see cref="GenericPleg"/> relisting the runtime, <see cref="PodWorkers"/> syncing each pod through
+/// the <see cref="KubeGenericRuntimeManager"/>, probes, and statuses to an <see cref="IPodStatusSink"/>.
+/// On start it adopts the sandboxes and containers it finds whose pods are still desired, and
+/// kills and removes the ones no source wants (once every source has reported).
+/// </summary>
+public sealed class PodSyncAgent : IAsyncDisposable
+{
+    private readonly PodSyncAgentOptions _options;
+    private readonly IKubeletLog _log;
+    private readonly CriRuntimeClient _runtime;
+    private readonly List<IPodSource> _sources = [];
+    private readonly PodConfig _config;
+    private readonly ProbeManager _probes;
+    private readonly PodStatusGenerator _statusGenerator;
+    private readonly PodWorkers _workers;
+    private readonly GenericPleg _pleg;
+    private readonly object _lock = new();
+    private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
+    private int _running;
+
+    public PodSyncAgent(PodSyncAgentOptions options)
+    {
+        _options = options;
+        _log = options.Log;
+        var time = options.Time;
+        _runtime = new CriRuntimeClient(options.RuntimeEndpoint, options.RuntimeRequestTimeout);
+        if (!string.IsNullOrEmpty(options.StaticPodPath))
+            _sources.Add(new StaticPodSource(options.StaticPodPath, options.NodeName, options.FileCheckFrequency, time));
+        _sources.AddRange(options.AdditionalSources);
+        _config = new PodConfig(_sources.Select(s => s.Name));
+        StatusStore = new LocalPodStatusStore(options.RootDirectory);
+        var sink = options.StatusSink ?? new LocalPodStatusSink(StatusStore);
+        HostIp = options.NodeIp ?? FindHostIp();
+
+        var prober = new Prober(_runtime);
+        var backOff = new CrashLoopBackOff(options.CrashLoopBackOffBase, options.CrashLoopBackOffMax, time) { ResetAfter = options.CrashLoopBackOffResetAfter };
+        PodWorkers? workers = null;
+        _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time);
+        var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
+            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp);
+        var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory),
+            new ImageManager(_runtime, _log, options.ImagePullProgress, time), _probes, prober, backOff, _log, time);
+        _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
+        workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);
+        _workers = workers;
+        _workers.StatusChanged += pod => StatusChanged?.Invoke(pod);
+        _pleg = new GenericPleg(_runtime, options.RelistPeriod, e => _workers.Signal(e.PodUid), _log, time);
+        _pleg.Relisted += Housekeeping;
+    }
+
+    public PodSyncAgentOptions Options => _options;
+
+    /// <summary>The node IP reported as hostIP.</summary>
+    public string? HostIp { get; }
+
+    public LocalPodStatusStore StatusStore { get; }
+
+    /// <summary>The pods this agent runs, with their latest statuses.</summary>
+    public IReadOnlyList<V1Pod> Pods => _workers.Pods;
+
+    /// <summary>Manifests that could not be used, as the sources last reported them.</summary>
+    public IReadOnlyList<PodSourceError> SourceErrors => _config.Errors;
+
+    /// <summary>Raised after a pod's status changed (on a worker thread).</summary>
+    public event Action<V1Pod>? StatusChanged;
+
+    /// <summary>Runs until cancelled; then stops the pods only with <see cref="PodSyncAgentOptions.StopPodsOnExit"/>.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _running, 1) == 1) throw new InvalidOperationException("The pod sync agent is already running.");
+        try
+        {
+            await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var loops = _sources.Select(s => WatchSourceAsync(s, stop.Token)).ToList();
+            loops.Add(_pleg.RunAsync(stop.Token));
+            try
+            {
+                await Task.WhenAll(loops).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            using var shutdown = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await _workers.StopAsync(_options.StopPodsOnExit, shutdown.Token).ConfigureAwait(false);
+            if (_options.StopPodsOnExit) _log.Info("stopped every pod (StopPodsOnExit).");
+            Interlocked.Exchange(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// Reconciles once and waits until every desired pod has started all its containers, finished, or
+    /// is stuck on an error (image, config, crash loop), or until <paramref name="timeout"/> passes.
+    /// </summary>
+    public async Task<PodSyncOnceResult> SyncOnceAsync(TimeSpan timeout, IProgress<string>? waiting = null, CancellationToken cancellationToken = default)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var run = RunAsync(stop.Token);
+        var deadline = _options.Time.GetUtcNow() + timeout;
+        var settled = false;
+        try
+        {
+            while (!run.IsCompleted)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var desired = Desired;
+                if (_config.AllSourcesSeen)
+                {
+                    var pods = _workers.Pods.Where(p => desired.ContainsKey(p.Metadata.Uid)).ToList();
+                    var pending = desired.Values.Where(d => pods.FirstOrDefault(p => p.Metadata.Uid == d.Metadata.Uid) is not { } p || !IsSettled(p)).Select(d => d.Name()).ToList();
+                    if (pending.Count == 0)
+                    {
+                        settled = true;
+                        break;
+                    }
+                    waiting?.Report($"waiting for {pending.Count} of {desired.Count} pods: {string.Join(", ", pending.Take(5))}{(pending.Count > 5 ? ", …" : "")}");
+                }
+                if (_options.Time.GetUtcNow() > deadline) break;
+                await Task.WhenAny(run, Task.Delay(TimeSpan.FromMilliseconds(200), _options.Time, cancellationToken)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await run.ConfigureAwait(false);
+        }
+        var wanted = Desired;
+        var result = StatusStore.List().Where(p => wanted.ContainsKey(p.Metadata.Uid)).OrderBy(p => p.Name(), StringComparer.Ordinal).ToList();
+        return new PodSyncOnceResult(result, _config.Errors, settled);
+    }
+
+    /// <summary>Started: every container running or terminated; or failed: a terminal phase or an error waiting reason.</summary>
+    public static bool IsSettled(V1Pod pod)
+    {
+        var status = pod.Status;
+        if (status?.Phase is "Succeeded" or "Failed") return true;
+        var all = (status?.InitContainerStatuses ?? []).Concat(status?.ContainerStatuses ?? []).ToList();
+        if (all.Any(s => s.State?.Waiting?.Reason is { } r && r is not ("ContainerCreating" or "PodInitializing"))) return true;
+        return (status?.ContainerStatuses ?? []).Count == (pod.Spec.Containers?.Count ?? 0)
+            && (status?.ContainerStatuses ?? []).All(s => s.State?.Running is not null || s.State?.Terminated is not null);
+    }
+
+    private IReadOnlyDictionary<string, V1Pod> Desired
+    {
+        get { lock (_lock) return _desired; }
+    }
+
+    private async Task ConnectAsync(CancellationToken ct)
+    {
+        var backOff = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                var version = await _runtime.VersionAsync(ct).ConfigureAwait(false);
+                _statusGenerator.RuntimeName = version.RuntimeName;
+                _log.Info($"container runtime {version.RuntimeName} {version.RuntimeVersion} (CRI {version.RuntimeApiVersion}) at {_runtime.Endpoint}.");
+                // Adoption: the first relist tells the workers what already runs.
+                await _pleg.RelistAsync(ct).ConfigureAwait(false);
+                _log.Info($"found {_pleg.PodUids.Count} pod(s) with kubelet labels in the runtime.");
+                return;
+            }
+            catch (KubeletRuntimeException e)
+            {
+                _log.Warning($"cannot reach the container runtime, retrying in {KubeGenericRuntimeManager.Go(backOff)}: {e.Message}");
+                await Task.Delay(backOff, _options.Time, ct).ConfigureAwait(false);
+                backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+
+    private async Task WatchSourceAsync(IPodSource source, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var snapshot in source.WatchAsync(ct).ConfigureAwait(false))
+            {
+                foreach (var error in snapshot.Errors) _log.Warning(error.Path is { } path && !error.Message.Contains(path, StringComparison.Ordinal) ? $"{path}: {error.Message}" : error.Message);
+                var desired = _config.Set(snapshot);
+                IReadOnlyDictionary<string, V1Pod> before;
+                lock (_lock)
+                {
+                    before = _desired;
+                    _desired = desired;
+                }
+                foreach (var (uid, pod) in desired)
+                {
+                    if (!before.ContainsKey(uid)) _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}) from source {source.Name}: desired.");
+                    _workers.UpdatePod(pod);
+                }
+                foreach (var (uid, pod) in before)
+                {
+                    if (desired.ContainsKey(uid)) continue;
+                    _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}): no longer in any source; stopping it.");
+                    _workers.KillPod(uid);
+                }
+                Housekeeping();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Kubelet's housekeeping: pods in the runtime that no source wants are killed.</summary>
+    private void Housekeeping()
+    {
+        if (!_config.AllSourcesSeen) return;
+        var desired = Desired;
+        foreach (var uid in _pleg.PodUids)
+        {
+            if (desired.ContainsKey(uid) || _workers.IsKnown(uid)) continue;
+            _log.Info($"pod {uid}: found in the runtime but in no source; killing it (housekeeping).");
+            _workers.KillOrphan(uid);
+        }
+    }
+
+    private static string? FindHostIp()
+    {
+        try
+        {
+            return NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback
+                    && !n.Name.StartsWith("kps", StringComparison.Ordinal) && !n.Name.StartsWith("cni", StringComparison.Ordinal) && !n.Name.StartsWith("veth", StringComparison.Ordinal))
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                .Select(a => a.Address)
+                .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a))?.ToString();
+        }
+        catch (NetworkInformationException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _probes.DisposeAsync().ConfigureAwait(false);
+        await _workers.DisposeAsync().ConfigureAwait(false);
+        await _runtime.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,67 @@
+using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Pods;
+
+namespace KubeletPS.Core.Agent;
+
+/// <summary>What <see cref="PodSyncAgent"/> runs with; <see cref="FromConfiguration"/> takes the values kubelet's config file gives.</summary>
+public sealed record PodSyncAgentOptions
+{
+    public required string NodeName { get; init; }
+
+    /// <summary>The static pod folder; null or empty runs no file source.</summary>
+    public string? StaticPodPath { get; init; }
+
+    public string RuntimeEndpoint { get; init; } = KubeletConfigurationDefaults.DefaultContainerRuntimeEndpoint;
+    public TimeSpan RuntimeRequestTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Kubelet's root directory: pod volumes and the local pod status store live under {root}/pods.</summary>
+    public string RootDirectory { get; init; } = "/var/lib/kubelet";
+
+    /// <summary>The node's /var/log/pods.</summary>
+    public string PodLogsDirectory { get; init; } = KubeletConfigurationDefaults.DefaultPodLogsDir;
+
+    public TimeSpan FileCheckFrequency { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan SyncFrequency { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often PLEG relists the runtime (kubelet: 1 s).</summary>
+    public TimeSpan RelistPeriod { get; init; } = TimeSpan.FromSeconds(1);
+
+    public IReadOnlyList<string> ClusterDns { get; init; } = [];
+    public string ClusterDomain { get; init; } = "";
+    public string? ResolvConf { get; init; } = KubeletConfigurationDefaults.DefaultResolvConf;
+
+    /// <summary>The node's IP for status.hostIP and host-network pods; null picks the first non-loopback IPv4 address.</summary>
+    public string? NodeIp { get; init; }
+
+    /// <summary>Kill and remove every pod when the agent stops (default: pods keep running, as when kubelet stops).</summary>
+    public bool StopPodsOnExit { get; init; }
+
+    public TimeSpan CrashLoopBackOffBase { get; init; } = CrashLoopBackOff.DefaultBase;
+    public TimeSpan CrashLoopBackOffMax { get; init; } = CrashLoopBackOff.DefaultMax;
+    public TimeSpan CrashLoopBackOffResetAfter { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Pod sources besides (or instead of) the static pod folder, e.g. the API server later.</summary>
+    public IReadOnlyList<IPodSource> AdditionalSources { get; init; } = [];
+
+    /// <summary>Where statuses go; default the local store under <see cref="RootDirectory"/>.</summary>
+    public IPodStatusSink? StatusSink { get; init; }
+
+    public IKubeletLog Log { get; init; } = NullKubeletLog.Instance;
+    public IProgress<ImagePullProgress>? ImagePullProgress { get; init; }
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir).</summary>
+    public static PodSyncAgentOptions FromConfiguration(KubeletConfiguration configuration, string nodeName) => new()
+    {
+        NodeName = nodeName,
+        StaticPodPath = string.IsNullOrEmpty(configuration.StaticPodPath) ? null : configuration.StaticPodPath,
+        RuntimeEndpoint = string.IsNullOrEmpty(configuration.ContainerRuntimeEndpoint) ? KubeletConfigurationDefaults.DefaultContainerRuntimeEndpoint : configuration.ContainerRuntimeEndpoint,
+        RuntimeRequestTimeout = configuration.RuntimeRequestTimeout > TimeSpan.Zero ? configuration.RuntimeRequestTimeout : TimeSpan.FromMinutes(2),
+        PodLogsDirectory = string.IsNullOrEmpty(configuration.PodLogsDir) ? KubeletConfigurationDefaults.DefaultPodLogsDir : configuration.PodLogsDir,
+        FileCheckFrequency = configuration.FileCheckFrequency > TimeSpan.Zero ? configuration.FileCheckFrequency : TimeSpan.FromSeconds(20),
+        SyncFrequency = configuration.SyncFrequency > TimeSpan.Zero ? configuration.SyncFrequency : TimeSpan.FromMinutes(1),
+        ClusterDns = configuration.ClusterDns ?? [],
+        ClusterDomain = configuration.ClusterDomain,
+        ResolvConf = configuration.ResolvConf,
+    };
+}

@@ -1,0 +1,340 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using KubeletPS.Core.Runtime;
+
+namespace KubeletPS.Core.Pods;
+
+/// <summary>
+/// Turns a PodSpec into the CRI requests kubelet would make (kuberuntime_sandbox.go
+/// generatePodSandboxConfig, kuberuntime_container.go generateContainerConfig): labels and
+/// annotations that let a restarted agent adopt what it finds, log paths, DNS, ports, env with
+/// fieldRefs and $(VAR) expansion, mounts, Linux resources and the security context.
+/// </summary>
+public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, PodDns dns, string? hostIp)
+{
+    /// <summary>Where kubelet mounts the termination-message file from; read back when the container ends.</summary>
+    public const string TerminationMessageHostPath = "kubeletps.io/termination-message-host-path";
+
+    public const long CpuPeriod = 100_000;
+    private const long MinShares = 2;
+    private const long MinQuota = 1_000;
+
+    public string PodLogDirectory(V1Pod pod) => PodSandboxSpec.DefaultLogDirectory(podLogsRoot, pod.Namespace() ?? "default", pod.Name(), pod.Metadata.Uid);
+
+    public PodSandboxSpec Sandbox(V1Pod pod, uint attempt)
+    {
+        var spec = pod.Spec;
+        var labels = new Dictionary<string, string>(pod.Metadata.Labels ?? new Dictionary<string, string>())
+        {
+            [KubeletLabels.PodName] = pod.Name(),
+            [KubeletLabels.PodNamespace] = pod.Namespace() ?? "default",
+            [KubeletLabels.PodUid] = pod.Metadata.Uid,
+        };
+        var annotations = new Dictionary<string, string>(pod.Metadata.Annotations ?? new Dictionary<string, string>());
+        var ports = AllContainers(pod)
+            .SelectMany(c => c.Container.Ports ?? [])
+            .Select(p => new PortMappingSpec(p.ContainerPort, p.HostPort ?? 0, p.Protocol switch { "UDP" => PortProtocol.Udp, "SCTP" => PortProtocol.Sctp, _ => PortProtocol.Tcp }, p.HostIP))
+            .ToList();
+        var hostNetwork = spec.HostNetwork == true;
+        var podSecurity = spec.SecurityContext;
+        var logDirectory = PodLogDirectory(pod);
+        Directory.CreateDirectory(logDirectory);
+        return new PodSandboxSpec
+        {
+            Name = pod.Name(),
+            Namespace = pod.Namespace() ?? "default",
+            Uid = pod.Metadata.Uid,
+            Attempt = attempt,
+            Hostname = hostNetwork ? null : Hostname(pod),
+            LogDirectory = logDirectory,
+            Dns = dns.For(pod),
+            PortMappings = ports,
+            Labels = labels,
+            Annotations = annotations,
+            HostNetwork = hostNetwork,
+            HostPid = spec.HostPID == true,
+            HostIpc = spec.HostIPC == true,
+            Privileged = AllContainers(pod).Any(c => c.Container.SecurityContext?.Privileged == true),
+            RunAsUser = podSecurity?.RunAsUser,
+            RunAsGroup = podSecurity?.RunAsGroup,
+            SupplementalGroups = podSecurity?.SupplementalGroups?.Select(g => g ?? 0).ToList() ?? [],
+            Sysctls = podSecurity?.Sysctls?.ToDictionary(s => s.Name, s => s.Value) ?? PodSandboxSpec.EmptyMap,
+            RuntimeHandler = null,
+        };
+    }
+
+    /// <summary>spec.hostname, else the pod name, cut to 63 characters as kubelet does.</summary>
+    private static string Hostname(V1Pod pod)
+    {
+        var name = string.IsNullOrEmpty(pod.Spec.Hostname) ? pod.Name() : pod.Spec.Hostname;
+        return name.Length > 63 ? name[..63].TrimEnd('-', '.') : name;
+    }
+
+    public ContainerSpec Container(V1Pod pod, V1Container container, bool isInit, int restartCount, string image, string? podIp, IReadOnlyDictionary<string, string> volumePaths)
+    {
+        var env = BuildEnv(pod, container, podIp);
+        var envMap = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in env) envMap[key] = value;
+        var command = (container.Command ?? []).Select(c => EnvExpansion.Expand(c, n => envMap.GetValueOrDefault(n))).ToList();
+        var args = (container.Args ?? []).Select(a => EnvExpansion.Expand(a, n => envMap.GetValueOrDefault(n))).ToList();
+
+        var mounts = new List<MountSpec>();
+        foreach (var mount in container.VolumeMounts ?? [])
+        {
+            if (!volumePaths.TryGetValue(mount.Name, out var hostPath))
+                throw new ContainerConfigException($"volume \"{mount.Name}\" of container \"{container.Name}\" is not prepared.");
+            if (!string.IsNullOrEmpty(mount.SubPath))
+            {
+                if (mount.SubPath.Split('/').Contains("..") || Path.IsPathRooted(mount.SubPath))
+                    throw new ContainerConfigException($"volumeMount \"{mount.Name}\": subPath \"{mount.SubPath}\" must be a relative path without '..'.");
+                hostPath = Path.Combine(hostPath, mount.SubPath);
+                if (!File.Exists(hostPath)) Directory.CreateDirectory(hostPath);
+            }
+            var propagation = mount.MountPropagation switch
+            {
+                "HostToContainer" => MountPropagationMode.HostToContainer,
+                "Bidirectional" => MountPropagationMode.Bidirectional,
+                _ => MountPropagationMode.Private,
+            };
+            mounts.Add(new MountSpec(mount.MountPath, hostPath, mount.ReadOnlyProperty == true, propagation));
+        }
+
+        var annotations = new Dictionary<string, string>
+        {
+            [KubeletLabels.ContainerHash] = Hash(container),
+            [KubeletLabels.ContainerRestartCount] = restartCount.ToString(CultureInfo.InvariantCulture),
+            [KubeletLabels.PodTerminationGracePeriod] = (pod.Spec.TerminationGracePeriodSeconds ?? 30).ToString(CultureInfo.InvariantCulture),
+            [KubeletLabels.ContainerTerminationMessagePolicy] = container.TerminationMessagePolicy ?? "File",
+        };
+        if (isInit) annotations[KubeletLabels.ContainerType] = "init";
+        if (container.Lifecycle?.PreStop is { } preStop) annotations[KubeletLabels.ContainerPreStopHandler] = KubernetesJson.Serialize(preStop);
+        if (container.Ports is { Count: > 0 } ports) annotations[KubeletLabels.ContainerPorts] = KubernetesJson.Serialize(ports);
+        if (!string.IsNullOrEmpty(container.TerminationMessagePath))
+        {
+            annotations[KubeletLabels.ContainerTerminationMessagePath] = container.TerminationMessagePath;
+            if (!mounts.Any(m => m.ContainerPath == container.TerminationMessagePath))
+            {
+                var dir = Path.Combine(rootDirectory, "pods", pod.Metadata.Uid, "containers", container.Name);
+                Directory.CreateDirectory(dir);
+                var file = Path.Combine(dir, $"{restartCount}-{Guid.NewGuid().ToString("N")[..8]}");
+                File.WriteAllBytes(file, []);
+                PodVolumes.SetMode(file, 0x1B6); // 0666: any runAsUser may write its message
+                mounts.Add(new MountSpec(container.TerminationMessagePath, file));
+                annotations[TerminationMessageHostPath] = file;
+            }
+        }
+
+        var security = container.SecurityContext;
+        var podSecurity = pod.Spec.SecurityContext;
+        return new ContainerSpec
+        {
+            Name = container.Name,
+            Attempt = (uint)restartCount,
+            Image = image,
+            Command = command,
+            Args = args,
+            WorkingDir = string.IsNullOrEmpty(container.WorkingDir) ? null : container.WorkingDir,
+            Env = env,
+            Mounts = mounts,
+            LogPath = ContainerSpec.DefaultLogPath(container.Name, (uint)restartCount),
+            Labels = new Dictionary<string, string>
+            {
+                [KubeletLabels.ContainerName] = container.Name,
+                [KubeletLabels.PodName] = pod.Name(),
+                [KubeletLabels.PodNamespace] = pod.Namespace() ?? "default",
+                [KubeletLabels.PodUid] = pod.Metadata.Uid,
+            },
+            Annotations = annotations,
+            Resources = Resources(pod, container),
+            RunAsUser = security?.RunAsUser ?? podSecurity?.RunAsUser,
+            RunAsGroup = security?.RunAsGroup ?? podSecurity?.RunAsGroup,
+            ReadOnlyRootFilesystem = security?.ReadOnlyRootFilesystem == true,
+            Privileged = security?.Privileged == true,
+            NoNewPrivileges = security?.AllowPrivilegeEscalation == false,
+            AddCapabilities = security?.Capabilities?.Add?.ToList() ?? [],
+            DropCapabilities = security?.Capabilities?.Drop?.ToList() ?? [],
+            SharePodPidNamespace = pod.Spec.ShareProcessNamespace == true,
+            Stdin = container.Stdin == true,
+            StdinOnce = container.StdinOnce == true,
+            Tty = container.Tty == true,
+        };
+    }
+
+    /// <summary>The container's environment in spec order: envFrom, then env, each value expanded against the ones before.</summary>
+    public List<KeyValuePair<string, string>> BuildEnv(V1Pod pod, V1Container container, string? podIp)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var order = new List<string>();
+        void Set(string name, string value)
+        {
+            if (!values.ContainsKey(name)) order.Add(name);
+            values[name] = value;
+        }
+
+        foreach (var from in container.EnvFrom ?? [])
+        {
+            var optional = from.ConfigMapRef?.Optional ?? from.SecretRef?.Optional ?? false;
+            if (!optional)
+                throw new ContainerConfigException($"container \"{container.Name}\": envFrom {(from.ConfigMapRef is not null ? $"configMap \"{from.ConfigMapRef.Name}\"" : $"secret \"{from.SecretRef?.Name}\"")} needs the API server; a standalone kubelet cannot read it.");
+        }
+        foreach (var variable in container.Env ?? [])
+        {
+            if (variable.ValueFrom is not { } from)
+            {
+                Set(variable.Name, EnvExpansion.Expand(variable.Value ?? "", n => values.GetValueOrDefault(n)));
+                continue;
+            }
+            if (from.FieldRef is { } field)
+            {
+                Set(variable.Name, FieldValue(pod, field.FieldPath, podIp));
+            }
+            else if (from.ResourceFieldRef is { } resource)
+            {
+                Set(variable.Name, ResourceValue(container, resource));
+            }
+            else if ((from.ConfigMapKeyRef?.Optional ?? from.SecretKeyRef?.Optional) == true)
+            {
+                // Optional and unavailable: left out, as when the key does not exist.
+            }
+            else
+            {
+                var what = from.ConfigMapKeyRef is { } cm ? $"configMap \"{cm.Name}\" key \"{cm.Key}\"" : $"secret \"{from.SecretKeyRef?.Name}\" key \"{from.SecretKeyRef?.Key}\"";
+                throw new ContainerConfigException($"container \"{container.Name}\": env {variable.Name} comes from {what}, which needs the API server; a standalone kubelet cannot read it.");
+            }
+        }
+        return order.Select(n => new KeyValuePair<string, string>(n, values[n])).ToList();
+    }
+
+    private string FieldValue(V1Pod pod, string path, string? podIp)
+    {
+        switch (path)
+        {
+            case "metadata.name": return pod.Name();
+            case "metadata.namespace": return pod.Namespace() ?? "default";
+            case "metadata.uid": return pod.Metadata.Uid;
+            case "spec.nodeName": return pod.Spec.NodeName ?? "";
+            case "spec.serviceAccountName": return pod.Spec.ServiceAccountName ?? "";
+            case "status.podIP": return pod.Spec.HostNetwork == true ? hostIp ?? "" : podIp ?? "";
+            case "status.podIPs": return pod.Spec.HostNetwork == true ? hostIp ?? "" : podIp ?? "";
+            case "status.hostIP" or "status.hostIPs": return hostIp ?? "";
+        }
+        foreach (var (prefix, map) in new[] { ("metadata.labels", pod.Metadata.Labels), ("metadata.annotations", pod.Metadata.Annotations) })
+        {
+            if (path == prefix)
+                return string.Join("\n", (map ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}=\"{p.Value}\""));
+            if (path.StartsWith(prefix + "['", StringComparison.Ordinal) && path.EndsWith("']", StringComparison.Ordinal))
+                return map is not null && map.TryGetValue(path[(prefix.Length + 2)..^2], out var value) ? value : "";
+        }
+        throw new ContainerConfigException($"fieldRef {path} is not supported.");
+    }
+
+    private static string ResourceValue(V1Container container, V1ResourceFieldSelector selector)
+    {
+        var (kind, name) = selector.Resource.Split('.') is [var k, var n] ? (k, n) : ("", "");
+        var source = kind == "limits" ? container.Resources?.Limits : container.Resources?.Requests;
+        if (source?.TryGetValue(name, out var quantity) != true)
+            return kind == "limits" && name == "memory" ? MemoryCapacity().ToString(CultureInfo.InvariantCulture) : "0";
+        var divisor = selector.Divisor?.ToDecimal() ?? 1m;
+        if (divisor == 0) divisor = 1m;
+        return Math.Ceiling(quantity!.ToDecimal() / divisor).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Linux resources from requests and limits (pkg/kubelet/cm helpers), with kubelet's OOM score per QoS class.</summary>
+    public static ContainerResourcesSpec Resources(V1Pod pod, V1Container container)
+    {
+        var requests = container.Resources?.Requests;
+        var limits = container.Resources?.Limits;
+        decimal? Get(IDictionary<string, ResourceQuantity>? map, string name) => map is not null && map.TryGetValue(name, out var q) ? q.ToDecimal() : null;
+        var cpuLimit = Get(limits, "cpu");
+        var cpuRequest = Get(requests, "cpu") ?? cpuLimit;
+        var memoryLimit = Get(limits, "memory");
+        var memoryRequest = Get(requests, "memory") ?? memoryLimit;
+
+        var shares = cpuRequest is { } r ? Math.Max(MinShares, (long)(r * 1000m) * 1024 / 1000) : MinShares;
+        long quota = 0;
+        if (cpuLimit is { } l)
+        {
+            quota = Math.Max(MinQuota, (long)(l * 1000m) * CpuPeriod / 1000);
+        }
+        var qos = QosClass(pod);
+        long oomScoreAdj = qos switch
+        {
+            "Guaranteed" => -997,
+            "BestEffort" => 1000,
+            _ => Math.Clamp(1000 - (long)(1000m * (memoryRequest ?? 0) / Math.Max(1, MemoryCapacity())), 2, 999),
+        };
+        return new ContainerResourcesSpec
+        {
+            CpuShares = shares,
+            CpuQuota = quota,
+            CpuPeriod = quota > 0 ? CpuPeriod : 0,
+            MemoryLimitInBytes = memoryLimit is { } m ? (long)m : 0,
+            OomScoreAdj = oomScoreAdj,
+        };
+    }
+
+    /// <summary>Kubernetes' QoS class: Guaranteed, Burstable or BestEffort.</summary>
+    public static string QosClass(V1Pod pod)
+    {
+        var containers = AllContainers(pod).Select(c => c.Container).ToList();
+        var any = false;
+        var guaranteed = true;
+        foreach (var c in containers)
+        {
+            var requests = c.Resources?.Requests ?? new Dictionary<string, ResourceQuantity>();
+            var limits = c.Resources?.Limits ?? new Dictionary<string, ResourceQuantity>();
+            if (requests.Keys.Concat(limits.Keys).Any(k => k is "cpu" or "memory")) any = true;
+            foreach (var resource in new[] { "cpu", "memory" })
+            {
+                if (!limits.TryGetValue(resource, out var limit)) { guaranteed = false; continue; }
+                if (requests.TryGetValue(resource, out var request) && request.ToDecimal() != limit.ToDecimal()) guaranteed = false;
+            }
+        }
+        return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+    }
+
+    /// <summary>Kubelet's container hash: a hash of the spec, so a changed spec restarts the container.</summary>
+    public static string Hash(V1Container container)
+    {
+        var bytes = Encoding.UTF8.GetBytes(KubernetesJson.Serialize(container));
+        uint hash = 2166136261;
+        foreach (var b in bytes)
+        {
+            hash ^= b;
+            hash *= 16777619;
+        }
+        return hash.ToString("x", CultureInfo.InvariantCulture);
+    }
+
+    public static IEnumerable<(V1Container Container, bool IsInit)> AllContainers(V1Pod pod) =>
+        (pod.Spec.InitContainers ?? []).Select(c => (c, true)).Concat((pod.Spec.Containers ?? []).Select(c => (c, false)));
+
+    private static long _memoryCapacity;
+
+    /// <summary>The node's memory from /proc/meminfo.</summary>
+    public static long MemoryCapacity()
+    {
+        if (_memoryCapacity > 0) return _memoryCapacity;
+        try
+        {
+            var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            _memoryCapacity = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException)
+        {
+            _memoryCapacity = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        }
+        return _memoryCapacity;
+    }
+
+    /// <summary>The preStop handler kept on a container as an annotation (for pods no longer in any source).</summary>
+    public static V1LifecycleHandler? PreStopFrom(IReadOnlyDictionary<string, string> annotations)
+    {
+        if (!annotations.TryGetValue(KubeletLabels.ContainerPreStopHandler, out var json)) return null;
+        try { return KubernetesJson.Deserialize<V1LifecycleHandler>(json); }
+        catch (JsonException) { return null; }
+    }
+}

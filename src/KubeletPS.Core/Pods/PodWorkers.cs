@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using k8s;
+using k8s.Models;
+using KubeletPS.Core.Runtime;
+
+namespace KubeletPS.Core.Pods;
+
+/// <summary>
+/// Kubelet's pod workers: one worker per pod UID, so the syncs of one pod never overlap while
+/// different pods sync in parallel. A worker syncs when the desired pod changes, when PLEG or a
+/// prober reports a change for its pod, when a back-off it waits for ends, and at least every
+/// syncFrequency. A pod that is no longer desired (or an orphan found in the runtime) is killed
+/// with its grace period, removed, and its worker ends.
+/// </summary>
+public sealed class PodWorkers : IAsyncDisposable
+{
+    private readonly KubeGenericRuntimeManager _manager;
+    private readonly PodStatusGenerator _statusGenerator;
+    private readonly IPodStatusSink _sink;
+    private readonly ProbeManager _probes;
+    private readonly IKubeletLog _log;
+    private readonly TimeSpan _resync;
+    private readonly TimeProvider _time;
+    private readonly string _podLogsRoot;
+    private readonly ConcurrentDictionary<string, PodWorker> _workers = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+
+    public PodWorkers(KubeGenericRuntimeManager manager, PodStatusGenerator statusGenerator, IPodStatusSink sink, ProbeManager probes,
+        IKubeletLog log, TimeSpan syncFrequency, string podLogsRoot, TimeProvider? time = null)
+    {
+        _manager = manager;
+        _statusGenerator = statusGenerator;
+        _sink = sink;
+        _probes = probes;
+        _log = log;
+        _resync = syncFrequency;
+        _podLogsRoot = podLogsRoot;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Raised (on a worker's thread) after a pod's status changed.</summary>
+    public event Action<V1Pod>? StatusChanged;
+
+    /// <summary>The pods with a worker, with their latest status.</summary>
+    public IReadOnlyList<V1Pod> Pods => _workers.Values.Select(w => w.Snapshot).OfType<V1Pod>().ToList();
+
+    public bool IsKnown(string uid) => _workers.ContainsKey(uid);
+
+    public int Count => _workers.Count;
+
+    /// <summary>The pod is desired (new or changed).</summary>
+    public void UpdatePod(V1Pod pod)
+    {
+        var worker = _workers.GetOrAdd(pod.Metadata.Uid, uid => Start(new PodWorker(this, uid, pod)));
+        worker.Update(pod);
+    }
+
+    /// <summary>The pod is no longer desired: kill and remove it.</summary>
+    public void KillPod(string uid)
+    {
+        if (_workers.TryGetValue(uid, out var worker)) worker.Terminate();
+    }
+
+    /// <summary>The runtime has a pod with kubelet's labels that no source wants (kubelet's housekeeping).</summary>
+    public void KillOrphan(string uid)
+    {
+        var worker = _workers.GetOrAdd(uid, id => Start(new PodWorker(this, id, null)));
+        worker.Terminate();
+    }
+
+    /// <summary>Wakes the pod's worker (PLEG event, probe result).</summary>
+    public void Signal(string uid)
+    {
+        if (_workers.TryGetValue(uid, out var worker)) worker.Wake();
+    }
+
+    private PodWorker Start(PodWorker worker)
+    {
+        worker.Completion = Task.Run(() => worker.RunAsync(_stopping.Token));
+        return worker;
+    }
+
+    /// <summary>Stops the workers; with <paramref name="stopPods"/> every pod is killed and removed first.</summary>
+    public async Task StopAsync(bool stopPods, CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_workers.Values.Select(w => w.Completion)).ConfigureAwait(false);
+        if (!stopPods) return;
+        await Task.WhenAll(_workers.Values.Select(async w =>
+        {
+            try
+            {
+                await w.KillAndRemoveAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (KubeletRuntimeException e)
+            {
+                _log.Warning($"pod {w.Name}: could not be stopped: {e.Message}");
+            }
+        })).ConfigureAwait(false);
+        _workers.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(false, CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private sealed class PodWorker(PodWorkers owner, string uid, V1Pod? pod)
+    {
+        private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        private readonly object _lock = new();
+        private V1Pod? _desired = pod;
+        private V1Pod? _pending;
+        private bool _terminating;
+        private bool _terminal;
+        private V1PodStatus? _status;
+        private IReadOnlyDictionary<string, ContainerWaiting> _waiting = new Dictionary<string, ContainerWaiting>();
+
+        public Task Completion { get; set; } = Task.CompletedTask;
+
+        public string Name => _desired?.Name() ?? uid;
+
+        /// <summary>The desired pod with its latest status (a copy).</summary>
+        public V1Pod? Snapshot
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    if (_desired is null || _status is null) return null;
+                    var copy = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(_desired));
+                    copy.Status = _status;
+                    return copy;
+                }
+            }
+        }
+
+        public void Update(V1Pod pod)
+        {
+            lock (_lock)
+            {
+                if (_terminating) _pending = pod;
+                else _desired = pod;
+            }
+            Wake();
+        }
+
+        public void Terminate()
+        {
+            lock (_lock)
+            {
+                _terminating = true;
+                _pending = null;
+            }
+            Wake();
+        }
+
+        public void Wake() => _wake.Writer.TryWrite(true);
+
+        public async Task RunAsync(CancellationToken ct)
+        {
+            var errorBackOff = TimeSpan.FromSeconds(1);
+            while (!ct.IsCancellationRequested)
+            {
+                TimeSpan wait = owner._resync;
+                try
+                {
+                    bool terminating;
+                    lock (_lock) terminating = _terminating;
+                    if (terminating)
+                    {
+                        await KillAndRemoveAsync(ct).ConfigureAwait(false);
+                        lock (_lock)
+                        {
+                            if (_pending is null)
+                            {
+                                owner._workers.TryRemove(new KeyValuePair<string, PodWorker>(uid, this));
+                                return;
+                            }
+                            // The same pod is wanted again: start over.
+                            _desired = _pending;
+                            _pending = null;
+                            _terminating = false;
+                            _terminal = false;
+                            _status = null;
+                        }
+                        continue;
+                    }
+                    wait = await SyncAsync(ct).ConfigureAwait(false);
+                    errorBackOff = TimeSpan.FromSeconds(1);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (KubeletRuntimeException e)
+                {
+                    owner._log.Warning($"pod {Name}: sync failed, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e.Message}");
+                    wait = errorBackOff;
+                    errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or FormatException)
+                {
+                    owner._log.Error($"pod {Name}: sync failed, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e.GetType().Name}: {e.Message}");
+                    wait = errorBackOff;
+                    errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                }
+
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timer.CancelAfter(wait < TimeSpan.Zero ? TimeSpan.Zero : wait);
+                try { await _wake.Reader.ReadAsync(timer.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+
+        /// <summary>One sync: read the runtime, act unless the pod is done, publish the status; returns when to sync again.</summary>
+        private async Task<TimeSpan> SyncAsync(CancellationToken ct)
+        {
+            V1Pod desired;
+            lock (_lock) desired = _desired!;
+            var manager = owner._manager;
+            var runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+            var wait = owner._resync;
+
+            var before = owner._statusGenerator.Generate(desired, runtime, _status, _waiting, owner._probes);
+            if (!_terminal && before.Phase is "Succeeded" or "Failed")
+            {
+                owner._log.Info($"pod {desired.Name()}: phase {before.Phase}; stopping its sandbox, its containers are not restarted.");
+                _terminal = true;
+            }
+            if (_terminal)
+            {
+                if (runtime.AnyRunning)
+                {
+                    await manager.KillPodAsync(desired, runtime, null, ct).ConfigureAwait(false);
+                    runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+                }
+                _waiting = new Dictionary<string, ContainerWaiting>();
+            }
+            else
+            {
+                var result = await manager.SyncPodAsync(desired, runtime, ct).ConfigureAwait(false);
+                _waiting = result.Waiting;
+                if (result.RetryAfter is { } retry && retry < wait) wait = retry + TimeSpan.FromMilliseconds(50);
+                runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+                owner._probes.UpdatePod(desired, runtime, desired.Spec.HostNetwork == true ? null : runtime.LatestSandbox?.Ip);
+            }
+            Publish(desired, owner._statusGenerator.Generate(desired, runtime, _status ?? before, _waiting, owner._probes));
+            return wait;
+        }
+
+        private void Publish(V1Pod desired, V1PodStatus status)
+        {
+            var changed = _status is null || KubernetesJson.Serialize(_status) != KubernetesJson.Serialize(status);
+            lock (_lock) _status = status;
+            if (!changed) return;
+            var pod = Snapshot!;
+            owner._sink.SetPodStatus(pod);
+            owner.StatusChanged?.Invoke(pod);
+        }
+
+        public async Task KillAndRemoveAsync(CancellationToken ct)
+        {
+            V1Pod? desired;
+            lock (_lock) desired = _desired;
+            var manager = owner._manager;
+            var runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+            var name = desired?.Name() ?? (runtime.Name.Length > 0 ? runtime.Name : uid);
+            owner._log.Info($"pod {name}: no longer desired; killing it{(runtime.Containers.Any(c => c.State == ContainerState.Running) ? "" : " (nothing running)")} and removing its sandbox.");
+            await manager.KillPodAsync(desired, runtime, null, ct).ConfigureAwait(false);
+            runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+            var logDirectory = runtime.LatestSandbox is { } s
+                ? PodSandboxSpec.DefaultLogDirectory(owner._podLogsRoot, s.Namespace, s.Name, uid)
+                : desired is null ? null : PodSandboxSpec.DefaultLogDirectory(owner._podLogsRoot, desired.Namespace() ?? "default", desired.Name(), uid);
+            await manager.RemovePodAsync(runtime, logDirectory, ct).ConfigureAwait(false);
+            owner._probes.RemovePod(uid);
+            owner._sink.RemovePod(uid);
+            owner._log.Info($"pod {name}: removed.");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using KubeletPS.Core;
+using KubeletPS.Core.Agent;
+using KubeletPS.Core.Pods;
+using KubeletPS.Core.Runtime;
+using KubeletPS.TestCluster.Runtime;
+
+namespace KubeletPS.Benchmarks;
+
+/// <summary>
+/// How fast the agent starts static pods: N manifests written into its folder, and per pod the time
+/// from the manifest written to all its containers running as CRI reports them (a separate client
+/// polling ListContainers). Compare with <c>direct-cri</c> on the same machine. Also the process's
+/// working set with the pods running.
+/// </summary>
+public static class AgentPodStartup
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var pods = 30;
+        string? dir = null;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--pods": pods = int.Parse(args[i + 1]); break;
+                case "--dir": dir = args[i + 1]; break;
+                default:
+                    Console.Error.WriteLine($"agent: unknown argument {args[i]}");
+                    return 2;
+            }
+        }
+
+        var baseDir = dir ?? Path.Combine("/tmp", "kps-agent-" + Guid.NewGuid().ToString("N")[..6]);
+        await using var containerd = await PrivateContainerd.StartAsync(baseDir, new PrivateContainerdOptions { DeleteBaseDirectoryOnDispose = dir is null });
+        Console.WriteLine($"private containerd: ready in {containerd.LastStartDuration.TotalMilliseconds:F0} ms, snapshotter {containerd.Snapshotter}");
+        var manifests = Path.Combine(baseDir, "manifests");
+        Directory.CreateDirectory(manifests);
+        var workingSetBefore = Environment.WorkingSet;
+
+        var agent = new PodSyncAgent(new PodSyncAgentOptions
+        {
+            NodeName = "bench",
+            StaticPodPath = manifests,
+            RuntimeEndpoint = containerd.Endpoint,
+            RootDirectory = Path.Combine(baseDir, "root"),
+            PodLogsDirectory = containerd.PodLogsDir,
+            FileCheckFrequency = TimeSpan.FromSeconds(20),
+            StopPodsOnExit = true,
+        });
+        using var stop = new CancellationTokenSource();
+        var run = Task.Run(() => agent.RunAsync(stop.Token));
+        await using var client = containerd.CreateClient();
+
+        var written = new Dictionary<string, long>();
+        var running = new Dictionary<string, double>();
+        var total = Stopwatch.StartNew();
+        for (var i = 0; i < pods; i++)
+        {
+            var name = $"bench-{i}";
+            await File.WriteAllTextAsync(Path.Combine(manifests, name + ".yaml"), $$"""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: {{name}}}
+                spec:
+                  terminationGracePeriodSeconds: 2
+                  containers:
+                  - name: main
+                    image: {{OciImageBuilder.BusyboxImage}}
+                    imagePullPolicy: IfNotPresent
+                    command: [sleep, "3600"]
+                """);
+            written[$"{name}-bench"] = total.ElapsedTicks;
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (running.Count < pods && DateTime.UtcNow < deadline)
+        {
+            foreach (var c in await client.ListContainersAsync(new ContainerFilter { State = ContainerState.Running }))
+            {
+                if (!c.Labels.TryGetValue(KubeletLabels.PodName, out var pod) || running.ContainsKey(pod) || !written.TryGetValue(pod, out var start)) continue;
+                running[pod] = (total.ElapsedTicks - start) * 1000.0 / Stopwatch.Frequency;
+            }
+            await Task.Delay(20);
+        }
+        total.Stop();
+        var durations = running.Values.Order().ToArray();
+        GC.Collect();
+        await Task.Delay(1000);
+        var workingSet = Environment.WorkingSet;
+        Console.WriteLine($"agent: {running.Count}/{pods} pods (sandbox + 1 container) from manifest written to container running: total {total.ElapsedMilliseconds} ms, " +
+            $"p50 {Percentile(durations, 0.50):F0} ms, p99 {Percentile(durations, 0.99):F0} ms, max {(durations.Length > 0 ? durations[^1] : 0):F0} ms; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        Console.WriteLine($"agent process working set with {running.Count} pods: {workingSet / 1024.0 / 1024.0:F0} MiB (before the agent: {workingSetBefore / 1024.0 / 1024.0:F0} MiB; managed heap {GC.GetTotalMemory(false) / 1024.0 / 1024.0:F0} MiB)");
+
+        var cleanup = Stopwatch.StartNew();
+        await stop.CancelAsync();
+        await run;
+        await agent.DisposeAsync();
+        Console.WriteLine($"cleanup (StopPodsOnExit): {cleanup.ElapsedMilliseconds} ms");
+        return running.Count == pods ? 0 : 1;
+    }
+
+    private static double Percentile(double[] sorted, double p)
+        => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+}

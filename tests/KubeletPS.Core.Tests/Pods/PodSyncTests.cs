@@ -1,0 +1,337 @@
+using System.Diagnostics;
+using k8s.Models;
+using KubeletPS.Core.Pods;
+using KubeletPS.Core.Runtime;
+
+namespace KubeletPS.Core.Tests.Pods;
+
+/// <summary>The pod sync agent against a real (private) containerd: static pods in, running containers and kubelet's statuses out.</summary>
+[Collection(PodSyncCollection.Name)]
+public sealed class PodSyncTests(PodSyncFixture fixture)
+{
+    private const string Image = "kubeletps.local/busybox:latest";
+
+    private static string Pod(string name, string containers, string extra = "", string restartPolicy = "Always", int grace = 2) => $"""
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: {name}
+          labels:
+            app: {name}
+        spec:
+          restartPolicy: {restartPolicy}
+          terminationGracePeriodSeconds: {grace}
+        {extra}
+          containers:
+        {containers}
+        """;
+
+    private static string Container(string name, string script, string more = "") => $"""
+          - name: {name}
+            image: {Image}
+            imagePullPolicy: IfNotPresent
+            command: ["sh", "-c", {System.Text.Json.JsonSerializer.Serialize(script)}]
+        {Indent(more, 4)}
+        """;
+
+    /// <summary>Re-indents a YAML fragment written at any indentation to <paramref name="spaces"/>.</summary>
+    private static string Indent(string text, int spaces)
+    {
+        var lines = text.Split('\n').Where(l => l.Trim().Length > 0).ToList();
+        if (lines.Count == 0) return "";
+        var common = lines.Min(l => l.Length - l.TrimStart().Length);
+        return string.Join("\n", lines.Select(l => new string(' ', spaces) + l[common..]));
+    }
+
+    [Fact]
+    public async Task StaticPodStartsAndReportsRunningWithIpAndProbes()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("web.yaml", Pod("web", Container("httpd", "mkdir -p /www && echo $(POD_NAME) on $(NODE) > /www/index.html && exec httpd -f -p 8080 -h /www", """
+                env:
+                - name: POD_NAME
+                  valueFrom: {fieldRef: {fieldPath: metadata.name}}
+                - name: NODE
+                  valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+                - name: GREETING
+                  value: "hello $(POD_NAME)"
+                ports:
+                - {name: http, containerPort: 8080}
+                readinessProbe:
+                  httpGet: {path: /index.html, port: http}
+                  periodSeconds: 1
+                livenessProbe:
+                  tcpSocket: {port: 8080}
+                  periodSeconds: 1
+                resources:
+                  limits: {cpu: 250m, memory: 64Mi}
+        """)));
+
+        var pod = await h.WaitForPodAsync("web", p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true, "Ready");
+        var status = pod.Status;
+        Assert.Equal("Running", status.Phase);
+        Assert.False(string.IsNullOrEmpty(status.PodIP));
+        Assert.Equal("Guaranteed", status.QosClass);
+        var container = Assert.Single(status.ContainerStatuses);
+        Assert.True(container.Ready);
+        Assert.StartsWith("containerd://", container.ContainerID);
+        Assert.StartsWith("sha256:", container.ImageID);
+        Assert.Equal(0, container.RestartCount);
+        Assert.All(new[] { "PodScheduled", "Initialized", "ContainersReady", "Ready" }, t => Assert.Equal("True", status.Conditions.Single(c => c.Type == t).Status));
+
+        // The status is in the local store, as Get-KubeletPod reads it.
+        var stored = await PodSyncFixture.WaitForAsync(() => h.Agent.StatusStore.Load(pod.Metadata.Uid), p => p?.Status?.PodIP == status.PodIP, "stored status");
+        Assert.Equal("web-node1", stored!.Metadata.Name);
+
+        // Env: fieldRefs and $(VAR) expansion, seen by the server.
+        using var http = new HttpClient();
+        Assert.Equal("web-node1 on node1", (await http.GetStringAsync($"http://{status.PodIP}:8080/index.html")).Trim());
+        var id = container.ContainerID["containerd://".Length..];
+        var env = await h.Client.ExecSyncAsync(id, ["sh", "-c", "echo $GREETING"], TimeSpan.FromSeconds(5));
+        Assert.Equal("hello web-node1", env.Stdout.Trim());
+
+        // Kubelet's labels and annotations, the hostname and the memory limit.
+        var info = await h.Client.ContainerStatusAsync(id);
+        Assert.Equal("httpd", info.Labels[KubeletLabels.ContainerName]);
+        Assert.Equal(pod.Metadata.Uid, info.Labels[KubeletLabels.PodUid]);
+        Assert.Equal("0", info.Annotations[KubeletLabels.ContainerRestartCount]);
+        Assert.False(string.IsNullOrEmpty(info.Annotations[KubeletLabels.ContainerHash]));
+        Assert.Equal("web-node1", (await h.Client.ExecSyncAsync(id, ["hostname"], TimeSpan.FromSeconds(5))).Stdout.Trim());
+        var resolv = (await h.Client.ExecSyncAsync(id, ["cat", "/etc/resolv.conf"], TimeSpan.FromSeconds(5))).Stdout;
+        Assert.Contains("nameserver 10.96.0.10", resolv);
+        Assert.Contains("default.svc.cluster.local", resolv);
+    }
+
+    [Fact]
+    public async Task CrashingContainerBacksOffWithDoublingDelays()
+    {
+        // Compressed back-off: 1 s doubling (kubelet: 10 s doubling to 5 min); the same code path.
+        await using var h = fixture.NewAgent(backOffBase: TimeSpan.FromSeconds(1), backOffMax: TimeSpan.FromSeconds(8));
+        h.Write("crash.yaml", Pod("crash", Container("main", "exit 3")));
+        var pod = await h.WaitForPodAsync("crash", p => p.Metadata.Uid is not null, "known");
+        var uid = pod.Metadata.Uid;
+
+        // Every instance's start and finish, straight from the runtime.
+        var seen = new Dictionary<string, (int Restart, DateTimeOffset Started, DateTimeOffset Finished)>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+        while (seen.Count < 5 && DateTime.UtcNow < deadline)
+        {
+            foreach (var c in await h.ContainersAsync(uid))
+            {
+                if (seen.ContainsKey(c.Id)) continue;
+                try
+                {
+                    var s = await h.Client.ContainerStatusAsync(c.Id);
+                    if (s is { State: ContainerState.Exited, StartedAt: { } started, FinishedAt: { } finished })
+                        seen[c.Id] = (int.Parse(s.Annotations[KubeletLabels.ContainerRestartCount]), started, finished);
+                }
+                catch (KubeletRuntimeException) { }
+            }
+            await Task.Delay(100);
+        }
+        var runs = seen.Values.OrderBy(r => r.Restart).ToList();
+        Assert.True(runs.Count >= 5, $"only {runs.Count} runs seen: {h.Log}");
+        Assert.Equal(Enumerable.Range(0, runs.Count), runs.Select(r => r.Restart));
+        // The first restart is immediate; then 1 s, 2 s, 4 s after the previous run finished.
+        double[] expected = [0, 1, 2, 4];
+        for (var i = 1; i < 5; i++)
+        {
+            var gap = (runs[i].Started - runs[i - 1].Finished).TotalSeconds;
+            Assert.True(gap >= expected[i - 1] - 0.05, $"restart {i} came {gap:F2}s after the previous exit; the back-off is {expected[i - 1]}s");
+            Assert.True(gap < expected[i - 1] + 3, $"restart {i} came {gap:F2}s after the previous exit; expected about {expected[i - 1]}s");
+        }
+        var status = await h.WaitForPodAsync("crash", p => p.Status?.ContainerStatuses?[0].State?.Waiting?.Reason == "CrashLoopBackOff", "CrashLoopBackOff");
+        var cs = status.Status.ContainerStatuses[0];
+        Assert.Equal(3, cs.LastState.Terminated.ExitCode);
+        Assert.Equal("Error", cs.LastState.Terminated.Reason);
+        Assert.Contains("back-off", cs.State.Waiting.Message);
+    }
+
+    [Fact]
+    public async Task RestartPolicyOnFailureAndNever()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("ok.yaml", Pod("ok", Container("main", "echo done"), restartPolicy: "OnFailure"));
+        h.Write("retry.yaml", Pod("retry", Container("main", "exit 1"), restartPolicy: "OnFailure"));
+        h.Write("never.yaml", Pod("never", Container("main", "exit 2"), restartPolicy: "Never"));
+
+        var ok = await h.WaitForPodAsync("ok", p => p.Status?.Phase == "Succeeded", "Succeeded");
+        Assert.Equal("Completed", ok.Status.ContainerStatuses[0].State.Terminated.Reason);
+        Assert.Equal(0, ok.Status.ContainerStatuses[0].RestartCount);
+        Assert.Equal("PodCompleted", ok.Status.Conditions.Single(c => c.Type == "Ready").Reason);
+
+        var never = await h.WaitForPodAsync("never", p => p.Status?.Phase == "Failed", "Failed");
+        Assert.Equal(2, never.Status.ContainerStatuses[0].State.Terminated.ExitCode);
+        Assert.Equal(0, never.Status.ContainerStatuses[0].RestartCount);
+
+        var retry = await h.WaitForPodAsync("retry", p => p.Status?.ContainerStatuses?[0].RestartCount >= 1, "restarted");
+        Assert.Equal("Running", retry.Status.Phase);
+
+        // Finished pods stop their sandbox.
+        await PodSyncFixture.WaitForAsync(() => h.SandboxesAsync(ok.Metadata.Uid), s => s.All(x => x.State == PodSandboxState.NotReady), "ok's sandbox stopped");
+        await PodSyncFixture.WaitForAsync(() => h.SandboxesAsync(never.Metadata.Uid), s => s.All(x => x.State == PodSandboxState.NotReady), "never's sandbox stopped");
+    }
+
+    [Fact]
+    public async Task FailingExecLivenessProbeRestartsTheContainer()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("live.yaml", Pod("live", Container("main", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600", """
+                livenessProbe:
+                  exec: {command: [cat, /tmp/healthy]}
+                  periodSeconds: 1
+                  failureThreshold: 1
+        """)));
+        var first = await h.WaitForRunningAsync("live");
+        var firstId = first.Status.ContainerStatuses[0].ContainerID;
+        var restarted = await h.WaitForPodAsync("live", p => p.Status?.ContainerStatuses?[0] is { RestartCount: 1, State.Running: not null }, "restarted once", TimeSpan.FromSeconds(30));
+        var cs = restarted.Status.ContainerStatuses[0];
+        Assert.NotEqual(firstId, cs.ContainerID);
+        Assert.Equal(firstId, cs.LastState.Terminated.ContainerID);
+        Assert.NotEqual(0, cs.LastState.Terminated.ExitCode);
+        Assert.Contains(h.Log.Lines, l => l.Message.Contains("failed liveness probe", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ReadinessProbeFlipsReady()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("ready.yaml", Pod("ready", Container("main", "sleep 2; touch /tmp/ready; sleep 3600", """
+                readinessProbe:
+                  exec: {command: [cat, /tmp/ready]}
+                  periodSeconds: 1
+        """)));
+        var notReady = await h.WaitForPodAsync("ready", p => p.Status?.ContainerStatuses?[0].State?.Running is not null, "running");
+        Assert.Equal("False", notReady.Status.Conditions.Single(c => c.Type == "Ready").Status);
+        Assert.Equal("ContainersNotReady", notReady.Status.Conditions.Single(c => c.Type == "Ready").Reason);
+        var ready = await h.WaitForPodAsync("ready", p => p.Status.Conditions.Single(c => c.Type == "Ready").Status == "True", "Ready");
+        Assert.True(ready.Status.ContainerStatuses[0].Ready);
+        // Removing the file makes it unready again.
+        var id = ready.Status.ContainerStatuses[0].ContainerID["containerd://".Length..];
+        await h.Client.ExecSyncAsync(id, ["rm", "/tmp/ready"], TimeSpan.FromSeconds(5));
+        await h.WaitForPodAsync("ready", p => p.Status.Conditions.Single(c => c.Type == "Ready").Status == "False", "unready again");
+    }
+
+    [Fact]
+    public async Task InitContainersRunInOrderOnASharedEmptyDir()
+    {
+        await using var h = fixture.NewAgent();
+        var mount = """
+                volumeMounts: [{name: work, mountPath: /work}]
+        """;
+        var yaml = $"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {"{name: init}"}
+            spec:
+              terminationGracePeriodSeconds: 2
+              volumes: [{"{name: work, emptyDir: {}}"}]
+              initContainers:
+            {Container("first", "sleep 1; echo 1 >> /work/log", mount)}
+            {Container("second", "echo 2 >> /work/log", mount)}
+              containers:
+            {Container("app", "tr '\\n' ' ' < /work/log > /work/seen; sleep 3600", mount)}
+            """;
+        h.Write("init.yaml", yaml);
+        var pod = await h.WaitForRunningAsync("init");
+        Assert.All(pod.Status.InitContainerStatuses, s => Assert.Equal("Completed", s.State.Terminated.Reason));
+        Assert.Equal("True", pod.Status.Conditions.Single(c => c.Type == "Initialized").Status);
+        var seen = Path.Combine(h.RootDirectory, "pods", pod.Metadata.Uid, "volumes", "kubernetes.io~empty-dir", "work", "seen");
+        var text = await PodSyncFixture.WaitForAsync(() => File.Exists(seen) ? File.ReadAllText(seen) : "", t => t.Length > 0, "app output");
+        Assert.Equal("1 2", text.Trim());
+    }
+
+    [Fact]
+    public async Task RemovedManifestStopsThePodWithinItsGracePeriod()
+    {
+        await using var h = fixture.NewAgent();
+        // sh as PID 1 ignores SIGTERM: the runtime kills it when the 3 s grace period ends.
+        h.Write("gone.yaml", Pod("gone", Container("main", "sleep 3600"), grace: 3));
+        var pod = await h.WaitForRunningAsync("gone");
+        var uid = pod.Metadata.Uid;
+        Assert.NotNull(h.Agent.StatusStore.Load(uid));
+        var watch = Stopwatch.StartNew();
+        h.Remove("gone.yaml");
+        await PodSyncFixture.WaitForAsync(() => h.SandboxesAsync(uid), s => s.Count == 0, "sandbox removed", TimeSpan.FromSeconds(20));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3 + 1 + 3), $"removal took {watch.Elapsed}");
+        Assert.Empty(await h.ContainersAsync(uid));
+        Assert.Null(h.Agent.StatusStore.Load(uid));
+        Assert.False(Directory.Exists(Path.Combine(h.RootDirectory, "pods", uid)));
+    }
+
+    [Fact]
+    public async Task EditedManifestReplacesThePod()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("edit.yaml", Pod("edit", Container("main", "echo v1; sleep 3600")));
+        var v1 = await h.WaitForRunningAsync("edit");
+        h.Write("edit.yaml", Pod("edit", Container("main", "echo v2; sleep 3600")));
+        var v2 = await h.WaitForPodAsync("edit", p => p.Metadata.Uid != v1.Metadata.Uid && p.Status?.ContainerStatuses?[0].State?.Running is not null, "new pod running");
+        await PodSyncFixture.WaitForAsync(() => h.SandboxesAsync(v1.Metadata.Uid), s => s.Count == 0, "old sandbox removed");
+        Assert.Single(await h.SandboxesAsync(v2.Metadata.Uid));
+    }
+
+    [Fact]
+    public async Task RestartedAgentAdoptsRunningPodsWithoutRestartingThem()
+    {
+        var manifests = Path.Combine(fixture.Containerd.BaseDir, "adopt-" + Guid.NewGuid().ToString("N")[..6]);
+        var root = manifests + "-root";
+        string uid;
+        string containerId;
+        await using (var first = fixture.NewAgent(manifests, root, stopPodsOnExit: false))
+        {
+            first.Write("keep.yaml", Pod("keep", Container("main", "sleep 3600")));
+            var pod = await first.WaitForRunningAsync("keep");
+            uid = pod.Metadata.Uid;
+            containerId = pod.Status.ContainerStatuses[0].ContainerID;
+        }
+        // The agent is gone; its pod is not.
+        Assert.Contains(await fixture.Client.ListContainersAsync(), c => $"containerd://{c.Id}" == containerId && c.State == ContainerState.Running);
+
+        await using var second = fixture.NewAgent(manifests, root, stopPodsOnExit: true);
+        var adopted = await second.WaitForRunningAsync("keep");
+        Assert.Equal(uid, adopted.Metadata.Uid);
+        Assert.Equal(containerId, adopted.Status.ContainerStatuses[0].ContainerID);
+        Assert.Equal(0, adopted.Status.ContainerStatuses[0].RestartCount);
+        Assert.Single(await second.SandboxesAsync(uid));
+        Assert.DoesNotContain(second.Log.Lines, l => l.Message.Contains("started container", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AgentCarriesOnWhenContainerdRestarts()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("steady.yaml", Pod("steady", Container("main", "sleep 3600")));
+        var before = await h.WaitForRunningAsync("steady");
+        await fixture.Containerd.RestartAsync();
+        // A pod added after the restart starts; the old one keeps its container.
+        h.Write("later.yaml", Pod("later", Container("main", "sleep 3600")));
+        await h.WaitForRunningAsync("later", TimeSpan.FromSeconds(45));
+        var after = await h.WaitForRunningAsync("steady");
+        Assert.Equal(before.Status.ContainerStatuses[0].ContainerID, after.Status.ContainerStatuses[0].ContainerID);
+        Assert.Equal(0, after.Status.ContainerStatuses[0].RestartCount);
+    }
+
+    [Fact]
+    public async Task BadManifestsAreReportedWithTheirFileAndSkipped()
+    {
+        await using var h = fixture.NewAgent();
+        var invalid = h.Write("invalid.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n");
+        var noName = h.Write("noname.yaml", Pod("x", Container("main", "sleep 3600")).Replace("  name: x\n", ""));
+        h.Write("a-dup.yaml", Pod("dup", Container("main", "sleep 3600")));
+        var dup = h.Write("b-dup.yaml", Pod("dup", Container("other", "sleep 3600")));
+        var unknown = h.Write("unknown.yaml", Pod("unknown", Container("main", "sleep 3600", "        colour: blue")));
+        h.Write("good.yaml", Pod("good", Container("main", "sleep 3600")));
+
+        await h.WaitForRunningAsync("good");
+        await h.WaitForRunningAsync("dup");
+        var errors = h.Agent.SourceErrors;
+        foreach (var file in new[] { invalid, noName, dup, unknown })
+        {
+            Assert.Contains(errors, e => e.Path == file);
+            Assert.Contains(h.Log.Warnings, w => w.Contains(file, StringComparison.Ordinal));
+        }
+        Assert.Contains(errors, e => e.Path == unknown && e.Message.Contains("colour", StringComparison.Ordinal) && e.Line is not null);
+        Assert.Equal(2, h.Agent.Pods.Count);
+    }
+}

@@ -1,0 +1,56 @@
+#requires -Version 7.4
+# Start-KubeletPodSync drives the built module against a private containerd.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Get-TestModulePath) -Force
+    $script:Base = Join-Path '/tmp' ("kpps-" + [guid]::NewGuid().ToString('N').Substring(0, 6))
+    $script:Ctd = Start-TestContainerd -Directory (Join-Path $Base 'ctd')
+    $script:Examples = Join-Path (Split-Path (Get-TestModulePath)) 'examples/static-pods'
+    function Get-PodStatus([string] $Root) {
+        Get-ChildItem (Join-Path $Root 'pods') -Filter kubeletps-pod.json -Recurse -ErrorAction Ignore |
+            ForEach-Object { Get-Content -Raw $_.FullName | ConvertFrom-Json }
+    }
+}
+
+AfterAll {
+    if ($script:Ctd) { Stop-TestContainerd $script:Ctd }
+    Remove-Item -Recurse -Force $script:Base -ErrorAction Ignore
+}
+
+Describe 'Start-KubeletPodSync' {
+    It 'is exported with its alias Start-PodSync' {
+        (Get-Command Start-KubeletPodSync).CommandType | Should -Be 'Cmdlet'
+        (Get-Alias Start-PodSync).Definition | Should -Be 'Start-KubeletPodSync'
+    }
+
+    It 'does nothing with -WhatIf' {
+        $root = Join-Path $Base 'whatif'
+        Start-KubeletPodSync -Once -StaticPodPath $Examples -RuntimeEndpoint $Ctd.Endpoint -RootDirectory $root -PodLogDirectory $Ctd.PodLogDirectory -NodeName whatif -WhatIf
+        Test-Path (Join-Path $root 'pods') | Should -BeFalse
+    }
+
+    It 'starts the example pods with -Once and reports them' {
+        $root = Join-Path $Base 'once'
+        $verbose = Start-KubeletPodSync -Once -StaticPodPath $Examples -RuntimeEndpoint $Ctd.Endpoint -RootDirectory $root `
+            -PodLogDirectory $Ctd.PodLogDirectory -NodeName pester -TimeoutSeconds 120 -Verbose -ErrorAction Stop 4>&1
+        $pods = @(Get-PodStatus $root)
+        $pods.Count | Should -Be 3
+        ($pods | Where-Object { $_.metadata.name -eq 'web-pester' }).status.phase | Should -Be 'Running'
+        ($pods | Where-Object { $_.metadata.name -eq 'init-shared-pester' }).status.phase | Should -Be 'Running'
+        ($pods | Where-Object { $_.metadata.name -eq 'report-job-pester' }).status.phase | Should -BeIn 'Running', 'Succeeded'
+        ($pods | Where-Object { $_.metadata.name -eq 'web-pester' }).status.podIP | Should -Not -BeNullOrEmpty
+        ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message) -join "`n" | Should -Match 'started container httpd'
+    }
+
+    It 'warns about a bad manifest with its file name and runs the others' {
+        $root = Join-Path $Base 'bad'
+        $manifests = Join-Path $Base 'bad-manifests'
+        $null = New-Item -ItemType Directory -Force $manifests
+        Copy-Item (Join-Path $Examples 'report-job.yaml') $manifests
+        Set-Content (Join-Path $manifests 'broken.yaml') "apiVersion: v1`nkind: Pod`nmetadata:`n  name: [broken`n"
+        Start-KubeletPodSync -Once -StaticPodPath $manifests -RuntimeEndpoint $Ctd.Endpoint -RootDirectory $root `
+            -PodLogDirectory $Ctd.PodLogDirectory -NodeName bad -StopPodsOnExit -WarningVariable warnings -WarningAction SilentlyContinue -ErrorAction Stop
+        ($warnings -join "`n") | Should -Match 'broken\.yaml'
+        @(Get-PodStatus $root).Count | Should -Be 0 -Because '-StopPodsOnExit removes the pods and their status files'
+    }
+}
