@@ -51,7 +51,7 @@ try {
         Start-KubeletNodeHeartbeat @parameters -Confirm:$false | Out-Null
     }
 
-    $podSync = @{ StaticPodPath = (Resolve-Path $StaticPodPath).Path; RuntimeEndpoint = $containerd.Endpoint; RootDirectory = $root; NodeName = $node }
+    $podSync = @{ StaticPodPath = (Resolve-Path $StaticPodPath).Path; RuntimeEndpoint = $containerd.Endpoint; RootDirectory = $root; NodeName = $node; PodLogDirectory = $containerd.PodLogDirectory }
     Write-Host "== Start-KubeletPodSync -Once ($($podSync.StaticPodPath))"
     Start-KubeletPodSync @podSync -Once -Confirm:$false
     Write-Host '== Get-KubeletPod'

@@ -73,21 +73,19 @@ spec:
   containers:
   - name: app
     image: kubeletps.local/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo one; echo two; echo three; i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done']
   - name: quiet
     image: kubeletps.local/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo shh >&2; sleep 3600']
 '@
-            $sync = Get-Command Start-KubeletPodSync
-            $arguments = @{}
-            foreach ($candidate in @{ Once = $true; RuntimeEndpoint = $containerd.Endpoint; StaticPodPath = $manifests; RootDirectory = $root }.GetEnumerator()) {
-                if ($sync.Parameters.ContainsKey($candidate.Key)) { $arguments[$candidate.Key] = $candidate.Value }
-            }
-            Start-KubeletPodSync @arguments
+            # Static pods are named after the node: NAME-NODE.
+            Start-KubeletPodSync -Once -NodeName pester -RuntimeEndpoint $containerd.Endpoint -StaticPodPath $manifests -RootDirectory $root -PodLogDirectory $containerd.PodLogDirectory -Confirm:$false
             $endpoint = $containerd.Endpoint
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             do {
-                $lines = @(Get-KubeletContainerLog talk app -RuntimeEndpoint $endpoint -ErrorAction Ignore)
+                $lines = @(Get-KubeletContainerLog talk-pester app -RuntimeEndpoint $endpoint -ErrorAction Ignore)
                 if ($lines -contains 'three') { break }
                 Start-Sleep -Milliseconds 250
             } while ([DateTime]::UtcNow -lt $deadline)
@@ -97,38 +95,38 @@ spec:
         }
 
         It 'reads a container''s lines' {
-            $lines = Get-KubeletContainerLog talk app -RuntimeEndpoint $endpoint
+            $lines = Get-KubeletContainerLog talk-pester app -RuntimeEndpoint $endpoint
             $lines[0..2] | Should -Be @('one', 'two', 'three')
         }
 
         It 'keeps only the last lines with -Tail' {
-            @(Get-KubeletContainerLog talk app -Tail 1 -RuntimeEndpoint $endpoint).Count | Should -Be 1
+            @(Get-KubeletContainerLog talk-pester app -Tail 1 -RuntimeEndpoint $endpoint).Count | Should -Be 1
         }
 
         It 'prefixes RFC 3339 timestamps with -Timestamps' {
-            (Get-KubeletContainerLog talk app -Timestamps -RuntimeEndpoint $endpoint)[0] | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z one$'
+            (Get-KubeletContainerLog talk-pester app -Timestamps -RuntimeEndpoint $endpoint)[0] | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z one$'
         }
 
         It 'writes objects with -AsObject' {
-            $entry = Get-KubeletContainerLog talk quiet -AsObject -RuntimeEndpoint $endpoint | Select-Object -First 1
+            $entry = Get-KubeletContainerLog talk-pester quiet -AsObject -RuntimeEndpoint $endpoint | Select-Object -First 1
             $entry.GetType().FullName | Should -Be 'KubeletPS.Output.KubeletLogEntry'
-            ($entry.Stream, $entry.Message, $entry.PodName, $entry.ContainerName) | Should -Be @('stderr', 'shh', 'talk', 'quiet')
+            ($entry.Stream, $entry.Message, $entry.PodName, $entry.ContainerName) | Should -Be @('stderr', 'shh', 'talk-pester', 'quiet')
         }
 
         It 'asks for a container name when the pod has several, listing them' {
-            $null = Get-KubeletContainerLog talk -RuntimeEndpoint $endpoint -ErrorAction SilentlyContinue -ErrorVariable problems
+            $null = Get-KubeletContainerLog talk-pester -RuntimeEndpoint $endpoint -ErrorAction SilentlyContinue -ErrorVariable problems
             $problems[0].FullyQualifiedErrorId | Should -BeLike 'GetKubeletContainerLogContainerNameRequired,*'
             $problems[0].Exception.Message | Should -Match '\[app quiet\]'
         }
 
         It 'reads piped containers' {
-            $lines = Get-KubeletPod talk -RuntimeEndpoint $endpoint -RootDirectory $root | Select-Object -ExpandProperty Containers | Get-KubeletContainerLog -RuntimeEndpoint $endpoint
+            $lines = Get-KubeletPod talk-pester -RuntimeEndpoint $endpoint -RootDirectory $root | Select-Object -ExpandProperty Containers | Get-KubeletContainerLog -RuntimeEndpoint $endpoint
             $lines | Should -Contain 'one'
             $lines | Should -Contain 'shh'
         }
 
         It 'follows new lines until stopped' {
-            $job = Start-ThreadJob { param($module, $endpoint) Import-Module $module; Get-KubeletContainerLog talk app -Follow -Tail 0 -RuntimeEndpoint $endpoint } -ArgumentList (Get-TestModulePath), $endpoint
+            $job = Start-ThreadJob { param($module, $endpoint) Import-Module $module; Get-KubeletContainerLog talk-pester app -Follow -Tail 0 -RuntimeEndpoint $endpoint } -ArgumentList (Get-TestModulePath), $endpoint
             try {
                 Start-Sleep -Seconds 3
                 $received = @(Receive-Job $job)

@@ -109,21 +109,18 @@ spec:
   containers:
   - name: app
     image: kubeletps.local/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo hello from app; sleep 3600']
   - name: sidecar
     image: kubeletps.local/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo hello from sidecar; sleep 3600']
 '@
-            # Only the parameters the agent's cmdlet has: its exact shape is being written on branch 'pods'.
-            $sync = Get-Command Start-KubeletPodSync
-            $arguments = @{}
-            foreach ($candidate in @{ Once = $true; RuntimeEndpoint = $containerd.Endpoint; StaticPodPath = $manifests; RootDirectory = $root }.GetEnumerator()) {
-                if ($sync.Parameters.ContainsKey($candidate.Key)) { $arguments[$candidate.Key] = $candidate.Value }
-            }
-            Start-KubeletPodSync @arguments
+            # Static pods are named after the node: NAME-NODE.
+            Start-KubeletPodSync -Once -NodeName pester -RuntimeEndpoint $containerd.Endpoint -StaticPodPath $manifests -RootDirectory $root -PodLogDirectory $containerd.PodLogDirectory -Confirm:$false
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             do {
-                $pod = Get-KubeletPod web -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root -ErrorAction Ignore
+                $pod = Get-KubeletPod web-pester -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root -ErrorAction Ignore
                 if ($pod -and $pod.ReadyContainers -eq 2) { break }
                 Start-Sleep -Milliseconds 250
             } while ([DateTime]::UtcNow -lt $deadline)
@@ -133,7 +130,7 @@ spec:
         }
 
         It 'shows the pod Running with both containers ready and an IP' {
-            $pod.Name | Should -Be 'web'
+            $pod.Name | Should -Be 'web-pester'
             $pod.Phase | Should -Be 'Running'
             $pod.Ready | Should -Be '2/2'
             $pod.IP | Should -Not -BeNullOrEmpty
@@ -143,18 +140,18 @@ spec:
         It 'prints a kubectl-like table' {
             $text = $pod | Out-String
             $text | Should -Match 'NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP'
-            $text | Should -Match 'default\s+web\s+2/2\s+Running\s+0'
+            $text | Should -Match 'default\s+web-pester\s+2/2\s+Running\s+0'
         }
 
         It 'expands to the containers and their states' {
-            $containers = Get-KubeletPod web -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root | Select-Object -ExpandProperty Containers
+            $containers = Get-KubeletPod web-pester -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root | Select-Object -ExpandProperty Containers
             $containers.Name | Should -Be @('app', 'sidecar')
             $containers.State | Should -Be @('Running', 'Running')
-            $containers[0].PodName | Should -Be 'web'
+            $containers[0].PodName | Should -Be 'web-pester'
         }
 
         It 'finds pods by wildcard and namespace' {
-            (Get-KubeletPod 'W*' -Namespace 'def*' -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root).Name | Should -Be 'web'
+            (Get-KubeletPod 'W*' -Namespace 'def*' -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root).Name | Should -Be 'web-pester'
             @(Get-KubeletPod -Namespace kube-system -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root).Count | Should -Be 0
         }
     }
