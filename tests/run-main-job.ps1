@@ -23,6 +23,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 Import-Module (Join-Path $PSScriptRoot 'Pester/TestSupport.psm1') -Force
+$ModulePath = (Resolve-Path $ModulePath).Path
 Import-Module $ModulePath -Force
 
 $node = [System.Net.Dns]::GetHostName().ToLowerInvariant()
