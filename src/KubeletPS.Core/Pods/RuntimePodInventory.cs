@@ -244,7 +244,8 @@ public sealed class RuntimePodInventory
         var annotations = status?.Annotations ?? listed.Annotations;
         var restarts = int.TryParse(Label(annotations, KubeletLabels.ContainerRestartCount), NumberStyles.None, CultureInfo.InvariantCulture, out var count)
             ? count : (int)listed.Attempt;
-        var ready = hasAgentStatus ? agentStatus?.Ready ?? false : state == PodContainerState.Running;
+        // Only a running container can be ready; the agent's status may lag behind an exit.
+        var ready = state == PodContainerState.Running && (!hasAgentStatus || agentStatus?.Ready == true);
         var exited = (status?.State ?? listed.State) == ContainerState.Exited;
         return new RuntimePodContainer(
             name,
