@@ -12,34 +12,13 @@ namespace KubeletPS.Commands;
 [Cmdlet(VerbsLifecycle.Invoke, "KubeletNodeRegistration", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [Alias("Invoke-NodeRegistration")]
 [OutputType(typeof(KubeletNodeInfo))]
-public sealed class InvokeKubeletNodeRegistrationCommand : NodeAgentCmdlet
+public sealed class InvokeKubeletNodeRegistrationCommand : NodeRegistrationCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Name")]
-    [ValidateNotNullOrEmpty]
-    public string? NodeName { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[] Label { get; set; } = [];
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[] Taint { get; set; } = [];
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? NodeIp { get; set; }
-
     /// <summary>How long to keep retrying while the API server does not answer.</summary>
     [Parameter]
     [ValidateRange(1, 86400)]
     public int TimeoutSec { get; set; } = 120;
 
-    protected override string? NodeNameParameter => NodeName;
-    protected override IReadOnlyList<string> LabelParameter => Label;
-    protected override IReadOnlyList<string> TaintParameter => Taint;
-    protected override string? NodeIpParameter => NodeIp;
 
     protected override void ProcessRecord()
     {

@@ -12,34 +12,13 @@ namespace KubeletPS.Commands;
 [Cmdlet(VerbsLifecycle.Start, "KubeletNodeHeartbeat", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [Alias("Start-NodeHeartbeat")]
 [OutputType(typeof(KubeletNodeInfo))]
-public sealed class StartKubeletNodeHeartbeatCommand : NodeAgentCmdlet
+public sealed class StartKubeletNodeHeartbeatCommand : NodeRegistrationCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Name")]
-    [ValidateNotNullOrEmpty]
-    public string? NodeName { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[] Label { get; set; } = [];
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[] Taint { get; set; } = [];
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? NodeIp { get; set; }
-
     /// <summary>Stop after this long (for scripts and tests); by default run until Ctrl+C.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int DurationSec { get; set; }
 
-    protected override string? NodeNameParameter => NodeName;
-    protected override IReadOnlyList<string> LabelParameter => Label;
-    protected override IReadOnlyList<string> TaintParameter => Taint;
-    protected override string? NodeIpParameter => NodeIp;
 
     protected override void ProcessRecord()
     {
