@@ -42,6 +42,29 @@ Describe 'KubeletPS module' {
         }
     }
 
+    It 'publishes as a package that Save-PSResource installs and that imports' {
+        # What ./build.ps1 Package does, against a throw-away local repository.
+        $repoDir = Join-Path ([IO.Path]::GetTempPath()) "kubeletps-repo-$PID"
+        $installDir = Join-Path ([IO.Path]::GetTempPath()) "kubeletps-installed-$PID"
+        $null = New-Item -ItemType Directory -Force $repoDir, $installDir
+        $name = "kubeletps-test-$PID"
+        Register-PSResourceRepository -Name $name -Uri $repoDir -Trusted
+        try {
+            Publish-PSResource -Path $moduleRoot -Repository $name
+            $version = (Import-PowerShellDataFile $modulePath).ModuleVersion
+            Get-ChildItem $repoDir -Filter "KubeletPS.$version.nupkg" | Should -Not -BeNullOrEmpty
+            Save-PSResource -Name KubeletPS -Repository $name -Path $installDir -TrustRepository
+            $installed = Join-Path $installDir "KubeletPS/$version/KubeletPS.psd1"
+            $installed | Should -Exist
+            $count = pwsh -NoProfile -Command "Import-Module '$installed'; (Get-Command -Module KubeletPS -CommandType Cmdlet).Count"
+            [int]$count | Should -Be @((Import-PowerShellDataFile $modulePath).CmdletsToExport).Count
+        }
+        finally {
+            Unregister-PSResourceRepository -Name $name
+            Remove-Item -Recurse -Force $repoDir, $installDir -ErrorAction Ignore
+        }
+    }
+
     It 'keeps the engine''s dependencies out of the cmdlet assembly' {
         # Cmdlets may use only KubeletPS.Core's own types: anything else would load into the
         # default context and clash with other modules (or fail to load at all).
