@@ -33,7 +33,7 @@ public static class PodAdmission
         if (CheckResources(node, pod, others) is { } insufficient) return insufficient;
         if (!MatchesNodeSelectorAndAffinity(pod, node))
             return Rejected(NodeAffinityReason, $"Predicate {NodeAffinityReason} failed");
-        if (!IsStaticPod(pod) && FindUntoleratedTaint(node.Spec?.Taints, pod.Spec?.Tolerations, t => t.Effect == "NoExecute") is not null)
+        if (!MirrorPods.IsStaticPod(pod) && FindUntoleratedTaint(node.Spec?.Taints, pod.Spec?.Tolerations, t => t.Effect == "NoExecute") is not null)
             return Rejected(TaintTolerationReason, $"Predicate {TaintTolerationReason} failed");
         return AdmissionResult.Admit;
     }
@@ -53,9 +53,6 @@ public static class PodAdmission
     }
 
     private static AdmissionResult Rejected(string reason, string message) => new(false, reason, "Pod was rejected: " + message);
-
-    private static bool IsStaticPod(V1Pod pod) =>
-        pod.Metadata?.Annotations?.TryGetValue(PodAnnotations.ConfigSource, out var source) == true && source != "api";
 
     private static AdmissionResult? CheckResources(V1Node node, V1Pod pod, IReadOnlyList<V1Pod> others)
     {
