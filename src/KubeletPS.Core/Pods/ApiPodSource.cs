@@ -128,8 +128,9 @@ public sealed class ApiPodSource(IKubernetes client, ApiIdentity identity, strin
                 _log.Info($"The pod watch from resourceVersion {LastResourceVersion} expired (410); listing pods again.");
                 needList = true;
             }
-            catch (KubeletApiException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Like a reflector, the source never gives up: whatever failed, back off and try again.
                 var delay = backoff.Next();
                 _log.Warning($"{e.Message} Keeping the last {Snapshot().Pods.Count} pod(s); retrying in {delay.TotalSeconds:0.#} s.");
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
