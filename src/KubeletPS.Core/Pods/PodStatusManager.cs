@@ -16,7 +16,7 @@ public sealed record PodStatusManagerOptions
 }
 
 /// <summary>The outcome of one <see cref="PodStatusManager.SyncAsync"/> pass.</summary>
-public sealed record PodStatusSyncResult(int Patched, int Unchanged, int Forgotten, int Waiting, int Failed);
+public sealed record PodStatusSyncResult(int Patched, int Unchanged, int Forgotten, int Waiting, int Failed, int Deleted = 0);
 
 /// <summary>
 /// Kubelet's status manager: the pod workers set each pod's status; the latest per pod UID is kept
@@ -27,7 +27,9 @@ public sealed record PodStatusSyncResult(int Patched, int Unchanged, int Forgott
 /// UID still matches. An unreachable server keeps the latest status and retries with back-off:
 /// only the latest is ever sent, so an older status never overwrites a newer one. A static pod's
 /// status goes to its mirror pod (found through <see cref="IMirrorPodLookup"/>), waiting until
-/// the mirror pod exists.
+/// the mirror pod exists. A pod being deleted (deletionTimestamp set) whose status is terminal with
+/// no container running is then deleted for good (grace period 0, UID precondition), as kubelet's
+/// status manager finishes a graceful deletion.
 /// </summary>
 public sealed class PodStatusManager : IPodStatusSink
 {
@@ -58,7 +60,8 @@ public sealed class PodStatusManager : IPodStatusSink
         public long Version { get; set; }
         public long AcknowledgedVersion { get; set; }
         public string? AcknowledgedJson { get; set; } = acknowledged;
-        public bool Pending => Version > AcknowledgedVersion;
+        public bool CanBeDeleted { get; set; }
+        public bool Pending => Version > AcknowledgedVersion || CanBeDeleted;
     }
 
     /// <summary>Records <paramref name="status"/> as the pod's latest; never blocks on the API server.</summary>
@@ -76,10 +79,15 @@ public sealed class PodStatusManager : IPodStatusSink
                 _entries[uid] = entry;
             }
             entry.Pod = pod;
-            if (entry.Json == json) return;
-            entry.Status = status;
-            entry.Json = json;
-            entry.Version++;
+            var canBeDeleted = CanBeDeleted(pod, status);
+            if (entry.Json == json && entry.CanBeDeleted == canBeDeleted) return;
+            entry.CanBeDeleted = canBeDeleted;
+            if (entry.Json != json)
+            {
+                entry.Status = status;
+                entry.Json = json;
+                entry.Version++;
+            }
         }
         if (_changed.CurrentCount == 0)
         {
@@ -87,6 +95,16 @@ public sealed class PodStatusManager : IPodStatusSink
             catch (SemaphoreFullException) { }
         }
     }
+
+    /// <summary>
+    /// Kubelet's canBeDeleted: the pod is being deleted, the kubelet has finished it (terminal phase) and no container
+    /// runs. Static and mirror pods are never deleted here (their mirror pods are the MirrorPodManager's).
+    /// </summary>
+    private static bool CanBeDeleted(V1Pod pod, V1PodStatus status) =>
+        pod.Metadata.DeletionTimestamp is not null
+        && !MirrorPods.IsStaticPod(pod) && !MirrorPods.IsMirrorPod(pod)
+        && status.Phase is "Failed" or "Succeeded"
+        && !(status.ContainerStatuses ?? []).Concat(status.InitContainerStatuses ?? []).Any(c => c.State?.Running is not null);
 
     /// <summary>The latest status set for the pod, sent or not.</summary>
     public V1PodStatus? GetPodStatus(string uid)
@@ -157,14 +175,14 @@ public sealed class PodStatusManager : IPodStatusSink
     /// <summary>One pass: sends the latest status of every pod whose status the API server has not acknowledged.</summary>
     public async Task<PodStatusSyncResult> SyncAsync(CancellationToken cancellationToken)
     {
-        List<(string Uid, V1Pod Pod, string Json, long Version, string? Acknowledged)> work;
+        List<(string Uid, V1Pod Pod, string Json, long Version, string? Acknowledged, bool CanBeDeleted)> work;
         lock (_lock)
         {
             work = _entries.Where(e => e.Value.Pending)
-                .Select(e => (e.Key, e.Value.Pod, e.Value.Json!, e.Value.Version, e.Value.AcknowledgedJson)).ToList();
+                .Select(e => (e.Key, e.Value.Pod, e.Value.Json!, e.Value.Version, e.Value.AcknowledgedJson, e.Value.CanBeDeleted)).ToList();
         }
-        int patched = 0, unchanged = 0, forgotten = 0, waiting = 0, failed = 0;
-        foreach (var (uid, pod, json, version, acknowledged) in work)
+        int patched = 0, unchanged = 0, forgotten = 0, waiting = 0, failed = 0, deleted = 0;
+        foreach (var (uid, pod, json, version, acknowledged, canBeDeleted) in work)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var target = pod;
@@ -177,17 +195,34 @@ public sealed class PodStatusManager : IPodStatusSink
                     continue;
                 }
             }
+            var outcome = PatchOutcome.Patched;
             if (json == acknowledged)
             {
                 Acknowledge(uid, json, version);
                 unchanged++;
-                continue;
             }
-            switch (await PatchAsync(pod, target, json, cancellationToken).ConfigureAwait(false))
+            else
             {
-                case PatchOutcome.Patched:
+                outcome = await PatchAsync(pod, target, json, cancellationToken).ConfigureAwait(false);
+                if (outcome == PatchOutcome.Patched)
+                {
                     Acknowledge(uid, json, version);
                     patched++;
+                }
+            }
+            if (outcome == PatchOutcome.Patched && canBeDeleted)
+                outcome = await DeleteAsync(target, cancellationToken).ConfigureAwait(false);
+            switch (outcome)
+            {
+                case PatchOutcome.Patched:
+                    break;
+                case PatchOutcome.Deleted:
+                    lock (_lock)
+                    {
+                        _entries.Remove(uid);
+                        _gone.Add(uid);
+                    }
+                    deleted++;
                     break;
                 case PatchOutcome.Gone:
                     Forget(uid, target);
@@ -201,7 +236,7 @@ public sealed class PodStatusManager : IPodStatusSink
                     break;
             }
         }
-        return new PodStatusSyncResult(patched, unchanged, forgotten, waiting, failed);
+        return new PodStatusSyncResult(patched, unchanged, forgotten, waiting, failed, deleted);
     }
 
     private void Acknowledge(string uid, string json, long version)
@@ -224,7 +259,31 @@ public sealed class PodStatusManager : IPodStatusSink
         }
     }
 
-    private enum PatchOutcome { Patched, Gone, Waiting, Failed }
+    private enum PatchOutcome { Patched, Gone, Waiting, Failed, Deleted }
+
+    private async Task<PatchOutcome> DeleteAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        var what = $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";
+        try
+        {
+            await ApiCall.RunAsync(_identity, "delete", "pods", what,
+                () => _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty,
+                    new V1DeleteOptions { GracePeriodSeconds = 0, Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } },
+                    cancellationToken: cancellationToken),
+                cancellationToken).ConfigureAwait(false);
+            _log.Info($"Pod {what} ({pod.Metadata.Uid}) has terminated; deleted it from the API server.");
+            return PatchOutcome.Deleted;
+        }
+        catch (KubeletApiException e) when (e.IsNotFound || e.IsConflict)
+        {
+            return PatchOutcome.Deleted; // already gone, or replaced by a pod with another UID
+        }
+        catch (KubeletApiException e)
+        {
+            _log.Warning($"Cannot delete terminated pod {what}: {e.Message}");
+            return PatchOutcome.Failed;
+        }
+    }
 
     private async Task<PatchOutcome> PatchAsync(V1Pod pod, V1Pod target, string statusJson, CancellationToken cancellationToken)
     {

@@ -157,4 +157,28 @@ public sealed class PodStatusManagerTests : IAsyncLifetime
         Assert.Equal(0, manager.PendingCount);
         Assert.Equal("Running", (string?)StoredStatus("etcd-node-a", "kube-system")!["phase"]);
     }
+
+    [Fact]
+    public async Task A_pod_being_deleted_is_removed_once_its_status_is_terminal_and_not_before()
+    {
+        CreatePod(_server, "web");
+        var (admin, _) = TestApiClients.ForAdmin(_server);
+        await admin.CoreV1.DeleteNamespacedPodAsync("web", "default"); // graceful: deletionTimestamp set, the pod stays
+        var terminating = await admin.CoreV1.ReadNamespacedPodAsync("web", "default");
+        Assert.NotNull(terminating.Metadata.DeletionTimestamp);
+        var manager = Manager();
+
+        manager.SetPodStatus(terminating, Running());
+        await manager.FlushAsync(CancellationToken.None);
+        Assert.NotNull(_server.Store.Get("pods", "default", "web"));
+
+        var finished = Running(ready: false);
+        finished.Phase = "Succeeded";
+        finished.ContainerStatuses[0].State = new k8s.Models.V1ContainerState { Terminated = new k8s.Models.V1ContainerStateTerminated { ExitCode = 0, Reason = "Completed" } };
+        manager.SetPodStatus(terminating, finished);
+        await manager.FlushAsync(CancellationToken.None);
+        Assert.Null(_server.Store.Get("pods", "default", "web"));
+        Assert.Equal(0, manager.PendingCount);
+        Assert.Contains(_log.Lines, l => l.Contains("has terminated; deleted it"));
+    }
 }
