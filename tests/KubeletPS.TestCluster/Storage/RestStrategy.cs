@@ -69,6 +69,8 @@ public static class RestStrategy
     {
         var result = (JsonObject)old.DeepClone();
         result["metadata"]!["resourceVersion"] = incoming["metadata"]?["resourceVersion"]?.DeepClone();
+        // A UID in the written object is a precondition (the kubelet's status patch carries one); the store compares it.
+        if (incoming["metadata"]?["uid"] is { } uid) result["metadata"]!["uid"] = uid.DeepClone();
         return result;
     }
 

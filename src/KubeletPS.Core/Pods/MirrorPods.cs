@@ -1,0 +1,18 @@
+using k8s.Models;
+
+namespace KubeletPS.Core.Pods;
+
+/// <summary>Kubelet's tests on pods from its sources (pkg/kubelet/types/pod_update.go).</summary>
+public static class MirrorPods
+{
+    /// <summary>A mirror pod: the API's copy of a static pod, carrying kubernetes.io/config.mirror. It is never run.</summary>
+    public static bool IsMirrorPod(V1Pod pod) => pod.Metadata?.Annotations?.ContainsKey(PodAnnotations.ConfigMirror) == true;
+
+    /// <summary>A static pod: from a source other than the API server (the file source).</summary>
+    public static bool IsStaticPod(V1Pod pod) =>
+        pod.Metadata?.Annotations?.TryGetValue(PodAnnotations.ConfigSource, out var source) == true && source != "api";
+
+    /// <summary>The static pod's config hash (kubernetes.io/config.hash), which its mirror pod carries as config.mirror.</summary>
+    public static string? ConfigHash(V1Pod pod) =>
+        pod.Metadata?.Annotations?.TryGetValue(PodAnnotations.ConfigHash, out var hash) == true ? hash : pod.Metadata?.Uid;
+}
