@@ -26,12 +26,6 @@ public static class PodAnnotations
     public const string ConfigMirror = "kubernetes.io/config.mirror";
 }
 
-/// <summary>Where the pod workers report each pod's status; the status manager sends it to the API server.</summary>
-public interface IPodStatusSink
-{
-    void SetPodStatus(V1Pod pod, V1PodStatus status);
-}
-
 /// <summary>Finds the API's mirror pod of a static pod (kubelet's pod manager translation of static pod UIDs).</summary>
 public interface IMirrorPodLookup
 {

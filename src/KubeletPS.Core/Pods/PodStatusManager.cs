@@ -65,6 +65,9 @@ public sealed class PodStatusManager : IPodStatusSink
     }
 
     /// <summary>Records <paramref name="status"/> as the pod's latest; never blocks on the API server.</summary>
+    /// <summary>The pod workers' seam: the pod carries its new status.</summary>
+    public void SetPodStatus(V1Pod pod) => SetPodStatus(pod, pod.Status);
+
     public void SetPodStatus(V1Pod pod, V1PodStatus status)
     {
         var uid = pod.Metadata?.Uid ?? throw new ArgumentException("The pod has no UID.", nameof(pod));
