@@ -64,11 +64,19 @@ public sealed class PodStatusManager : IPodStatusSink
         public bool Pending => Version > AcknowledgedVersion || CanBeDeleted;
     }
 
-    /// <summary>Records <paramref name="status"/> as the pod's latest; never blocks on the API server.</summary>
-    /// <summary>The pod workers' seam: the pod carries its new status.</summary>
-    public void SetPodStatus(V1Pod pod) => SetPodStatus(pod, pod.Status);
+    /// <summary>
+    /// The pod workers' seam: the pod carries its new status, so nothing is known of what the API
+    /// server holds and the first status is always sent.
+    /// </summary>
+    public void SetPodStatus(V1Pod pod) => SetPodStatus(pod, pod.Status, apiStatusKnown: false);
 
-    public void SetPodStatus(V1Pod pod, V1PodStatus status)
+    /// <summary>
+    /// Records <paramref name="status"/> for <paramref name="pod"/> as the API server has it (its
+    /// current status counts as acknowledged: an identical status sends nothing).
+    /// </summary>
+    public void SetPodStatus(V1Pod pod, V1PodStatus status) => SetPodStatus(pod, status, apiStatusKnown: true);
+
+    private void SetPodStatus(V1Pod pod, V1PodStatus status, bool apiStatusKnown)
     {
         var uid = pod.Metadata?.Uid ?? throw new ArgumentException("The pod has no UID.", nameof(pod));
         var json = KubernetesJson.Serialize(status);
@@ -78,7 +86,7 @@ public sealed class PodStatusManager : IPodStatusSink
             if (!_entries.TryGetValue(uid, out var entry))
             {
                 // What the API server holds already counts as acknowledged: an identical status sends nothing.
-                entry = new Entry(pod, pod.Status is null || MirrorPods.IsStaticPod(pod) ? null : KubernetesJson.Serialize(pod.Status));
+                entry = new Entry(pod, !apiStatusKnown || pod.Status is null || MirrorPods.IsStaticPod(pod) ? null : KubernetesJson.Serialize(pod.Status));
                 _entries[uid] = entry;
             }
             entry.Pod = pod;

@@ -1,0 +1,151 @@
+using k8s.Models;
+using KubeletPS.Core.Node;
+using KubeletPS.Core.Pods;
+
+namespace KubeletPS.Core.Agent;
+
+/// <summary>What the full agent adds to the node options: where pods log, and test knobs.</summary>
+public sealed record KubeletAgentRequest
+{
+    public required NodeAgentRequest Node { get; init; }
+    /// <summary>Overrides the config's podLogsDir (/var/log/pods).</summary>
+    public string? PodLogDirectory { get; init; }
+    /// <summary>Overrides the config's staticPodPath; an empty string runs no static pods.</summary>
+    public string? StaticPodPath { get; init; }
+    /// <summary>Stop every pod when the agent stops (kubelet leaves them running).</summary>
+    public bool StopPodsOnExit { get; init; }
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// The kubelet: the node half (registration, lease, node status — <see cref="NodeHeartbeat"/>) and
+/// the pod half (<see cref="PodSyncAgent"/>: static pods and pods bound to this node in the API,
+/// admitted against the node, run through CRI) joined by the status path back to the API server
+/// (<see cref="PodStatusManager"/>, mirror pods for static pods). One object, run by
+/// Start-KubeletAgent and by the service.
+/// </summary>
+public sealed class KubeletAgent : IAsyncDisposable
+{
+    private readonly NodeAgentContext _context;
+    private readonly KubeletAgentRequest _request;
+    private readonly IKubeletLog _log;
+    private V1Node? _node;
+
+    private KubeletAgent(NodeAgentContext context, KubeletAgentRequest request, IKubeletLog log)
+    {
+        _context = context;
+        _request = request;
+        _log = log;
+    }
+
+    public NodeAgentContext Context => _context;
+
+    /// <summary>The pod half, once <see cref="RunAsync"/> has built it.</summary>
+    public PodSyncAgent? Pods { get; private set; }
+
+    public static async Task<KubeletAgent> CreateAsync(KubeletAgentRequest request, IKubeletLog log, CancellationToken cancellationToken)
+    {
+        var context = await NodeAgentContext.CreateAsync(request.Node, log, cancellationToken).ConfigureAwait(false);
+        return new KubeletAgent(context, request, log);
+    }
+
+    /// <summary>
+    /// Registers the node (retrying until the API server answers), then runs lease, node status,
+    /// pods and status reporting until cancelled. <paramref name="onRegistered"/> hears of the
+    /// registration; <paramref name="onRetry"/> of each registration retry.
+    /// </summary>
+    public async Task RunAsync(Action<NodeRegistrationOutcome>? onRegistered, Action<int, string>? onRetry, CancellationToken cancellationToken)
+    {
+        var options = _context.Options;
+        var heartbeat = _context.CreateHeartbeat(_request.Time, _log);
+        heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);
+        heartbeat.Status.StatusReported += node => Volatile.Write(ref _node, node);
+        var registered = await heartbeat.RegisterWithRetryAsync(cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _node, registered.Node);
+        onRegistered?.Invoke(new NodeRegistrationOutcome(NodeSummary.From(registered.Node, null), registered.Created, registered.Changes));
+
+        var client = _context.Client;
+        var identity = _context.Identity;
+        var mirrors = new MirrorPodManager(client, identity, options.NodeName, _log);
+        var statusManager = new PodStatusManager(client, identity, _log, mirrors);
+        var podOptions = PodSyncAgentOptions.FromConfiguration(_context.Config.Configuration, options.NodeName);
+        var local = new LocalPodStatusSink(new LocalPodStatusStore(options.RootDirectory));
+        AdmittingPodSource? apiSource = null;
+        var sink = new KubeletStatusSink(local, statusManager, uid => apiSource?.FindApiPod(uid), client, identity, _log);
+        apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log);
+        Pods = new PodSyncAgent(podOptions with
+        {
+            StaticPodPath = _request.StaticPodPath ?? podOptions.StaticPodPath,
+            RuntimeEndpoint = _context.Runtime.Endpoint,
+            RootDirectory = options.RootDirectory,
+            PodLogsDirectory = _request.PodLogDirectory ?? podOptions.PodLogsDirectory,
+            NodeIp = options.NodeIp,
+            StopPodsOnExit = _request.StopPodsOnExit,
+            AdditionalSources = [apiSource],
+            StatusSink = sink,
+            Log = _log,
+            Time = _request.Time,
+        });
+
+        using var mirrorSignal = new SemaphoreSlim(0, 1);
+        void SignalMirrors()
+        {
+            if (mirrorSignal.CurrentCount == 0)
+            {
+                try { mirrorSignal.Release(); } catch (SemaphoreFullException) { }
+            }
+        }
+        apiSource.ApiPodsChanged += SignalMirrors;
+        Pods.StatusChanged += pod => { if (MirrorPods.IsStaticPod(pod)) SignalMirrors(); };
+
+        _log.Info($"node {options.NodeName} registered with {identity.Server}; running pods from " +
+                  $"{(string.IsNullOrEmpty(Pods.Options.StaticPodPath) ? "" : $"{Pods.Options.StaticPodPath} and ")}the API server through {_context.Runtime.Endpoint}.");
+        try
+        {
+            await Task.WhenAll(
+                heartbeat.Lease.RunAsync(cancellationToken),
+                heartbeat.Status.RunAsync(cancellationToken),
+                statusManager.RunAsync(cancellationToken),
+                Pods.RunAsync(cancellationToken),
+                MirrorLoopAsync(mirrors, apiSource, mirrorSignal, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            // What could not be sent yet gets one last chance; the API server keeps the rest until the next start.
+            using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try { await statusManager.FlushAsync(flush.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is OperationCanceledException or KubeletException) { _log.Warning($"pod statuses not sent before exit: {e.Message}"); }
+        }
+    }
+
+    private async Task MirrorLoopAsync(MirrorPodManager mirrors, AdmittingPodSource apiSource, SemaphoreSlim signal, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await signal.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                var staticPods = Pods!.Pods.Where(MirrorPods.IsStaticPod).ToList();
+                var result = await mirrors.SyncAsync(staticPods, apiSource.LatestApiPods, cancellationToken).ConfigureAwait(false);
+                foreach (var error in result.Errors) _log.Warning($"mirror pods: {error}");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (KubeletException e)
+            {
+                _log.Warning($"mirror pods: {e.Message}");
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Pods is not null) await Pods.DisposeAsync().ConfigureAwait(false);
+        await _context.DisposeAsync().ConfigureAwait(false);
+    }
+}
