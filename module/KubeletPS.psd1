@@ -22,6 +22,7 @@
         'Get-KubeletContainerLog'
         'Get-KubeletPod'
         'Start-KubeletPodSync'
+        'Start-KubeletAgent'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(

@@ -40,6 +40,7 @@ internal static class ErrorIds
     internal const string InvokeKubeletNodeRegistration = nameof(InvokeKubeletNodeRegistration);
     internal const string GetKubeletNode = nameof(GetKubeletNode);
     internal const string StartKubeletNodeHeartbeat = nameof(StartKubeletNodeHeartbeat);
+    internal const string StartKubeletAgent = nameof(StartKubeletAgent);
     // Get-KubeletPod
     internal const string GetKubeletPodNotFound = nameof(GetKubeletPodNotFound);
     internal const string GetKubeletPodRuntimeUnavailable = nameof(GetKubeletPodRuntimeUnavailable);

@@ -1,0 +1,82 @@
+using System.Management.Automation;
+using KubeletPS.Core;
+using KubeletPS.Core.Agent;
+using KubeletPS.Output;
+
+namespace KubeletPS.Commands;
+
+/// <summary>
+/// Start-KubeletAgent: the whole kubelet in the foreground from the node's own files — registration,
+/// lease, node status, static and API pods, status reporting — until Ctrl+C. This is what a service runs.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "KubeletAgent", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(KubeletNodeInfo))]
+public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
+{
+    /// <summary>Overrides the configuration's staticPodPath; an empty string runs no static pods.</summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string? StaticPodPath { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PodLogDirectory { get; set; }
+
+    [Parameter]
+    public SwitchParameter StopPodsOnExit { get; set; }
+
+    /// <summary>Stop after this long (for scripts and tests); by default run until Ctrl+C.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int DurationSec { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        const string prefix = nameof(ErrorIds.StartKubeletAgent);
+        var request = new KubeletAgentRequest
+        {
+            Node = BuildRequest(),
+            StaticPodPath = StaticPodPath is null or "" ? StaticPodPath : ResolveLiteralPath(StaticPodPath),
+            PodLogDirectory = PodLogDirectory is null ? null : ResolveLiteralPath(PodLogDirectory),
+            StopPodsOnExit = StopPodsOnExit,
+        };
+        var target = $"Node {request.Node.NodeName ?? System.Net.Dns.GetHostName().ToLowerInvariant()} (kubeconfig {request.Node.KubeconfigPath})";
+        if (!ShouldProcess(target, "Run the kubelet: register the node, keep its lease and status, run its pods"))
+        {
+            return;
+        }
+        try
+        {
+            RunOnPipeline(async ct =>
+            {
+                using var duration = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                if (DurationSec > 0) duration.CancelAfter(TimeSpan.FromSeconds(DurationSec));
+                await using var agent = await KubeletAgent.CreateAsync(request, Log, duration.Token).ConfigureAwait(false);
+                var activity = $"Registering node {agent.Context.Options.NodeName}";
+                try
+                {
+                    await agent.RunAsync(
+                        registered => Post(() =>
+                        {
+                            WriteProgress(new ProgressRecord(1, activity, "Registered") { RecordType = ProgressRecordType.Completed });
+                            WriteObject(new KubeletNodeInfo(registered.Node, registered.Changes, registered.Created));
+                        }),
+                        (attempt, reason) => Post(() => WriteProgress(new ProgressRecord(1, activity, $"Waiting for the API server {agent.Context.Identity.Server} (attempt {attempt}): {reason}"))),
+                        duration.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (duration.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                }
+                Log.Info($"The agent of node {agent.Context.Options.NodeName} stopped{(StopPodsOnExit ? " and stopped its pods" : "; its pods keep running")}.");
+            });
+        }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+        {
+            // Ctrl+C: a clean stop; pods keep running (unless -StopPodsOnExit) and the next start adopts them.
+        }
+        catch (KubeletException e)
+        {
+            ThrowTerminatingError(NodeError(e, prefix));
+        }
+    }
+}
