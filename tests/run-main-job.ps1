@@ -6,10 +6,12 @@
     Starts a private containerd (own config, root, state and socket, CNI bridge, local busybox and
     pause images) and the test API server (tests/KubeletPS.TestCluster) with a node certificate for
     this host, then, with the built module:
-      1. registers the node (Invoke-KubeletNodeRegistration) and shows it (Get-KubeletNode);
-      2. keeps its lease and status up to date (Start-KubeletNodeHeartbeat, in a thread job);
-      3. starts the example static pods (Start-KubeletPodSync -Once) and shows them (Get-KubeletPod);
-      4. keeps syncing them in the foreground until Ctrl+C;
+      1. checks the API access (Test-KubeletApiConnection);
+      2. runs the kubelet (Start-KubeletAgent): the node registers and becomes Ready, the example
+         static pods start and get mirror pods;
+      3. creates a pod bound to this node with kubectl, as the scheduler would, and shows it Running
+         (kubectl get pods -o wide, Get-KubeletPod, Get-KubeletNode);
+      4. keeps the agent running until Ctrl+C;
     then stops the pods, containerd and the test API server. Everything lives under -WorkDirectory.
 #>
 param(
@@ -30,7 +32,7 @@ $node = [System.Net.Dns]::GetHostName().ToLowerInvariant()
 if (Test-Path $WorkDirectory) { Remove-Item -Recurse -Force $WorkDirectory }
 $null = New-Item -ItemType Directory -Force $WorkDirectory
 $root = Join-Path $WorkDirectory 'kubelet'
-$containerd = $null; $cluster = $null; $heartbeat = $null
+$containerd = $null; $cluster = $null; $agent = $null
 try {
     Write-Host "Starting a private containerd in $WorkDirectory/containerd ..."
     $containerd = Start-TestContainerd -Directory (Join-Path $WorkDirectory 'containerd')
@@ -40,45 +42,53 @@ try {
     $kubeconfig = Join-Path $cluster.Directory "node-$node.conf"
     Write-Host "  API server ready at $($cluster.Url); admin kubeconfig $($cluster.Directory)/admin.conf"
 
-    $common = @{ KubeconfigPath = $kubeconfig; NodeName = $node; RuntimeEndpoint = $containerd.Endpoint; RootDirectory = $root }
     Write-Host "`n== Test-KubeletApiConnection -Detailed"
     Test-KubeletApiConnection -KubeconfigPath $kubeconfig -Detailed | Format-Table -AutoSize | Out-Host
-    Write-Host "== Invoke-KubeletNodeRegistration"
-    Invoke-KubeletNodeRegistration @common -Confirm:$false | Out-Host
 
-    $heartbeat = Start-ThreadJob -ArgumentList $ModulePath, $common -ScriptBlock {
+    $agentArgs = @{
+        KubeconfigPath = $kubeconfig; NodeName = $node; RuntimeEndpoint = $containerd.Endpoint; RootDirectory = $root
+        PodLogDirectory = $containerd.PodLogDirectory; StaticPodPath = (Resolve-Path $StaticPodPath).Path
+    }
+    Write-Host "== Start-KubeletAgent (static pods from $($agentArgs.StaticPodPath))"
+    $agent = Start-ThreadJob -ArgumentList $ModulePath, $agentArgs -ScriptBlock {
         param($module, $parameters)
         Import-Module $module
-        Start-KubeletNodeHeartbeat @parameters -Confirm:$false | Out-Null
+        Start-KubeletAgent @parameters -StopPodsOnExit -Confirm:$false -Verbose 4>&1
     }
+    $admin = Join-Path $cluster.Directory 'admin.conf'
+    $deadline = [DateTime]::UtcNow.AddMinutes(2)
+    while ((& kubectl --kubeconfig $admin get node $node -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>$null) -ne 'True') {
+        if ([DateTime]::UtcNow -gt $deadline -or $agent.State -ne 'Running') { Receive-Job $agent | Out-Host; throw 'The node did not become Ready.' }
+        Start-Sleep -Milliseconds 500
+    }
+    Write-Host "== kubectl get nodes -o wide"
+    & kubectl --kubeconfig $admin get nodes -o wide | Out-Host
 
-    $podSync = @{ StaticPodPath = (Resolve-Path $StaticPodPath).Path; RuntimeEndpoint = $containerd.Endpoint; RootDirectory = $root; NodeName = $node; PodLogDirectory = $containerd.PodLogDirectory }
-    Write-Host "== Start-KubeletPodSync -Once ($($podSync.StaticPodPath))"
-    Start-KubeletPodSync @podSync -Once -Confirm:$false
+    Write-Host "== kubectl run web (a pod bound to $node, as the scheduler would bind it)"
+    & kubectl --kubeconfig $admin run web --image kubeletps.local/busybox:latest --image-pull-policy IfNotPresent `
+        --overrides "{""spec"":{""nodeName"":""$node""}}" -- httpd -f -p 8080 | Out-Host
+    $deadline = [DateTime]::UtcNow.AddMinutes(2)
+    while ((& kubectl --kubeconfig $admin get pod web -o jsonpath='{.status.phase}' 2>$null) -ne 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 500 }
+    Start-Sleep -Seconds 3  # let the static pods' mirror pods report too
+    Write-Host "== kubectl get pods -o wide (the API pod and the static pods' mirror pods)"
+    & kubectl --kubeconfig $admin get pods -o wide | Out-Host
     Write-Host '== Get-KubeletPod'
     Get-KubeletPod -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root | Out-Host
     Write-Host '== Get-KubeletNode'
     Get-KubeletNode -Name $node -KubeconfigPath $kubeconfig -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root | Out-Host
-    Write-Host '== kubectl get nodes'
-    & kubectl --kubeconfig (Join-Path $cluster.Directory 'admin.conf') get nodes -o wide | Out-Host
 
     if ($DurationSec -gt 0) {
-        Write-Host "Syncing pods for $DurationSec s ..."
-        $sync = Start-ThreadJob -ArgumentList $ModulePath, $podSync -ScriptBlock {
-            param($module, $parameters)
-            Import-Module $module
-            Start-KubeletPodSync @parameters -Confirm:$false
-        }
+        Write-Host "The agent runs for $DurationSec s more ..."
         Start-Sleep -Seconds $DurationSec
-        $sync | Stop-Job -PassThru | Remove-Job
     }
     else {
-        Write-Host "`nSyncing pods in the foreground; press Ctrl+C to stop (pods, containerd and the API server are then stopped)."
-        Start-KubeletPodSync @podSync -Confirm:$false -Verbose
+        Write-Host "`nThe agent runs until Ctrl+C (its log follows; try kubectl --kubeconfig $admin get pods -w in another shell)."
+        while ($agent.State -eq 'Running') { Receive-Job $agent | Out-Host; Start-Sleep -Seconds 1 }
+        Receive-Job $agent | Out-Host
     }
 }
 finally {
-    if ($heartbeat) { $heartbeat | Stop-Job -PassThru | Remove-Job -Force }
+    if ($agent) { $agent | Stop-Job -PassThru | Remove-Job -Force }
     if ($cluster) { Stop-TestCluster $cluster }
     if ($containerd) { Stop-TestContainerd -Containerd $containerd }
 }
