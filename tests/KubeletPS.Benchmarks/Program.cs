@@ -5,6 +5,7 @@ return args switch
     ["direct-cri", .. var rest] => await DirectCriBaseline.RunAsync(rest),
     ["heartbeat", .. var rest] => await NodeHeartbeatBenchmark.RunAsync(rest),
     ["agent", .. var rest] => await AgentPodStartup.RunAsync(rest),
+    ["api-pods", .. var rest] => await ApiPodStartupBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -13,5 +14,6 @@ static int Usage()
     Console.Error.WriteLine("usage: KubeletPS.Benchmarks direct-cri [--pods N] [--parallel N] [--endpoint unix:///path] [--dir DIR]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks heartbeat [--seconds N] [--module out/KubeletPS/KubeletPS.psd1]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks api-pods [--pods N] [--steady-seconds N]");
     return 2;
 }

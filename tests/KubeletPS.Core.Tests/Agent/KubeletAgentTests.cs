@@ -45,7 +45,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         Directory.Delete(_dir, true);
     }
 
-    private async Task<(KubeletAgent Agent, Task Run, CancellationTokenSource Stop)> StartAgentAsync(string? staticPods = null)
+    private async Task<(KubeletAgent Agent, Task Run, CancellationTokenSource Stop)> StartAgentAsync(string? staticPods = null, bool stopPodsOnExit = true)
     {
         var kubeconfig = Path.Combine(_dir, "kubelet.conf");
         _server.WriteNodeKubeconfig(kubeconfig, Node);
@@ -64,7 +64,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             },
             PodLogDirectory = fixture.Containerd.PodLogsDir,
             StaticPodPath = staticPods ?? "",
-            StopPodsOnExit = true,
+            StopPodsOnExit = stopPodsOnExit,
         }, _log, CancellationToken.None);
         var stop = new CancellationTokenSource();
         var run = agent.RunAsync(null, null, stop.Token);
@@ -79,12 +79,19 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         agent.Stop.Dispose();
     }
 
-    private static JsonObject Pod(string name, string memoryRequest = "16Mi") => JsonNode.Parse("""
+    private const string SleepForever = "trap 'exit 0' TERM; while true; do sleep 1; done";
+
+    private static JsonObject Pod(string name, string memoryRequest = "16Mi", string script = SleepForever) => JsonNode.Parse("""
         {"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME","namespace":"default"},
-         "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":5,"containers":[{"name":"main","image":"kubeletps.local/busybox:latest",
-           "imagePullPolicy":"IfNotPresent","command":["sh","-c","trap 'exit 0' TERM; while true; do sleep 1; done"],
+         "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":5,"restartPolicy":"Always","containers":[{"name":"main","image":"kubeletps.local/busybox:latest",
+           "imagePullPolicy":"IfNotPresent","command":["sh","-c","SCRIPT"],
            "resources":{"requests":{"memory":"MEMORY","cpu":"10m"}}}]}}
-        """.Replace("NAME", name).Replace("NODE", Node).Replace("MEMORY", memoryRequest))!.AsObject();
+        """.Replace("NAME", name).Replace("NODE", Node).Replace("MEMORY", memoryRequest).Replace("SCRIPT", script))!.AsObject();
+
+    private JsonNode? ContainerStatus(string pod) => _server.Store.Get("pods", "default", pod)?["status"]?["containerStatuses"]?[0];
+
+    private string AgentLog() =>
+        string.Join("\n", _log.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal) || l.Contains("pod", StringComparison.Ordinal)).TakeLast(60));
 
     private string Phase(string name) => (string?)_server.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
 
@@ -163,6 +170,84 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         finally
         {
             await StopAsync(agent);
+        }
+    }
+
+    [Fact]
+    public async Task A_crashing_container_is_restarted_and_reports_CrashLoopBackOff_in_the_API()
+    {
+        var agent = await StartAgentAsync();
+        try
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            _server.Store.Create("pods", Pod("crasher", script: "exit 1"));
+
+            // The first restart is immediate; the back-off (10 s, then 20 s) follows, shown as waiting CrashLoopBackOff.
+            await TestApiClients.WaitUntilAsync(() =>
+                ContainerStatus("crasher") is { } c
+                && (int?)c["restartCount"] >= 1
+                && (string?)c["state"]?["waiting"]?["reason"] == "CrashLoopBackOff", "the API shows a restart and CrashLoopBackOff", 120);
+            var container = ContainerStatus("crasher")!;
+            Assert.Equal("main", (string?)container["name"]);
+            Assert.Equal(1, (int?)container["lastState"]?["terminated"]?["exitCode"]);
+            Assert.NotEqual(true, (bool?)container["ready"]);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
+        }
+        finally
+        {
+            await StopAsync(agent);
+        }
+    }
+
+    [Fact]
+    public async Task A_new_agent_on_the_same_root_directory_adopts_the_running_API_pod_without_restarting_it()
+    {
+        var first = await StartAgentAsync(stopPodsOnExit: false);
+        string containerId;
+        try
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            _server.Store.Create("pods", Pod("survivor"));
+            await TestApiClients.WaitUntilAsync(() => Phase("survivor") == "Running" && ContainerStatus("survivor")?["state"]?["running"] is not null,
+                "the pod is Running in the API", 90);
+            containerId = (string)ContainerStatus("survivor")!["containerID"]!;
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            await StopAsync(first);
+            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
+        }
+        await StopAsync(first);
+        await using var runtime = fixture.Containerd.CreateClient();
+        Assert.Contains(await runtime.ListContainersAsync(), c => $"containerd://{c.Id}" == containerId && c.State == KubeletPS.Core.Runtime.ContainerState.Running);
+
+        var second = await StartAgentAsync();
+        try
+        {
+            // Once the new agent has the pod and a few sync rounds have passed, the runtime and the API show the original container.
+            await TestApiClients.WaitUntilAsync(async () =>
+                (await runtime.ListContainersAsync()).Any(c => c.Labels.GetValueOrDefault("io.kubernetes.pod.name") == "survivor")
+                && second.Agent.Pods?.Pods.Any(p => p.Metadata?.Name == "survivor") == true,
+                "the new agent knows the pod", 60);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.Equal("Running", Phase("survivor"));
+            var container = ContainerStatus("survivor")!;
+            Assert.Equal(containerId, (string?)container["containerID"]);
+            Assert.Equal(0, (int?)container["restartCount"]);
+            Assert.NotNull(container["state"]!["running"]);
+            var survivors = (await runtime.ListContainersAsync()).Where(c => c.Labels.GetValueOrDefault("io.kubernetes.pod.name") == "survivor").ToList();
+            Assert.Equal([containerId], survivors.Select(c => $"containerd://{c.Id}"));
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
+        }
+        finally
+        {
+            await StopAsync(second);
         }
     }
 }
