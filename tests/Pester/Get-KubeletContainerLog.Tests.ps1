@@ -59,11 +59,8 @@ Describe 'Get-KubeletContainerLog' {
 
     Context 'pods the agent runs' -Skip:(-not $hasPodSync) {
         BeforeAll {
-            $containerd = Start-TestContainerd
-            $root = Join-Path $containerd.Directory 'kubelet'
-            $manifests = Join-Path $containerd.Directory 'manifests'
-            $null = New-Item -ItemType Directory -Force $root, $manifests
-            Set-Content (Join-Path $manifests 'talk.yaml') @'
+            # Static pods are named after the node: NAME-pester.
+            $containerd = Start-TestStaticPod -FileName 'talk.yaml' -Manifest @'
 apiVersion: v1
 kind: Pod
 metadata:
@@ -80,8 +77,7 @@ spec:
     imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo shh >&2; sleep 3600']
 '@
-            # Static pods are named after the node: NAME-NODE.
-            Start-KubeletPodSync -Once -NodeName pester -RuntimeEndpoint $containerd.Endpoint -StaticPodPath $manifests -RootDirectory $root -PodLogDirectory $containerd.PodLogDirectory -Confirm:$false
+            $root = $containerd.Root
             $endpoint = $containerd.Endpoint
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             do {

@@ -95,11 +95,8 @@ Describe 'Get-KubeletPod' {
 
     Context 'pods the agent runs' -Skip:(-not $hasPodSync) {
         BeforeAll {
-            $containerd = Start-TestContainerd
-            $root = Join-Path $containerd.Directory 'kubelet'
-            $manifests = Join-Path $containerd.Directory 'manifests'
-            $null = New-Item -ItemType Directory -Force $root, $manifests
-            Set-Content (Join-Path $manifests 'web.yaml') @'
+            # Static pods are named after the node: NAME-pester.
+            $containerd = Start-TestStaticPod -FileName 'web.yaml' -Manifest @'
 apiVersion: v1
 kind: Pod
 metadata:
@@ -116,8 +113,7 @@ spec:
     imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo hello from sidecar; sleep 3600']
 '@
-            # Static pods are named after the node: NAME-NODE.
-            Start-KubeletPodSync -Once -NodeName pester -RuntimeEndpoint $containerd.Endpoint -StaticPodPath $manifests -RootDirectory $root -PodLogDirectory $containerd.PodLogDirectory -Confirm:$false
+            $root = $containerd.Root
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             do {
                 $pod = Get-KubeletPod web-pester -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root -ErrorAction Ignore

@@ -121,4 +121,18 @@ function Stop-TestContainerd {
     Remove-Item -Recurse -Force $Containerd.Directory -ErrorAction Ignore
 }
 
+function Start-TestStaticPod {
+    # Starts a private containerd and runs the given static pod manifest on it with
+    # Start-KubeletPodSync -Once (node "pester", so the pod is NAME-pester); returns the
+    # containerd object with Root and Manifests added. Stop it with Stop-TestContainerd.
+    param([Parameter(Mandatory)][string] $Manifest, [Parameter(Mandatory)][string] $FileName)
+    $containerd = Start-TestContainerd
+    $root = Join-Path $containerd.Directory 'kubelet'
+    $manifests = Join-Path $containerd.Directory 'manifests'
+    $null = New-Item -ItemType Directory -Force $root, $manifests
+    Set-Content (Join-Path $manifests $FileName) $Manifest
+    Start-KubeletPodSync -Once -NodeName pester -RuntimeEndpoint $containerd.Endpoint -StaticPodPath $manifests -RootDirectory $root -PodLogDirectory $containerd.PodLogDirectory -Confirm:$false
+    $containerd | Add-Member -NotePropertyName Root -NotePropertyValue $root -PassThru | Add-Member -NotePropertyName Manifests -NotePropertyValue $manifests -PassThru
+}
+
 Export-ModuleMember -Function *

@@ -10,27 +10,9 @@ namespace KubeletPS.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "KubeletCertificate", DefaultParameterSetName = KubeconfigSet)]
 [OutputType(typeof(KubeletCertificateInfo))]
-public sealed class GetKubeletCertificateCommand : KubeletCmdlet
+public sealed class GetKubeletCertificateCommand : KubeletCertificateCmdlet
 {
-    private const string PathSet = "Path";
-    private const string LiteralPathSet = "LiteralPath";
-    private const string KubeconfigSet = "Kubeconfig";
     private const string ErrorIdPrefix = "GetKubeletCertificate";
-
-    [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(ParameterSetName = LiteralPathSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
-
-    [Parameter(ParameterSetName = PathSet)]
-    [Parameter(ParameterSetName = LiteralPathSet)]
-    [ValidateNotNullOrEmpty]
-    public string? KeyPath { get; set; }
 
     [Parameter(ParameterSetName = KubeconfigSet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]

@@ -11,27 +11,9 @@ namespace KubeletPS.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "KubeletCertificate", DefaultParameterSetName = KubeconfigSet)]
 [OutputType(typeof(bool), typeof(KubeletCertificateCheck))]
-public sealed class TestKubeletCertificateCommand : KubeletCmdlet
+public sealed class TestKubeletCertificateCommand : KubeletCertificateCmdlet
 {
-    private const string PathSet = "Path";
-    private const string LiteralPathSet = "LiteralPath";
-    private const string KubeconfigSet = "Kubeconfig";
     private const string ErrorIdPrefix = "TestKubeletCertificate";
-
-    [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = [];
-
-    [Parameter(ParameterSetName = LiteralPathSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath")]
-    [ValidateNotNullOrEmpty]
-    public string[] LiteralPath { get; set; } = [];
-
-    [Parameter(ParameterSetName = PathSet)]
-    [Parameter(ParameterSetName = LiteralPathSet)]
-    [ValidateNotNullOrEmpty]
-    public string? KeyPath { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
