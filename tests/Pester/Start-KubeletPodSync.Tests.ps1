@@ -51,6 +51,6 @@ Describe 'Start-KubeletPodSync' {
         Start-KubeletPodSync -Once -StaticPodPath $manifests -RuntimeEndpoint $Ctd.Endpoint -RootDirectory $root `
             -PodLogDirectory $Ctd.PodLogDirectory -NodeName bad -StopPodsOnExit -WarningVariable warnings -WarningAction SilentlyContinue -ErrorAction Stop
         ($warnings -join "`n") | Should -Match 'broken\.yaml'
-        @(Get-PodStatus $root).Count | Should -Be 0 -Because '-StopPodsOnExit removes the pods and their status files'
+        @(Get-PodStatus $root).Count | Should -Be 0 -Because "-StopPodsOnExit removes the pods and their status files (warnings: $($warnings -join '; '))"
     }
 }

@@ -89,13 +89,25 @@ public sealed class PodWorkers : IAsyncDisposable
         if (!stopPods) return;
         await Task.WhenAll(_workers.Values.Select(async w =>
         {
-            try
+            // A busy runtime can fail one stop or remove call (a sandbox's network teardown, a
+            // timeout); try a few times before leaving the pod behind.
+            for (var attempt = 1; ; attempt++)
             {
-                await w.KillAndRemoveAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (KubeletRuntimeException e)
-            {
-                _log.Warning($"pod {w.Name}: could not be stopped: {e.Message}");
+                try
+                {
+                    await w.KillAndRemoveAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (KubeletRuntimeException e) when (attempt < 3)
+                {
+                    _log.Warning($"pod {w.Name}: stopping it failed (attempt {attempt}), retrying: {e.Message}");
+                    await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (KubeletRuntimeException e)
+                {
+                    _log.Warning($"pod {w.Name}: could not be stopped: {e.Message}");
+                    return;
+                }
             }
         })).ConfigureAwait(false);
         _workers.Clear();
