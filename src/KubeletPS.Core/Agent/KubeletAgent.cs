@@ -68,6 +68,7 @@ public sealed class KubeletAgent : IAsyncDisposable
         var identity = _context.Identity;
         var mirrors = new MirrorPodManager(client, identity, options.NodeName, _log);
         var statusManager = new PodStatusManager(client, identity, _log, mirrors);
+        await using var events = new EventRecorder(client, identity, options.NodeName, _log);
         var podOptions = PodSyncAgentOptions.FromConfiguration(_context.Config.Configuration, options.NodeName);
         var local = new LocalPodStatusSink(new LocalPodStatusStore(options.RootDirectory));
         AdmittingPodSource? apiSource = null;
@@ -84,6 +85,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             AdditionalSources = [apiSource],
             StatusSink = sink,
             Log = _log,
+            Events = events,
             Time = _request.Time,
         });
 

@@ -70,8 +70,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp);
+        var events = options.Events ?? NullEventRecorder.Instance;
         var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory),
-            new ImageManager(_runtime, _log, options.ImagePullProgress, time), _probes, prober, backOff, _log, time);
+            new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time) { Events = events };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
         workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);
         _workers = workers;

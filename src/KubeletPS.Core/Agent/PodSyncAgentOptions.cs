@@ -47,6 +47,9 @@ public sealed record PodSyncAgentOptions
     public IPodStatusSink? StatusSink { get; init; }
 
     public IKubeletLog Log { get; init; } = NullKubeletLog.Instance;
+
+    /// <summary>Where pod events go (the API server's events with the full agent); none when null.</summary>
+    public IEventRecorder? Events { get; init; }
     public IProgress<ImagePullProgress>? ImagePullProgress { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
 

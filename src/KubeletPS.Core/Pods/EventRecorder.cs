@@ -47,6 +47,14 @@ public static class EventRecorderExtensions
 }
 
 /// <summary>The involvedObject references kubelet puts on its events.</summary>
+/// <summary>Drops every event: standalone mode has no API server to record them in.</summary>
+public sealed class NullEventRecorder : IEventRecorder
+{
+    public static readonly NullEventRecorder Instance = new();
+
+    public void Event(V1ObjectReference involvedObject, string type, string reason, string message) { }
+}
+
 public static class EventReferences
 {
     /// <summary>The pod, or one of its containers (fieldPath spec.containers{NAME} / spec.initContainers{NAME}).</summary>

@@ -46,6 +46,7 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
 
         var watch = Stopwatch.StartNew();
         log.Info($"pod {pod.Name()} container {container.Name}: pulling image \"{image}\" (imagePullPolicy {policy}).");
+        Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Pulling, $"Pulling image \"{image}\"");
         progress?.Report(new ImagePullProgress(pod.Name(), container.Name, image, ImagePullPhase.Started, TimeSpan.Zero));
         try
         {
@@ -60,9 +61,13 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
         _backOff.Reset(key);
         progress?.Report(new ImagePullProgress(pod.Name(), container.Name, image, ImagePullPhase.Completed, watch.Elapsed));
         log.Info($"pod {pod.Name()} container {container.Name}: pulled image \"{image}\" in {watch.Elapsed.TotalSeconds:0.###}s.");
+        Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Pulled, $"Successfully pulled image \"{image}\" in {watch.Elapsed.TotalSeconds:0.###}s");
         var pulled = await runtime.ImageStatusAsync(image, cancellationToken).ConfigureAwait(false);
         return pulled?.Id ?? image;
     }
 
     public void ForgetPod(string uid) => _backOff.ForgetPod(uid);
+
+    /// <summary>Where the Pulling and Pulled events go; nowhere in standalone mode.</summary>
+    public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
 }

@@ -46,6 +46,9 @@ public sealed class KubeGenericRuntimeManager(
 
     public CriRuntimeClient Runtime => runtime;
 
+    /// <summary>Where kubelet's pod events go (Created, Started, Killing, BackOff, Failed); nowhere in standalone mode.</summary>
+    public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
+
     /// <summary>Everything the runtime has for one pod UID, newest first.</summary>
     public async Task<RuntimePodStatus> GetPodStatusAsync(string uid, CancellationToken ct)
     {
@@ -214,6 +217,7 @@ public sealed class KubeGenericRuntimeManager(
             if (backOff.IsInBackOffSince(key, finishedAt, out var delay, out var remaining))
             {
                 result.Waiting[container.Name] = new ContainerWaiting("CrashLoopBackOff", $"back-off {Go(delay)} restarting failed container={container.Name} pod={name}_{pod.Namespace()}({pod.Metadata.Uid})");
+                Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.BackOff, $"Back-off restarting failed container {container.Name} in pod {name}_{pod.Namespace()}({pod.Metadata.Uid})");
                 result.Retry(remaining);
                 return;
             }
@@ -230,6 +234,8 @@ public sealed class KubeGenericRuntimeManager(
         catch (ImagePullException e)
         {
             log.Warning($"pod {name} container {container.Name}: {e.Reason}: {e.Message}");
+            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning,
+                e.Reason == "ImagePullBackOff" ? EventReasons.BackOff : EventReasons.Failed, e.Message);
             result.Waiting[container.Name] = new ContainerWaiting(e.Reason, e.Message);
             result.Retry(TimeSpan.FromSeconds(10));
             return;
@@ -272,6 +278,8 @@ public sealed class KubeGenericRuntimeManager(
             return;
         }
         log.Info($"pod {name}: started {(isInit ? "init container" : "container")} {container.Name} ({Short(id)}, restartCount {restartCount}).");
+        Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Created, $"Created container {container.Name}");
+        Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Started, $"Started container {container.Name}");
 
         if (container.Lifecycle?.PostStart is { } postStart)
         {
@@ -312,6 +320,7 @@ public sealed class KubeGenericRuntimeManager(
         if (status.State is ContainerState.Running or ContainerState.Created or ContainerState.Unknown)
         {
             log.Info($"container {status.Name} ({Short(status.Id)}): stopping with a grace period of {Go(grace)}.");
+            if (pod is not null) Events.Event(EventReferences.ForPod(pod, status.Name), EventTypes.Normal, EventReasons.Killing, $"Stopping container {status.Name}");
             await StopAsync(status.Id, grace, ct).ConfigureAwait(false);
         }
     }

@@ -111,12 +111,17 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             Assert.Equal("main", (string?)container["name"]);
             Assert.NotNull(container["state"]!["running"]);
             Assert.StartsWith("containerd://", (string?)container["containerID"]);
+            await TestApiClients.WaitUntilAsync(() => _server.Store.List("events", "default").Any(e =>
+                (string?)e["reason"] == "Started" && (string?)e["involvedObject"]?["name"] == "web"
+                && (string?)e["involvedObject"]?["fieldPath"] == "spec.containers{main}" && (string?)e["source"]?["host"] == Node),
+                "a Started event for the container is recorded", 30);
 
             // kubectl delete: graceful, then gone once the agent has stopped the containers.
             var (admin, _) = TestApiClients.ForAdmin(_server);
             await admin.CoreV1.DeleteNamespacedPodAsync("web", "default");
             Assert.NotNull(_server.Store.Get("pods", "default", "web")!["metadata"]!["deletionTimestamp"]);
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("pods", "default", "web") is null, "the pod is gone from the API", 60);
+            Assert.Contains(_server.Store.List("events", "default"), e => (string?)e["reason"] == "Killing" && (string?)e["involvedObject"]?["name"] == "web");
             await TestApiClients.WaitUntilAsync(async () => (await fixture.Containerd.CreateClient().ListContainersAsync())
                 .All(c => c.Labels.GetValueOrDefault("io.kubernetes.pod.name") != "web"), "the containers are removed", 30);
         }
