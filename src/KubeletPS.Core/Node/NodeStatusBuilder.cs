@@ -70,9 +70,16 @@ public sealed class NodeStatusBuilder(NodeAgentOptions options)
                 Architecture = machine.Architecture,
             },
             Conditions = Conditions(machine, runtime, previous?.Conditions, now),
-            Images = previous?.Images,
+            Images = runtime.Images is { } images ? NodeImages(images) : previous?.Images,
         };
     }
+
+    /// <summary>kubelet's nodeStatusMaxImages (50): the largest images first, each with its names.</summary>
+    public const int MaxImages = 50;
+
+    private static List<V1ContainerImage> NodeImages(IReadOnlyList<(IReadOnlyList<string> Names, long SizeBytes)> images) =>
+        images.Where(i => i.Names.Count > 0).OrderByDescending(i => i.SizeBytes).Take(MaxImages)
+            .Select(i => new V1ContainerImage { Names = i.Names.ToList(), SizeBytes = i.SizeBytes }).ToList();
 
     public Dictionary<string, ResourceQuantity> Capacity(MachineInfo machine)
     {

@@ -11,6 +11,9 @@ public sealed record RuntimeHealth
     /// <summary>Why the runtime or its network is not ready, in kubelet's words.</summary>
     public string? Message { get; init; }
 
+    /// <summary>The images on the node (names: tags and digests; size in bytes), as status.images lists them.</summary>
+    public IReadOnlyList<(IReadOnlyList<string> Names, long SizeBytes)>? Images { get; init; }
+
     public static RuntimeHealth Unreachable(string message) => new() { Reachable = false, Message = message };
 
     /// <summary>containerRuntimeVersion as the Node shows it, e.g. containerd://1.6.20.</summary>

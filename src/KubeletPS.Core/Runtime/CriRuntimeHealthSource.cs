@@ -11,6 +11,7 @@ public sealed class CriRuntimeHealthSource(CriRuntimeClient runtime) : IRuntimeH
         {
             var version = await runtime.VersionAsync(cancellationToken).ConfigureAwait(false);
             var status = await runtime.StatusAsync(cancellationToken).ConfigureAwait(false);
+            var images = await runtime.ListImagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             var notReady = status.Conditions.Where(c => !c.Status)
                 .Select(c => $"{c.Type}=false reason:{c.Reason} message:{c.Message}").ToList();
             return new RuntimeHealth
@@ -21,6 +22,7 @@ public sealed class CriRuntimeHealthSource(CriRuntimeClient runtime) : IRuntimeH
                 RuntimeName = version.RuntimeName,
                 RuntimeVersion = version.RuntimeVersion,
                 Message = notReady.Count == 0 ? null : string.Join(", ", notReady),
+                Images = images.Select(i => ((IReadOnlyList<string>)i.RepoDigests.Concat(i.RepoTags).ToList(), (long)i.Size)).ToList(),
             };
         }
         catch (KubeletRuntimeException e)

@@ -102,6 +102,8 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         try
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            var images = _server.Store.Get("nodes", null, Node)!["status"]!["images"]!.AsArray();
+            Assert.Contains(images, i => i!["names"]!.AsArray().Any(n => (string?)n == "kubeletps.local/busybox:latest"));
             _server.Store.Create("pods", Pod("web"));
             await TestApiClients.WaitUntilAsync(() => Phase("web") == "Running", "the pod is Running in the API", 90);
             var status = _server.Store.Get("pods", "default", "web")!["status"]!;

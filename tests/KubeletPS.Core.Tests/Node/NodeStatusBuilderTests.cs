@@ -108,6 +108,17 @@ public sealed class NodeStatusBuilderTests
     }
 
     [Fact]
+    public void Images_are_listed_largest_first_and_capped_at_fifty()
+    {
+        var builder = new NodeStatusBuilder(new NodeAgentOptions { NodeName = "node-a" });
+        var images = Enumerable.Range(1, 60).Select(i => ((IReadOnlyList<string>)[$"registry.local/img{i}:1"], (long)i * 1000)).ToList();
+        var status = builder.BuildStatus(Machine(), Healthy with { Images = images }, null, T0);
+        Assert.Equal(NodeStatusBuilder.MaxImages, status.Images.Count);
+        Assert.Equal("registry.local/img60:1", status.Images[0].Names[0]);
+        Assert.Equal(60_000, status.Images[0].SizeBytes);
+    }
+
+    [Fact]
     public void Disk_pressure_follows_the_nodefs_threshold()
     {
         var builder = new NodeStatusBuilder(new NodeAgentOptions { NodeName = "node-a" });
