@@ -257,4 +257,72 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             await StopAsync(second);
         }
     }
+
+    [Fact]
+    public async Task With_the_API_server_away_for_30_s_pods_keep_running_and_their_status_catches_up()
+    {
+        var agent = await StartAgentAsync();
+        try
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            _server.Store.Create("pods", Pod("steady"));
+            // Exits every few seconds: it restarts while the API server is away, so there is news to report.
+            _server.Store.Create("pods", Pod("flappy", script: "sleep 4; exit 1"));
+            await TestApiClients.WaitUntilAsync(() => Phase("steady") == "Running" && Phase("flappy") == "Running", "both pods are Running", 90);
+            await TestApiClients.WaitUntilAsync(() => (string?)ContainerStatus("steady")?["containerID"] is not null, "the steady container is reported", 30);
+            var steadyId = (string?)ContainerStatus("steady")!["containerID"];
+            var flappyRestartsBefore = (int?)ContainerStatus("flappy")?["restartCount"] ?? 0;
+
+            await _server.StopListeningAsync();
+            await Task.Delay(TimeSpan.FromSeconds(30));
+            await using (var runtime = fixture.Containerd.CreateClient())
+            {
+                // Away from the API server, the node keeps its pods.
+                Assert.Contains(await runtime.ListContainersAsync(), c => $"containerd://{c.Id}" == steadyId && c.State == KubeletPS.Core.Runtime.ContainerState.Running);
+            }
+            await _server.ResumeListeningAsync();
+
+            await TestApiClients.WaitUntilAsync(() => ((int?)ContainerStatus("flappy")?["restartCount"] ?? 0) > flappyRestartsBefore,
+                "the restarts during the outage reach the API", 60);
+            var steady = ContainerStatus("steady")!;
+            Assert.Equal(steadyId, (string?)steady["containerID"]);
+            Assert.Equal(0, (int?)steady["restartCount"]);
+            Assert.Equal("Running", Phase("steady"));
+            // The watch resumed: a pod created now runs without the agent being restarted.
+            _server.Store.Create("pods", Pod("after"));
+            await TestApiClients.WaitUntilAsync(() => Phase("after") == "Running", "a pod created after the outage runs", 90);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
+        }
+        finally
+        {
+            await StopAsync(agent);
+        }
+    }
+
+    [Fact]
+    public async Task Fifty_pods_created_at_once_all_reach_Running()
+    {
+        var agent = await StartAgentAsync();
+        try
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            var names = Enumerable.Range(1, 50).Select(i => $"many-{i:00}").ToList();
+            foreach (var name in names) _server.Store.Create("pods", Pod(name, memoryRequest: "8Mi"));
+            await TestApiClients.WaitUntilAsync(() => names.All(n => Phase(n) == "Running"),
+                "all 50 pods are Running", 300);
+            Assert.All(names, n => Assert.StartsWith("10.231.", (string?)_server.Store.Get("pods", "default", n)!["status"]!["podIP"]));
+            Assert.Equal(50, names.Select(n => (string?)_server.Store.Get("pods", "default", n)!["status"]!["podIP"]).Distinct().Count());
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
+        }
+        finally
+        {
+            await StopAsync(agent);
+        }
+    }
 }
