@@ -86,6 +86,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             StatusSink = sink,
             Log = _log,
             Events = events,
+            ConfigObjects = new ApiPodConfigObjects(client, identity),
             Time = _request.Time,
         });
 

@@ -69,9 +69,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
         PodWorkers? workers = null;
         _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
-            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp);
+            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects };
         var events = options.Events ?? NullEventRecorder.Instance;
-        var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory),
+        var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory, options.ConfigObjects),
             new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time) { Events = events };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
         workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);

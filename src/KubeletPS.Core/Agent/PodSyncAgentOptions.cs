@@ -48,6 +48,9 @@ public sealed record PodSyncAgentOptions
 
     public IKubeletLog Log { get; init; } = NullKubeletLog.Instance;
 
+    /// <summary>Configmaps and secrets for volumes and env (the API server with the full agent); none when null.</summary>
+    public IPodConfigObjects? ConfigObjects { get; init; }
+
     /// <summary>Where pod events go (the API server's events with the full agent); none when null.</summary>
     public IEventRecorder? Events { get; init; }
     public IProgress<ImagePullProgress>? ImagePullProgress { get; init; }

@@ -15,6 +15,9 @@ namespace KubeletPS.Core.Pods;
 /// </summary>
 public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, PodDns dns, string? hostIp)
 {
+    /// <summary>Configmaps and secrets for env and envFrom; null in standalone mode (such env is refused).</summary>
+    public IPodConfigObjects? Objects { get; init; }
+
     /// <summary>Where kubelet mounts the termination-message file from; read back when the container ends.</summary>
     public const string TerminationMessageHostPath = "kubeletps.io/termination-message-host-path";
 
@@ -174,11 +177,26 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             values[name] = value;
         }
 
+        var ns = pod.Namespace() ?? "default";
         foreach (var from in container.EnvFrom ?? [])
         {
             var optional = from.ConfigMapRef?.Optional ?? from.SecretRef?.Optional ?? false;
-            if (!optional)
-                throw new ContainerConfigException($"container \"{container.Name}\": envFrom {(from.ConfigMapRef is not null ? $"configMap \"{from.ConfigMapRef.Name}\"" : $"secret \"{from.SecretRef?.Name}\"")} needs the API server; a standalone kubelet cannot read it.");
+            var what = from.ConfigMapRef is not null ? $"configMap \"{from.ConfigMapRef.Name}\"" : $"secret \"{from.SecretRef?.Name}\"";
+            if (Objects is null)
+            {
+                if (!optional) throw new ContainerConfigException($"container \"{container.Name}\": envFrom {what} needs the API server; a standalone kubelet cannot read it.");
+                continue;
+            }
+            var data = from.ConfigMapRef is { } cm ? Objects.GetConfigMap(ns, cm.Name) : Objects.GetSecret(ns, from.SecretRef!.Name);
+            if (data is null)
+            {
+                if (!optional) throw new ContainerConfigException($"container \"{container.Name}\": envFrom {what} not found");
+                continue;
+            }
+            foreach (var (key, value) in data.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                Set((from.Prefix ?? "") + key, System.Text.Encoding.UTF8.GetString(value));
+            }
         }
         foreach (var variable in container.Env ?? [])
         {
@@ -194,6 +212,18 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             else if (from.ResourceFieldRef is { } resource)
             {
                 Set(variable.Name, ResourceValue(container, resource));
+            }
+            else if (Objects is not null && (from.ConfigMapKeyRef is not null || from.SecretKeyRef is not null))
+            {
+                var (kind, name, key, optional) = from.ConfigMapKeyRef is { } cm
+                    ? ("configmap", cm.Name, cm.Key, cm.Optional == true)
+                    : ("secret", from.SecretKeyRef!.Name, from.SecretKeyRef.Key, from.SecretKeyRef.Optional == true);
+                var data = kind == "configmap" ? Objects.GetConfigMap(ns, name) : Objects.GetSecret(ns, name);
+                if (data is not null && data.TryGetValue(key, out var value)) Set(variable.Name, System.Text.Encoding.UTF8.GetString(value));
+                else if (!optional)
+                    throw new ContainerConfigException(data is null
+                        ? $"container \"{container.Name}\": env {variable.Name}: {kind} \"{name}\" not found"
+                        : $"container \"{container.Name}\": env {variable.Name}: couldn't find key {key} in {kind} {ns}/{name}");
             }
             else if ((from.ConfigMapKeyRef?.Optional ?? from.SecretKeyRef?.Optional) == true)
             {

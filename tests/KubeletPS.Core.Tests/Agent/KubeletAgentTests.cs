@@ -325,4 +325,53 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             await StopAsync(agent);
         }
     }
+
+    [Fact]
+    public async Task ConfigMap_secret_and_downward_API_volumes_and_env_are_filled_from_the_API()
+    {
+        _server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app-config","namespace":"default"},"data":{"greeting":"hello","color":"blue"}}""")!.AsObject());
+        _server.Store.Create("secrets", JsonNode.Parse("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"app-secret","namespace":"default"},"data":{"password":"PASSWORD"}}"""
+            .Replace("PASSWORD", Convert.ToBase64String("s3cret"u8.ToArray())))!.AsObject());
+        var agent = await StartAgentAsync();
+        try
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            _server.Store.Create("pods", JsonNode.Parse("""
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"configured","namespace":"default","labels":{"app":"configured"}},
+                 "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":2,"containers":[{"name":"main","image":"kubeletps.local/busybox:latest",
+                   "imagePullPolicy":"IfNotPresent","command":["sleep","3600"],
+                   "env":[{"name":"GREETING","valueFrom":{"configMapKeyRef":{"name":"app-config","key":"greeting"}}},
+                          {"name":"PASSWORD","valueFrom":{"secretKeyRef":{"name":"app-secret","key":"password"}}},
+                          {"name":"MISSING","valueFrom":{"configMapKeyRef":{"name":"nope","key":"x","optional":true}}}],
+                   "envFrom":[{"prefix":"CFG_","configMapRef":{"name":"app-config"}}],
+                   "volumeMounts":[{"name":"cfg","mountPath":"/etc/cfg"},{"name":"sec","mountPath":"/etc/sec"},{"name":"info","mountPath":"/etc/info"}]}],
+                  "volumes":[{"name":"cfg","configMap":{"name":"app-config","items":[{"key":"greeting","path":"greeting.txt"}]}},
+                             {"name":"sec","secret":{"secretName":"app-secret","defaultMode":256}},
+                             {"name":"info","downwardAPI":{"items":[{"path":"name","fieldRef":{"fieldPath":"metadata.name"}},{"path":"labels","fieldRef":{"fieldPath":"metadata.labels"}}]}}]}}
+                """.Replace("NODE", Node))!.AsObject());
+            await TestApiClients.WaitUntilAsync(() => Phase("configured") == "Running", "the pod is Running", 90);
+            var id = ((string)ContainerStatus("configured")!["containerID"]!)["containerd://".Length..];
+            await using var runtime = fixture.Containerd.CreateClient();
+            async Task<string> Run(params string[] command) => (await runtime.ExecSyncAsync(id, command, TimeSpan.FromSeconds(10))).Stdout.Trim();
+            Assert.Equal("hello", await Run("cat", "/etc/cfg/greeting.txt"));
+            Assert.Equal("s3cret", await Run("cat", "/etc/sec/password"));
+            Assert.Equal("configured", await Run("cat", "/etc/info/name"));
+            Assert.Equal("app=\"configured\"", await Run("cat", "/etc/info/labels"));
+            var env = await Run("env");
+            Assert.Contains("GREETING=hello", env);
+            Assert.Contains("PASSWORD=s3cret", env);
+            Assert.Contains("CFG_color=blue", env);
+            Assert.DoesNotContain("MISSING=", env);
+            var secretFile = Directory.EnumerateFiles(Path.Combine(_dir, "root", "pods"), "password", SearchOption.AllDirectories).Single();
+            Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(secretFile));
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
+        }
+        finally
+        {
+            await StopAsync(agent);
+        }
+    }
 }
