@@ -71,6 +71,23 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         return (agent, run, stop);
     }
 
+    /// <summary>Runs a test body against a started agent: stops it afterwards, and adds the agent's log to a failure.</summary>
+    private async Task RunAgentAsync((KubeletAgent Agent, Task Run, CancellationTokenSource Stop) agent, Func<Task> body)
+    {
+        try
+        {
+            await body();
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
+        }
+        finally
+        {
+            await StopAsync(agent);
+        }
+    }
+
     private static async Task StopAsync((KubeletAgent Agent, Task Run, CancellationTokenSource Stop) agent)
     {
         await agent.Stop.CancelAsync();
@@ -98,8 +115,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
     [Fact]
     public async Task A_pod_created_in_the_API_runs_reports_Running_with_its_IP_and_is_removed_when_deleted()
     {
-        var agent = await StartAgentAsync();
-        try
+        await RunAgentAsync(await StartAgentAsync(), async () =>
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             var images = _server.Store.Get("nodes", null, Node)!["status"]!["images"]!.AsArray();
@@ -126,15 +142,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             Assert.Contains(_server.Store.List("events", "default"), e => (string?)e["reason"] == "Killing" && (string?)e["involvedObject"]?["name"] == "web");
             await TestApiClients.WaitUntilAsync(async () => (await fixture.Containerd.CreateClient().ListContainersAsync())
                 .All(c => c.Labels.GetValueOrDefault("io.kubernetes.pod.name") != "web"), "the containers are removed", 30);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal) || l.Contains("pod", StringComparison.Ordinal)).TakeLast(60))}", e);
-        }
-        finally
-        {
-            await StopAsync(agent);
-        }
+        });
     }
 
     [Fact]
@@ -154,8 +162,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
                 imagePullPolicy: IfNotPresent
                 command: ["sleep", "3600"]
             """);
-        var agent = await StartAgentAsync(manifests);
-        try
+        await RunAgentAsync(await StartAgentAsync(manifests), async () =>
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             _server.Store.Create("pods", Pod("huge", memoryRequest: "100Ti"));
@@ -169,22 +176,13 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             var mirror = _server.Store.Get("pods", "default", mirrorName)!;
             Assert.NotNull(mirror["metadata"]!["annotations"]!["kubernetes.io/config.mirror"]);
             Assert.Equal("Node", (string?)mirror["metadata"]!["ownerReferences"]![0]!["kind"]);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal) || l.Contains("pod", StringComparison.Ordinal)).TakeLast(60))}", e);
-        }
-        finally
-        {
-            await StopAsync(agent);
-        }
+        });
     }
 
     [Fact]
     public async Task A_crashing_container_is_restarted_and_reports_CrashLoopBackOff_in_the_API()
     {
-        var agent = await StartAgentAsync();
-        try
+        await RunAgentAsync(await StartAgentAsync(), async () =>
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             _server.Store.Create("pods", Pod("crasher", script: "exit 1"));
@@ -198,15 +196,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             Assert.Equal("main", (string?)container["name"]);
             Assert.Equal(1, (int?)container["lastState"]?["terminated"]?["exitCode"]);
             Assert.NotEqual(true, (bool?)container["ready"]);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
-        }
-        finally
-        {
-            await StopAsync(agent);
-        }
+        });
     }
 
     [Fact]
@@ -261,8 +251,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
     [Fact]
     public async Task With_the_API_server_away_for_30_s_pods_keep_running_and_their_status_catches_up()
     {
-        var agent = await StartAgentAsync();
-        try
+        await RunAgentAsync(await StartAgentAsync(), async () =>
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             _server.Store.Create("pods", Pod("steady"));
@@ -291,22 +280,13 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             // The watch resumed: a pod created now runs without the agent being restarted.
             _server.Store.Create("pods", Pod("after"));
             await TestApiClients.WaitUntilAsync(() => Phase("after") == "Running", "a pod created after the outage runs", 90);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
-        }
-        finally
-        {
-            await StopAsync(agent);
-        }
+        });
     }
 
     [Fact]
     public async Task Fifty_pods_created_at_once_all_reach_Running()
     {
-        var agent = await StartAgentAsync();
-        try
+        await RunAgentAsync(await StartAgentAsync(), async () =>
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             var names = Enumerable.Range(1, 50).Select(i => $"many-{i:00}").ToList();
@@ -315,15 +295,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
                 "all 50 pods are Running", 300);
             Assert.All(names, n => Assert.StartsWith("10.231.", (string?)_server.Store.Get("pods", "default", n)!["status"]!["podIP"]));
             Assert.Equal(50, names.Select(n => (string?)_server.Store.Get("pods", "default", n)!["status"]!["podIP"]).Distinct().Count());
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
-        }
-        finally
-        {
-            await StopAsync(agent);
-        }
+        });
     }
 
     [Fact]
@@ -332,8 +304,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         _server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app-config","namespace":"default"},"data":{"greeting":"hello","color":"blue"}}""")!.AsObject());
         _server.Store.Create("secrets", JsonNode.Parse("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"app-secret","namespace":"default"},"data":{"password":"PASSWORD"}}"""
             .Replace("PASSWORD", Convert.ToBase64String("s3cret"u8.ToArray())))!.AsObject());
-        var agent = await StartAgentAsync();
-        try
+        await RunAgentAsync(await StartAgentAsync(), async () =>
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             _server.Store.Create("pods", JsonNode.Parse("""
@@ -364,14 +335,6 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             Assert.DoesNotContain("MISSING=", env);
             var secretFile = Directory.EnumerateFiles(Path.Combine(_dir, "root", "pods"), "password", SearchOption.AllDirectories).Single();
             if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(secretFile));
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{AgentLog()}", e);
-        }
-        finally
-        {
-            await StopAsync(agent);
-        }
+        });
     }
 }
