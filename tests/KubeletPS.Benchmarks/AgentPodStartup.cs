@@ -19,12 +19,16 @@ public static class AgentPodStartup
     {
         var pods = 30;
         string? dir = null;
+        var maxParallel = KubeGenericRuntimeManager.DefaultParallelSandboxCreations;
+        var warmup = false;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
                 case "--pods": pods = int.Parse(args[i + 1]); break;
                 case "--dir": dir = args[i + 1]; break;
+                case "--max-parallel": maxParallel = int.Parse(args[i + 1]); break;
+                case "--warmup": warmup = bool.Parse(args[i + 1]); break;
                 default:
                     Console.Error.WriteLine($"agent: unknown argument {args[i]}");
                     return 2;
@@ -47,29 +51,35 @@ public static class AgentPodStartup
             PodLogsDirectory = containerd.PodLogsDir,
             FileCheckFrequency = TimeSpan.FromSeconds(20),
             StopPodsOnExit = true,
+            MaxParallelSandboxCreations = maxParallel,
         });
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => agent.RunAsync(stop.Token));
         await using var client = containerd.CreateClient();
 
+        if (warmup)
+        {
+            // One pod started and removed first, so the burst runs on an agent whose code is
+            // compiled (JIT) as a long-running kubelet's is; the cold figure is the run without it.
+            var cpuWarmup = Process.GetCurrentProcess().TotalProcessorTime;
+            var warm = Stopwatch.StartNew();
+            var path = Path.Combine(manifests, "warmup.yaml");
+            await File.WriteAllTextAsync(path, Manifest("warmup"));
+            while (!(await client.ListContainersAsync(new ContainerFilter { State = ContainerState.Running })).Any()) await Task.Delay(50);
+            File.Delete(path);
+            while ((await client.ListPodSandboxesAsync()).Any()) await Task.Delay(50);
+            Console.WriteLine($"warm-up pod started and removed in {warm.ElapsedMilliseconds} ms, agent CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuWarmup).TotalMilliseconds:F0} ms");
+        }
+
+        var callsBefore = agent.RuntimeOperations.Snapshot();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var written = new Dictionary<string, long>();
         var running = new Dictionary<string, double>();
         var total = Stopwatch.StartNew();
         for (var i = 0; i < pods; i++)
         {
             var name = $"bench-{i}";
-            await File.WriteAllTextAsync(Path.Combine(manifests, name + ".yaml"), $$"""
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: {{name}}}
-                spec:
-                  terminationGracePeriodSeconds: 2
-                  containers:
-                  - name: main
-                    image: {{OciImageBuilder.BusyboxImage}}
-                    imagePullPolicy: IfNotPresent
-                    command: [sleep, "3600"]
-                """);
+            await File.WriteAllTextAsync(Path.Combine(manifests, name + ".yaml"), Manifest(name));
             written[$"{name}-bench"] = total.ElapsedTicks;
         }
 
@@ -84,13 +94,19 @@ public static class AgentPodStartup
             await Task.Delay(20);
         }
         total.Stop();
+        var calls = RuntimeOperationStats.Since(agent.RuntimeOperations.Snapshot(), callsBefore);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var durations = running.Values.Order().ToArray();
         GC.Collect();
         await Task.Delay(1000);
         var workingSet = Environment.WorkingSet;
-        Console.WriteLine($"agent: {running.Count}/{pods} pods (sandbox + 1 container) from manifest written to container running: total {total.ElapsedMilliseconds} ms, " +
+        Console.WriteLine($"agent: {running.Count}/{pods} pods, {maxParallel} sandboxes created at once, (sandbox + 1 container) from manifest written to container running: total {total.ElapsedMilliseconds} ms, " +
             $"p50 {Percentile(durations, 0.50):F0} ms, p99 {Percentile(durations, 0.99):F0} ms, max {(durations.Length > 0 ? durations[^1] : 0):F0} ms; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine($"agent process working set with {running.Count} pods: {workingSet / 1024.0 / 1024.0:F0} MiB (before the agent: {workingSetBefore / 1024.0 / 1024.0:F0} MiB; managed heap {GC.GetTotalMemory(false) / 1024.0 / 1024.0:F0} MiB)");
+
+        Console.WriteLine($"agent process CPU until all were running: {cpu.TotalMilliseconds:F0} ms (includes the benchmark's own polling)");
+        Console.WriteLine($"agent CRI calls until all were running: {calls.Sum(c => c.Calls)} ({calls.Sum(c => c.Calls) / (double)pods:F1} per pod): " +
+            string.Join(", ", calls.Select(c => $"{c.Operation} {c.Calls} ({c.Duration.TotalMilliseconds / c.Calls:F0} ms avg)")));
 
         var cleanup = Stopwatch.StartNew();
         await stop.CancelAsync();
@@ -99,6 +115,19 @@ public static class AgentPodStartup
         Console.WriteLine($"cleanup (StopPodsOnExit): {cleanup.ElapsedMilliseconds} ms");
         return running.Count == pods ? 0 : 1;
     }
+
+    private static string Manifest(string name) => $$"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: {{name}}}
+        spec:
+          terminationGracePeriodSeconds: 2
+          containers:
+          - name: main
+            image: {{OciImageBuilder.BusyboxImage}}
+            imagePullPolicy: IfNotPresent
+            command: [sleep, "3600"]
+        """;
 
     internal static double Percentile(double[] sorted, double p)
         => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

@@ -48,6 +48,7 @@ public static class DirectCriBaseline
             await client.EnsureReadyAsync();
             var sandboxes = new System.Collections.Concurrent.ConcurrentBag<string>();
             var durations = new double[pods];
+            var ownDurations = new double[pods];
             var sandboxDurations = new double[pods];
             var createDurations = new double[pods];
             var total = Stopwatch.StartNew();
@@ -76,15 +77,19 @@ public static class DirectCriBaseline
                 }, pod, ct);
                 createDurations[i] = watch.Elapsed.TotalMilliseconds - sandboxDurations[i];
                 await client.StartContainerAsync(containerId, ct);
-                durations[i] = watch.Elapsed.TotalMilliseconds;
+                ownDurations[i] = watch.Elapsed.TotalMilliseconds;
+                // From the moment all pods were asked for, as the agent's figure is measured.
+                durations[i] = total.Elapsed.TotalMilliseconds;
             });
             total.Stop();
 
             Array.Sort(durations);
+            Array.Sort(ownDurations);
             Array.Sort(sandboxDurations);
             Array.Sort(createDurations);
             Console.WriteLine($"direct CRI: {pods} pods (sandbox + 1 container), parallel {parallel}: total {total.ElapsedMilliseconds} ms, " +
-                $"p50 {Percentile(durations, 0.50):F0} ms, p99 {Percentile(durations, 0.99):F0} ms, max {durations[^1]:F0} ms " +
+                $"from all requested at once: p50 {Percentile(durations, 0.50):F0} ms, p99 {Percentile(durations, 0.99):F0} ms, max {durations[^1]:F0} ms; " +
+                $"each pod's own time p50 {Percentile(ownDurations, 0.50):F0} ms " +
                 $"(p50 RunPodSandbox {Percentile(sandboxDurations, 0.50):F0} ms, CreateContainer {Percentile(createDurations, 0.50):F0} ms); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
 
             var cleanup = Stopwatch.StartNew();

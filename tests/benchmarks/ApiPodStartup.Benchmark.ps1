@@ -3,11 +3,16 @@
     Pod startup SLO latency of the whole agent for pods created through the API server (a benchmark, not a test).
 .DESCRIPTION
     api-pods: the full kubelet (KubeletAgent) in-process against an in-process test API server and a private
-    containerd; after the node is Ready, $Pods pods bound to it are created at once; per pod, creation → a watch
-    sees phase Running with all containers running. Prints p50/p99/max, the agent's API requests per pod, and the
-    process's CPU (% of one core) and working set over a 30 s steady window with the pods running.
+    containerd; after the node is Ready, pods bound to it are created, all at once or at a steady rate; per pod,
+    creation → a watch sees phase Running with all containers running. Prints p50/p99/max, the agent's API
+    requests per pod, and the process's CPU (% of one core) and working set over a 30 s steady window with the
+    pods running. Runs: $Pods at once, $MaxPods at once (kubelet's default maxPods), and $Pods at $Rate per second.
 #>
-param([string] $ModulePath, [int] $Pods = 50)
+param([string] $ModulePath, [int] $Pods = 50, [int] $MaxPods = 110, [int] $Rate = 2)
 $bench = Join-Path $PSScriptRoot '../KubeletPS.Benchmarks/bin/Release/net10.0/KubeletPS.Benchmarks.dll'
-Write-Host "-- agent, $Pods API pods"
+Write-Host "-- agent, $Pods API pods created at once"
 & dotnet $bench api-pods --pods $Pods
+Write-Host "-- agent, $MaxPods API pods created at once"
+& dotnet $bench api-pods --pods $MaxPods
+Write-Host "-- agent, $Pods API pods created at $Rate per second"
+& dotnet $bench api-pods --pods $Pods --rate $Rate

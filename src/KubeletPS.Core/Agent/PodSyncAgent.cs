@@ -50,6 +50,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
     private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
     private int _running;
 
+    /// <summary>The agent's CRI calls so far, per operation.</summary>
+    public RuntimeOperationStats RuntimeOperations => _runtime.Operations;
+
     public PodSyncAgent(PodSyncAgentOptions options)
     {
         _options = options;
@@ -72,7 +75,11 @@ public sealed class PodSyncAgent : IAsyncDisposable
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects };
         var events = options.Events ?? NullEventRecorder.Instance;
         var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory, options.ConfigObjects),
-            new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time) { Events = events };
+            new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time)
+        {
+            Events = events,
+            MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
+        };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
         workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);
         _workers = workers;

@@ -33,6 +33,9 @@ public sealed record PodSyncAgentOptions
     /// <summary>The node's IP for status.hostIP and host-network pods; null picks the first non-loopback IPv4 address.</summary>
     public string? NodeIp { get; init; }
 
+    /// <summary>How many pod sandboxes are created at once (see <see cref="KubeGenericRuntimeManager.MaxParallelSandboxCreations"/>).</summary>
+    public int MaxParallelSandboxCreations { get; init; } = KubeGenericRuntimeManager.DefaultParallelSandboxCreations;
+
     /// <summary>Kill and remove every pod when the agent stops (default: pods keep running, as when kubelet stops).</summary>
     public bool StopPodsOnExit { get; init; }
 

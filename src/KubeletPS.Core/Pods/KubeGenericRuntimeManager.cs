@@ -12,6 +12,9 @@ public sealed class PodSyncResult
 {
     public Dictionary<string, ContainerWaiting> Waiting { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>True when the sync changed something in the runtime (the pod's runtime status must be read again).</summary>
+    public bool Changed { get; set; }
+
     /// <summary>When a back-off ends, so the pod worker wakes then rather than at the next resync.</summary>
     public TimeSpan? RetryAfter { get; set; }
 
@@ -43,6 +46,29 @@ public sealed class KubeGenericRuntimeManager(
     public static readonly TimeSpan MinimumGracePeriod = TimeSpan.FromSeconds(2);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private SemaphoreSlim _sandboxCreations = new(DefaultParallelSandboxCreations);
+
+    /// <summary>Sandboxes created at once by default: twice the cores, at least 4.</summary>
+    public static int DefaultParallelSandboxCreations => Math.Max(4, 2 * Environment.ProcessorCount);
+
+    /// <summary>
+    /// How many RunPodSandbox calls run at once. When many pods arrive together (a node coming back,
+    /// a burst of static pods), the runtime sets up namespaces, CNI and the pause container for all of
+    /// them at once and every pod waits for the slowest; a bounded number keeps the runtime's
+    /// throughput and lets the first pods run early. Set before the first sync.
+    /// </summary>
+    public int MaxParallelSandboxCreations
+    {
+        get => _maxParallelSandboxCreations;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxParallelSandboxCreations = value;
+            _sandboxCreations = new SemaphoreSlim(value);
+        }
+    }
+
+    private readonly int _maxParallelSandboxCreations = DefaultParallelSandboxCreations;
 
     public CriRuntimeClient Runtime => runtime;
 
@@ -116,12 +142,14 @@ public sealed class KubeGenericRuntimeManager(
                 if (pod.Spec.RestartPolicy == "Never")
                 {
                     // Kubelet never recreates the sandbox of a Never pod whose containers ran: it is done.
+                    result.Changed = true;
                     await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
                     return result;
                 }
                 var anyToStart = initContainers.Count > 0 || containers.Any(c => status.Latest(c.Name) is not { } s || ShouldRestart(pod, s));
                 if (!anyToStart)
                 {
+                    result.Changed = true;
                     await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
                     return result;
                 }
@@ -129,24 +157,35 @@ public sealed class KubeGenericRuntimeManager(
             if (sandbox is not null)
             {
                 log.Info($"pod {name}: sandbox {Short(sandbox.Id)} is {(sandbox.State == PodSandboxState.Ready ? "without an IP" : "not ready")}; killing the pod and creating a new sandbox.");
-                await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
+                result.Changed = true;
+                    await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
             }
             var attempt = sandbox is null ? 0u : sandbox.Attempt + 1;
             var spec = specs.Sandbox(pod, attempt);
             var watch = Stopwatch.StartNew();
+            SandboxStatusInfo created;
+            await _sandboxCreations.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                sandboxId = await runtime.RunPodSandboxAsync(spec, ct).ConfigureAwait(false);
+                result.Changed = true;
+                try
+                {
+                    sandboxId = await runtime.RunPodSandboxAsync(spec, ct).ConfigureAwait(false);
+                }
+                catch (KubeletRuntimeException e) when (!IsConnectionError(e))
+                {
+                    log.Warning($"pod {name}: RunPodSandbox failed: {e.Message}");
+                    foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod))
+                        result.Waiting[c.Name] = new ContainerWaiting("ContainerCreating", $"Failed to create pod sandbox: {e.Message}");
+                    result.Retry(TimeSpan.FromSeconds(5));
+                    return result;
+                }
+                created = await runtime.PodSandboxStatusAsync(sandboxId, ct).ConfigureAwait(false);
             }
-            catch (KubeletRuntimeException e) when (!IsConnectionError(e))
+            finally
             {
-                log.Warning($"pod {name}: RunPodSandbox failed: {e.Message}");
-                foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod))
-                    result.Waiting[c.Name] = new ContainerWaiting("ContainerCreating", $"Failed to create pod sandbox: {e.Message}");
-                result.Retry(TimeSpan.FromSeconds(5));
-                return result;
+                _sandboxCreations.Release();
             }
-            var created = await runtime.PodSandboxStatusAsync(sandboxId, ct).ConfigureAwait(false);
             podIp = hostNetwork ? null : created.Ip;
             log.Info($"pod {name}: created sandbox {Short(sandboxId)} (attempt {attempt}{(podIp is null ? "" : $", IP {podIp}")}) in {watch.ElapsedMilliseconds} ms.");
         }
@@ -169,7 +208,8 @@ public sealed class KubeGenericRuntimeManager(
             if (current is { State: ContainerState.Exited } && pod.Spec.RestartPolicy == "Never")
             {
                 log.Info($"pod {name}: init container {init.Name} failed with exit code {current.Status.ExitCode} and restartPolicy is Never; the pod has failed.");
-                await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
+                result.Changed = true;
+                    await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
                 return result;
             }
             await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct).ConfigureAwait(false);
@@ -191,6 +231,7 @@ public sealed class KubeGenericRuntimeManager(
                     why = $"Container {container.Name} failed {failed.Type.ToString().ToLowerInvariant()} probe, will be restarted: {failed.Outcome.Message}";
                 if (why is null) continue;
                 log.Info($"pod {name}: {why}.");
+                result.Changed = true;
                 await KillContainerAsync(pod, container, current, podIp, null, ct).ConfigureAwait(false);
                 // The instance just killed is the latest; the new one is started at once, without back-off.
                 latest = current with { Status = current.Status with { State = ContainerState.Running } };
@@ -202,7 +243,7 @@ public sealed class KubeGenericRuntimeManager(
             starts.Add(StartContainerAsync(pod, container, isInit: false, latest, sandboxId, sandboxSpec, podIp, volumePaths, result, ct));
         }
         await Task.WhenAll(starts).ConfigureAwait(false);
-        await RemoveDeadInstancesAsync(status, sandboxId, ct).ConfigureAwait(false);
+        if (await RemoveDeadInstancesAsync(status, sandboxId, ct).ConfigureAwait(false)) result.Changed = true;
         return result;
     }
 
@@ -255,6 +296,7 @@ public sealed class KubeGenericRuntimeManager(
         }
 
         string id;
+        result.Changed = true;
         try
         {
             id = await runtime.CreateContainerAsync(sandboxId, spec, sandboxSpec, ct).ConfigureAwait(false);
@@ -375,12 +417,14 @@ public sealed class KubeGenericRuntimeManager(
     }
 
     /// <summary>Kubelet's container GC for one pod: one dead instance kept per container, old sandboxes removed.</summary>
-    private async Task RemoveDeadInstancesAsync(RuntimePodStatus status, string currentSandboxId, CancellationToken ct)
+    private async Task<bool> RemoveDeadInstancesAsync(RuntimePodStatus status, string currentSandboxId, CancellationToken ct)
     {
+        var removed = false;
         foreach (var group in status.Containers.GroupBy(c => c.Name))
         {
             foreach (var dead in group.Skip(2).Where(c => c.State == ContainerState.Exited))
             {
+                removed = true;
                 try { await runtime.RemoveContainerAsync(dead.Id, ct).ConfigureAwait(false); }
                 catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
             }
@@ -391,12 +435,19 @@ public sealed class KubeGenericRuntimeManager(
             try
             {
                 foreach (var c in status.Containers.Where(c => c.PodSandboxId == old.Id && status.Latest(c.Name)?.Id != c.Id && status.Previous(c.Name)?.Id != c.Id))
+                {
+                    removed = true;
                     await runtime.RemoveContainerAsync(c.Id, ct).ConfigureAwait(false);
+                }
                 if (!status.Containers.Any(c => c.PodSandboxId == old.Id && (status.Latest(c.Name)?.Id == c.Id || status.Previous(c.Name)?.Id == c.Id)))
+                {
+                    removed = true;
                     await runtime.RemovePodSandboxAsync(old.Id, ct).ConfigureAwait(false);
+                }
             }
             catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
         }
+        return removed;
     }
 
     private static void TryDelete(string directory)

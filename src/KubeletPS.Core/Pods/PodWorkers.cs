@@ -257,7 +257,8 @@ public sealed class PodWorkers : IAsyncDisposable
                 var result = await manager.SyncPodAsync(desired, runtime, ct).ConfigureAwait(false);
                 _waiting = result.Waiting;
                 if (result.RetryAfter is { } retry && retry < wait) wait = retry + TimeSpan.FromMilliseconds(50);
-                runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+                // Read the runtime again only when the sync changed something in it.
+                if (result.Changed) runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
                 owner._probes.UpdatePod(desired, runtime, desired.Spec.HostNetwork == true ? null : runtime.LatestSandbox?.Ip);
             }
             Publish(desired, owner._statusGenerator.Generate(desired, runtime, _status ?? before, _waiting, owner._probes));

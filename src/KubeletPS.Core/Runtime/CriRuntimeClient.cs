@@ -73,6 +73,9 @@ public sealed class CriRuntimeClient : IAsyncDisposable, IDisposable
     /// <summary>Deadline applied to each call (runtimeRequestTimeout).</summary>
     public TimeSpan RequestTimeout { get; }
 
+    /// <summary>Calls made through this client per CRI operation (kubelet's runtime_operations_total and _duration_seconds).</summary>
+    public RuntimeOperationStats Operations { get; } = new();
+
     // ---- Runtime ----
 
     public async Task<RuntimeVersionInfo> VersionAsync(CancellationToken cancellationToken = default)
@@ -248,9 +251,14 @@ public sealed class CriRuntimeClient : IAsyncDisposable, IDisposable
     private async Task<T> CallAsync<T>(string operation, Func<CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken, TimeSpan extraTime = default)
     {
         var options = new CallOptions(deadline: DateTime.UtcNow + RequestTimeout + extraTime, cancellationToken: cancellationToken);
+        Operations.Begin(operation);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var failed = true;
         try
         {
-            return await call(options).ResponseAsync.ConfigureAwait(false);
+            var response = await call(options).ResponseAsync.ConfigureAwait(false);
+            failed = false;
+            return response;
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
         {
@@ -259,6 +267,10 @@ public sealed class CriRuntimeClient : IAsyncDisposable, IDisposable
         catch (RpcException ex)
         {
             throw Translate(operation, ex);
+        }
+        finally
+        {
+            Operations.Record(operation, System.Diagnostics.Stopwatch.GetElapsedTime(started), failed);
         }
     }
 

@@ -30,10 +30,12 @@ public sealed class PodSyncFixture : IAsyncLifetime
     }
 
     /// <summary>A running agent on a fresh static pod folder and root directory.</summary>
-    public AgentHarness NewAgent(string? manifests = null, string? root = null, bool stopPodsOnExit = true, TimeSpan? backOffBase = null, TimeSpan? backOffMax = null)
+    public AgentHarness NewAgent(string? manifests = null, string? root = null, bool stopPodsOnExit = true, TimeSpan? backOffBase = null, TimeSpan? backOffMax = null,
+        int? maxParallelSandboxCreations = null)
     {
         var baseDir = Path.Combine(Containerd.BaseDir, "agents", Guid.NewGuid().ToString("N")[..8]);
-        var harness = new AgentHarness(this, manifests ?? Path.Combine(baseDir, "manifests"), root ?? Path.Combine(baseDir, "root"), stopPodsOnExit, backOffBase, backOffMax);
+        var harness = new AgentHarness(this, manifests ?? Path.Combine(baseDir, "manifests"), root ?? Path.Combine(baseDir, "root"), stopPodsOnExit, backOffBase, backOffMax,
+            maxParallelSandboxCreations ?? KubeGenericRuntimeManager.DefaultParallelSandboxCreations);
         harness.Start();
         return harness;
     }
@@ -84,7 +86,7 @@ public sealed class AgentHarness : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _run;
 
-    public AgentHarness(PodSyncFixture fixture, string manifests, string root, bool stopPodsOnExit, TimeSpan? backOffBase, TimeSpan? backOffMax)
+    public AgentHarness(PodSyncFixture fixture, string manifests, string root, bool stopPodsOnExit, TimeSpan? backOffBase, TimeSpan? backOffMax, int maxParallelSandboxCreations)
     {
         _fixture = fixture;
         ManifestDirectory = manifests;
@@ -106,6 +108,7 @@ public sealed class AgentHarness : IAsyncDisposable
             StopPodsOnExit = stopPodsOnExit,
             CrashLoopBackOffBase = backOffBase ?? TimeSpan.FromSeconds(1),
             CrashLoopBackOffMax = backOffMax ?? TimeSpan.FromSeconds(8),
+            MaxParallelSandboxCreations = maxParallelSandboxCreations,
             Log = Log,
         });
     }

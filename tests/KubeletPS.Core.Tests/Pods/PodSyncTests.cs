@@ -272,6 +272,19 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
+    public async Task ABurstOfPodsCreatesNoMoreSandboxesAtOnceThanTheLimit()
+    {
+        await using var h = fixture.NewAgent(maxParallelSandboxCreations: 1);
+        for (var i = 0; i < 3; i++) h.Write($"burst-{i}.yaml", Pod($"burst-{i}", Container("main", "sleep 3600")));
+        for (var i = 0; i < 3; i++) await h.WaitForRunningAsync($"burst-{i}");
+        var sandboxes = Assert.Single(h.Agent.RuntimeOperations.Snapshot(), o => o.Operation == "RunPodSandbox");
+        Assert.Equal(3, sandboxes.Calls);
+        Assert.Equal(1, sandboxes.MaxInFlight);
+        // Container starts are not held back by the limit.
+        Assert.Equal(3, Assert.Single(h.Agent.RuntimeOperations.Snapshot(), o => o.Operation == "StartContainer").Calls);
+    }
+
+    [Fact]
     public async Task RestartedAgentAdoptsRunningPodsWithoutRestartingThem()
     {
         var manifests = Path.Combine(fixture.Containerd.BaseDir, "adopt-" + Guid.NewGuid().ToString("N")[..6]);
