@@ -91,7 +91,7 @@ public static class AgentPodStartup
                 if (!c.Labels.TryGetValue(KubeletLabels.PodName, out var pod) || running.ContainsKey(pod) || !written.TryGetValue(pod, out var start)) continue;
                 running[pod] = (total.ElapsedTicks - start) * 1000.0 / Stopwatch.Frequency;
             }
-            await Task.Delay(20);
+            await Task.Delay(50);
         }
         total.Stop();
         var calls = RuntimeOperationStats.Since(agent.RuntimeOperations.Snapshot(), callsBefore);

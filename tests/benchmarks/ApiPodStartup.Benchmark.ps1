@@ -6,10 +6,13 @@
     containerd; after the node is Ready, pods bound to it are created, all at once or at a steady rate; per pod,
     creation → a watch sees phase Running with all containers running. Prints p50/p99/max, the agent's API
     requests per pod, and the process's CPU (% of one core) and working set over a 30 s steady window with the
-    pods running. Runs: $Pods at once, $MaxPods at once (kubelet's default maxPods), and $Pods at $Rate per second.
+    pods running. First the runtime's floor (the same pods through direct CRI calls, no agent), then: $Pods at once, $MaxPods at once (kubelet's default maxPods), and $Pods at $Rate per second.
 #>
 param([string] $ModulePath, [int] $Pods = 50, [int] $MaxPods = 110, [int] $Rate = 2)
 $bench = Join-Path $PSScriptRoot '../KubeletPS.Benchmarks/bin/Release/net10.0/KubeletPS.Benchmarks.dll'
+$parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount)
+Write-Host "-- the runtime's own floor: $Pods sandboxes and containers by direct CRI calls, $parallel at a time"
+& dotnet $bench direct-cri --pods $Pods --parallel $parallel
 Write-Host "-- agent, $Pods API pods created at once"
 & dotnet $bench api-pods --pods $Pods
 Write-Host "-- agent, $MaxPods API pods created at once"

@@ -10,6 +10,9 @@ namespace KubeletPS.Core.Pods;
 /// </summary>
 public sealed class PodDns(IReadOnlyList<string> clusterDns, string clusterDomain, string? resolvConf, IKubeletLog? log = null)
 {
+    /// <summary>The node's clusterDomain (empty when none is configured).</summary>
+    public string ClusterDomain => clusterDomain;
+
     private const int MaxSearches = 32;
     private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
 

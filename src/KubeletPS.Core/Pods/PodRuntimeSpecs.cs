@@ -15,6 +15,8 @@ namespace KubeletPS.Core.Pods;
 /// </summary>
 public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, PodDns dns, string? hostIp)
 {
+    private readonly PodHostsFile _hosts = new(rootDirectory, dns.ClusterDomain);
+
     /// <summary>Configmaps and secrets for env and envFrom; null in standalone mode (such env is refused).</summary>
     public IPodConfigObjects? Objects { get; init; }
 
@@ -104,6 +106,10 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             };
             mounts.Add(new MountSpec(mount.MountPath, hostPath, mount.ReadOnlyProperty == true, propagation));
         }
+
+        // Kubelet's managed /etc/hosts, unless the container mounts its own.
+        if (!mounts.Any(m => m.ContainerPath == PodHostsFile.ContainerPath) && _hosts.Ensure(pod, Hostname(pod), podIp) is { } hostsFile)
+            mounts.Add(new MountSpec(PodHostsFile.ContainerPath, hostsFile));
 
         var annotations = new Dictionary<string, string>
         {

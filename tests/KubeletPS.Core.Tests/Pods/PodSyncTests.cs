@@ -65,7 +65,10 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
                   periodSeconds: 1
                 resources:
                   limits: {cpu: 250m, memory: 64Mi}
-        """)));
+        """), extra: """
+              subdomain: web
+              hostAliases: [{ip: 10.1.2.3, hostnames: [foo.remote, bar.remote]}]
+            """));
 
         var pod = await h.WaitForPodAsync("web", p => p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true, "Ready");
         var status = pod.Status;
@@ -100,6 +103,12 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
         var resolv = (await h.Client.ExecSyncAsync(id, ["cat", "/etc/resolv.conf"], TimeSpan.FromSeconds(5))).Stdout;
         Assert.Contains("nameserver 10.96.0.10", resolv);
         Assert.Contains("default.svc.cluster.local", resolv);
+
+        // Kubelet's managed /etc/hosts: localhost lines, the pod's IP with its FQDN (subdomain set), the host aliases.
+        var hosts = (await h.Client.ExecSyncAsync(id, ["cat", "/etc/hosts"], TimeSpan.FromSeconds(5))).Stdout;
+        Assert.StartsWith("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n", hosts);
+        Assert.Contains($"\n{status.PodIP}\tweb-node1.web.default.svc.cluster.local\tweb-node1\n", hosts);
+        Assert.EndsWith("\n# Entries added by HostAliases.\n10.1.2.3\tfoo.remote\tbar.remote\n", hosts);
     }
 
     [Fact]
