@@ -110,6 +110,13 @@ public sealed class KubeGenericRuntimeManager(
         _ => true,
     };
 
+    /// <summary>A sidecar: an init container with restartPolicy Always, which keeps running beside the app containers.</summary>
+    public static bool IsSidecar(V1Container container) => container.RestartPolicy == "Always";
+
+    /// <summary>Whether an exited container is started again: always for a sidecar, else by the pod's restartPolicy.</summary>
+    public static bool ShouldRestart(V1Pod pod, V1Container container, RuntimeContainerStatus status)
+        => IsSidecar(container) ? status.State != ContainerState.Running : ShouldRestart(pod, status);
+
     /// <summary>SyncPod: make the runtime match the pod spec.</summary>
     public async Task<PodSyncResult> SyncPodAsync(V1Pod pod, RuntimePodStatus status, CancellationToken ct)
     {
@@ -199,26 +206,45 @@ public sealed class KubeGenericRuntimeManager(
         var inSandbox = createSandbox ? [] : status.Containers.Where(c => c.PodSandboxId == sandboxId).ToList();
         RuntimeContainerStatus? Current(string containerName) => inSandbox.FirstOrDefault(c => c.Name == containerName);
 
-        // Init containers, one at a time, in order.
-        foreach (var init in initContainers)
+        // Init containers, one at a time, in order. A sidecar (an init container with restartPolicy
+        // Always) is started and, once started, left running while the next one runs. Once the app
+        // containers exist in this sandbox the pod is initialized: sidecars are then kept running
+        // alongside them instead of holding them back.
+        var appsCreated = containers.Any(c => Current(c.Name) is not null);
+        if (!appsCreated)
         {
-            var current = Current(init.Name);
-            if (current is { State: ContainerState.Running }) return result;
-            if (current is { State: ContainerState.Exited } && current.Status.ExitCode == 0) continue;
-            if (current is { State: ContainerState.Exited } && pod.Spec.RestartPolicy == "Never")
+            foreach (var init in initContainers)
             {
-                log.Info($"pod {name}: init container {init.Name} failed with exit code {current.Status.ExitCode} and restartPolicy is Never; the pod has failed.");
-                result.Changed = true;
+                var current = Current(init.Name);
+                if (IsSidecar(init))
+                {
+                    if (current is { State: ContainerState.Running })
+                    {
+                        if (init.StartupProbe is not null && !probes.IsStarted(init, current.Id)) return result;
+                        continue;
+                    }
+                    await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct).ConfigureAwait(false);
+                    return result;
+                }
+                if (current is { State: ContainerState.Running }) return result;
+                if (current is { State: ContainerState.Exited } && current.Status.ExitCode == 0) continue;
+                if (current is { State: ContainerState.Exited } && pod.Spec.RestartPolicy == "Never")
+                {
+                    log.Info($"pod {name}: init container {init.Name} failed with exit code {current.Status.ExitCode} and restartPolicy is Never; the pod has failed.");
+                    result.Changed = true;
                     await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
+                    return result;
+                }
+                await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct).ConfigureAwait(false);
                 return result;
             }
-            await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct).ConfigureAwait(false);
-            return result;
         }
 
-        // App containers.
+        // App containers, and sidecars kept running once the pod is initialized.
         var starts = new List<Task>();
-        foreach (var container in containers)
+        var keep = (appsCreated ? initContainers.Where(IsSidecar) : []).Select(c => (Container: c, IsInit: true))
+            .Concat(containers.Select(c => (Container: c, IsInit: false)));
+        foreach (var (container, isInit) in keep)
         {
             var latest = status.Latest(container.Name);
             var current = Current(container.Name);
@@ -236,11 +262,11 @@ public sealed class KubeGenericRuntimeManager(
                 // The instance just killed is the latest; the new one is started at once, without back-off.
                 latest = current with { Status = current.Status with { State = ContainerState.Running } };
             }
-            else if (latest is { State: ContainerState.Exited } && !ShouldRestart(pod, latest))
+            else if (latest is { State: ContainerState.Exited } && !ShouldRestart(pod, container, latest))
             {
                 continue;
             }
-            starts.Add(StartContainerAsync(pod, container, isInit: false, latest, sandboxId, sandboxSpec, podIp, volumePaths, result, ct));
+            starts.Add(StartContainerAsync(pod, container, isInit, latest, sandboxId, sandboxSpec, podIp, volumePaths, result, ct));
         }
         await Task.WhenAll(starts).ConfigureAwait(false);
         if (await RemoveDeadInstancesAsync(status, sandboxId, ct).ConfigureAwait(false)) result.Changed = true;
@@ -373,18 +399,28 @@ public sealed class KubeGenericRuntimeManager(
         catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
     }
 
-    /// <summary>KillPod: every running container stopped in parallel with its grace period, then the sandboxes.</summary>
+    /// <summary>
+    /// KillPod: every running container stopped in parallel with its grace period, then the
+    /// sidecars one by one in reverse order with what is left of the grace period (as kubelet
+    /// does, so they serve the app containers to the end), then the sandboxes.
+    /// </summary>
     public async Task KillPodAsync(V1Pod? pod, RuntimePodStatus status, TimeSpan? gracePeriodOverride, CancellationToken ct)
     {
         var podIp = status.LatestSandbox?.Ip;
-        var kills = status.Containers
-            .Where(c => c.State is ContainerState.Running or ContainerState.Created)
-            .Select(c =>
+        var live = status.Containers.Where(c => c.State is ContainerState.Running or ContainerState.Created).ToList();
+        V1Container? Spec(RuntimeContainerStatus c) => pod is null ? null : PodRuntimeSpecs.AllContainers(pod).Select(x => x.Container).FirstOrDefault(x => x.Name == c.Name);
+        var sidecarOrder = (pod?.Spec.InitContainers ?? []).Where(IsSidecar).Select(c => c.Name).Reverse().ToList();
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(live.Where(c => !sidecarOrder.Contains(c.Name)).Select(c => KillContainerAsync(pod, Spec(c), c, podIp, gracePeriodOverride, ct))).ConfigureAwait(false);
+        if (pod is not null)
+        {
+            var grace = gracePeriodOverride ?? TimeSpan.FromSeconds(pod.Spec.TerminationGracePeriodSeconds ?? 30);
+            foreach (var sidecar in sidecarOrder.SelectMany(n => live.Where(c => c.Name == n)))
             {
-                var spec = pod is null ? null : PodRuntimeSpecs.AllContainers(pod).Select(x => x.Container).FirstOrDefault(x => x.Name == c.Name);
-                return KillContainerAsync(pod, spec, c, podIp, gracePeriodOverride, ct);
-            });
-        await Task.WhenAll(kills).ConfigureAwait(false);
+                var left = grace - watch.Elapsed;
+                await KillContainerAsync(pod, Spec(sidecar), sidecar, podIp, left < MinimumGracePeriod ? MinimumGracePeriod : left, ct).ConfigureAwait(false);
+            }
+        }
         foreach (var sandbox in status.Sandboxes.Where(s => s.State == PodSandboxState.Ready))
         {
             try

@@ -21,8 +21,14 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
     {
         var now = _time.GetUtcNow().UtcDateTime;
         now = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond)); // API times have second precision
-        var initStatuses = (pod.Spec.InitContainers ?? []).Select(c => ContainerStatus(pod, c, runtime, waiting, probes, isInit: true)).ToList();
-        var initialized = initStatuses.All(s => s.State?.Terminated is { ExitCode: 0 });
+        var initContainers = pod.Spec.InitContainers ?? [];
+        var initStatuses = initContainers.Select(c => ContainerStatus(pod, c, runtime, waiting, probes, isInit: true)).ToList();
+        // Kubelet: initialized once every regular init container completed and every sidecar started;
+        // and still initialized, while a sidecar restarts, once an app container has started.
+        var incomplete = initContainers.Zip(initStatuses)
+            .Where(p => KubeGenericRuntimeManager.IsSidecar(p.First) ? p.Second.Started != true : p.Second.State?.Terminated is not { ExitCode: 0 })
+            .Select(p => p.Second.Name).ToList();
+        var initialized = incomplete.Count == 0 || (pod.Spec.Containers ?? []).Any(c => runtime.Latest(c.Name) is { State: ContainerState.Running or ContainerState.Exited });
         var statuses = (pod.Spec.Containers ?? []).Select(c => ContainerStatus(pod, c, runtime, waiting, probes, isInit: false, initialized)).ToList();
 
         var phase = GetPhase(pod, initStatuses, statuses);
@@ -51,9 +57,11 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
         {
             Condition("PodReadyToStartContainers", !terminal && sandbox is { State: PodSandboxState.Ready } && (hostNetwork || sandbox.Ip is not null), null, null),
             Condition("Initialized", initialized, initialized ? null : "ContainersNotInitialized",
-                initialized ? null : $"containers with incomplete status: [{string.Join(' ', initStatuses.Where(s => s.State?.Terminated is not { ExitCode: 0 }).Select(s => s.Name))}]"),
+                initialized ? null : $"containers with incomplete status: [{string.Join(' ', incomplete)}]"),
         };
-        var unready = statuses.Where(s => !s.Ready).Select(s => s.Name).ToList();
+        // Sidecars count for readiness, as app containers do.
+        var unready = initContainers.Zip(initStatuses).Where(p => KubeGenericRuntimeManager.IsSidecar(p.First) && !p.Second.Ready).Select(p => p.Second.Name)
+            .Concat(statuses.Where(s => !s.Ready).Select(s => s.Name)).ToList();
         var ready = unready.Count == 0 && !terminal;
         var (reason, message) = terminal ? ("PodCompleted", (string?)null)
             : ready ? ((string?)null, (string?)null)
@@ -101,11 +109,11 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
             case ContainerState.Running:
                 status.State.Running = new V1ContainerStateRunning { StartedAt = latest.Status.StartedAt?.UtcDateTime };
                 status.Started = probes?.IsStarted(container, latest.Id) ?? true;
-                status.Ready = !isInit && (probes?.IsReady(container, latest.Id) ?? true);
+                status.Ready = (!isInit || KubeGenericRuntimeManager.IsSidecar(container)) && (probes?.IsReady(container, latest.Id) ?? true);
                 if (previous?.State == ContainerState.Exited) status.LastState.Terminated = Terminated(previous);
                 break;
             case ContainerState.Exited:
-                if (wait is not null && KubeGenericRuntimeManager.ShouldRestart(pod, latest) && pod.Spec.RestartPolicy != "Never")
+                if (wait is not null && KubeGenericRuntimeManager.ShouldRestart(pod, container, latest) && (pod.Spec.RestartPolicy != "Never" || KubeGenericRuntimeManager.IsSidecar(container)))
                 {
                     status.State.Waiting = new V1ContainerStateWaiting { Message = wait.Message, Reason = wait.Reason };
                     status.LastState.Terminated = Terminated(latest);
@@ -171,8 +179,18 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
     {
         var restartPolicy = pod.Spec.RestartPolicy ?? "Always";
         int pendingInitialization = 0, failedInitialization = 0;
+        int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
+        var sidecars = (pod.Spec.InitContainers ?? []).Where(KubeGenericRuntimeManager.IsSidecar).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var s in init)
         {
+            if (sidecars.Contains(s.Name))
+            {
+                // A sidecar holds the pod Pending until it has started; once it ran, its exits do not count.
+                if (s.State?.Running is not null) { if (s.Started != true) waiting++; }
+                else if (s.State?.Waiting is not null) { if (s.LastState?.Terminated is null) waiting++; }
+                else if (s.State?.Terminated is null) unknown++;
+                continue;
+            }
             if (s.State?.Terminated is { } t)
             {
                 if (t.ExitCode == 0) continue;
@@ -187,7 +205,6 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
                 pendingInitialization++;
             }
         }
-        int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
         foreach (var s in containers)
         {
             if (s.State?.Running is not null) running++;

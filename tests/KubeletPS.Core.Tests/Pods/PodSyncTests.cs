@@ -251,6 +251,45 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
+    public async Task SidecarStartsBeforeTheNextInitContainerRestartsUnderANeverPodAndStopsWhenTheAppSucceeds()
+    {
+        await using var h = fixture.NewAgent();
+        var mount = """
+            volumeMounts: [{name: work, mountPath: /work}]
+            """;
+        var yaml = $"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {"{name: side}"}
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 2
+              volumes: [{"{name: work, emptyDir: {}}"}]
+              initContainers:
+            {Container("proxy", "echo proxy >> /work/log; sleep 2; exit 3", mount + "\nrestartPolicy: Always")}
+            {Container("setup", "echo setup >> /work/log", mount)}
+              containers:
+            {Container("app", "until [ $(grep -c proxy /work/log) -ge 2 ]; do sleep 0.2; done; echo app >> /work/log; sleep 3", mount)}
+            """;
+        h.Write("side.yaml", yaml);
+
+        // The app runs while the sidecar exits and is restarted, although the pod's restartPolicy is Never.
+        var running = await h.WaitForPodAsync("side", p => p.Status?.ContainerStatuses?[0].State?.Running is not null
+            && p.Status.InitContainerStatuses?.Single(c => c.Name == "proxy").RestartCount >= 1, "app running and the sidecar restarted", TimeSpan.FromSeconds(60));
+        Assert.Equal("Running", running.Status.Phase);
+        Assert.Equal("True", running.Status.Conditions.Single(c => c.Type == "Initialized").Status);
+        Assert.Equal(0, running.Status.ContainerStatuses[0].RestartCount);
+        Assert.Equal(0, running.Status.InitContainerStatuses.Single(c => c.Name == "setup").State.Terminated.ExitCode);
+
+        // The app exits 0: the pod Succeeded, the sidecar is stopped rather than restarted.
+        var done = await h.WaitForPodAsync("side", p => p.Status?.Phase == "Succeeded", "Succeeded", TimeSpan.FromSeconds(60));
+        await PodSyncFixture.WaitForAsync(() => h.ContainersAsync(done.Metadata.Uid), cs => cs.All(c => c.State != ContainerState.Running), "no container running");
+        var log = await File.ReadAllLinesAsync(Path.Combine(h.RootDirectory, "pods", done.Metadata.Uid, "volumes", "kubernetes.io~empty-dir", "work", "log"));
+        Assert.Equal(["proxy", "setup"], log.Take(2));
+        Assert.Contains("app", log);
+    }
+
+    [Fact]
     public async Task RemovedManifestStopsThePodWithinItsGracePeriod()
     {
         await using var h = fixture.NewAgent();
