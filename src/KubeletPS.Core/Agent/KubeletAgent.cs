@@ -87,6 +87,9 @@ public sealed class KubeletAgent : IAsyncDisposable
             Log = _log,
             Events = events,
             ConfigObjects = new ApiPodConfigObjects(client, identity),
+            NodeAllocatable = () => Volatile.Read(ref _node)?.Status?.Allocatable is { } allocatable
+                ? new Dictionary<string, ResourceQuantity>(allocatable)
+                : DownwardApi.MachineCapacity(),
             Time = _request.Time,
         });
 

@@ -1,6 +1,7 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using k8s.Models;
+using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods;
 using KubeletPS.Core.Runtime;
 
@@ -71,15 +72,23 @@ public sealed class PodSyncAgent : IAsyncDisposable
         var backOff = new CrashLoopBackOff(options.CrashLoopBackOffBase, options.CrashLoopBackOffMax, time) { ResetAfter = options.CrashLoopBackOffResetAfter };
         PodWorkers? workers = null;
         _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time);
+        var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
-            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects };
+            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable };
         var events = options.Events ?? NullEventRecorder.Instance;
+<<<<<<< HEAD
         var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory, options.ConfigObjects),
             new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time)
         {
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
         };
+=======
+        var tokens = options.ConfigObjects is { } objects ? new ServiceAccountTokenManager(objects.CreateServiceAccountToken, time, _log) : null;
+        var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
+        var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
+            new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time) { Events = events };
+>>>>>>> volumes
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
         workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);
         _workers = workers;
@@ -259,6 +268,25 @@ public sealed class PodSyncAgent : IAsyncDisposable
             _log.Info($"pod {uid}: found in the runtime but in no source; killing it (housekeeping).");
             _workers.KillOrphan(uid);
         }
+    }
+
+    /// <summary>
+    /// Without a Node object (standalone), what downward API limits fall back to: the machine's
+    /// CPUs, memory and the root directory's filesystem, read once.
+    /// </summary>
+    private static Func<IReadOnlyDictionary<string, ResourceQuantity>> MachineAllocatable(string rootDirectory)
+    {
+        var machine = new Lazy<IReadOnlyDictionary<string, ResourceQuantity>>(() =>
+        {
+            var info = new MachineInfoReader("/", rootDirectory).Read();
+            return new Dictionary<string, ResourceQuantity>
+            {
+                ["cpu"] = new(info.CpuCount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ["memory"] = new(info.MemoryCapacityBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ["ephemeral-storage"] = new(info.FilesystemCapacityBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            };
+        });
+        return () => machine.Value;
     }
 
     private static string? FindHostIp()

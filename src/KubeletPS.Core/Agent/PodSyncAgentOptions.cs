@@ -54,6 +54,12 @@ public sealed record PodSyncAgentOptions
     /// <summary>Configmaps and secrets for volumes and env (the API server with the full agent); none when null.</summary>
     public IPodConfigObjects? ConfigObjects { get; init; }
 
+    /// <summary>
+    /// The node's allocatable resources (the registered Node's status with the full agent), for
+    /// downward API limits a container does not set; null reads the machine's capacity.
+    /// </summary>
+    public Func<IReadOnlyDictionary<string, k8s.Models.ResourceQuantity>>? NodeAllocatable { get; init; }
+
     /// <summary>Where pod events go (the API server's events with the full agent); none when null.</summary>
     public IEventRecorder? Events { get; init; }
     public IProgress<ImagePullProgress>? ImagePullProgress { get; init; }

@@ -139,6 +139,8 @@ public sealed class KubeGenericRuntimeManager(
         {
             log.Warning($"pod {name}: cannot set up volumes: {e.Message}");
             foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod)) result.Waiting[c.Name] = new ContainerWaiting("CreateContainerConfigError", e.Message);
+            // As for a container whose env cannot be built: try again soon, the object may appear.
+            result.Retry(TimeSpan.FromSeconds(10));
             return result;
         }
 
@@ -450,6 +452,7 @@ public sealed class KubeGenericRuntimeManager(
         if (logDirectory is not null) TryDelete(logDirectory);
         backOff.ForgetPod(status.Uid);
         images.ForgetPod(status.Uid);
+        volumes.ForgetPod(status.Uid);
     }
 
     /// <summary>Kubelet's container GC for one pod: one dead instance kept per container, old sandboxes removed.</summary>

@@ -20,6 +20,9 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
     /// <summary>Configmaps and secrets for env and envFrom; null in standalone mode (such env is refused).</summary>
     public IPodConfigObjects? Objects { get; init; }
 
+    /// <summary>The node's allocatable resources: what a resourceFieldRef to a limit the container does not set reads.</summary>
+    public Func<IReadOnlyDictionary<string, ResourceQuantity>> NodeAllocatable { get; init; } = DownwardApi.MachineCapacity;
+
     /// <summary>Where kubelet mounts the termination-message file from; read back when the container ends.</summary>
     public const string TerminationMessageHostPath = "kubeletps.io/termination-message-host-path";
 
@@ -217,7 +220,7 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             }
             else if (from.ResourceFieldRef is { } resource)
             {
-                Set(variable.Name, ResourceValue(container, resource));
+                Set(variable.Name, DownwardApi.ResourceField(container, resource, NodeAllocatable()));
             }
             else if (Objects is not null && (from.ConfigMapKeyRef is not null || from.SecretKeyRef is not null))
             {
@@ -246,36 +249,15 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
 
     private string FieldValue(V1Pod pod, string path, string? podIp)
     {
-        switch (path)
+        if (DownwardApi.MetadataField(pod, path) is { } metadata) return metadata;
+        return path switch
         {
-            case "metadata.name": return pod.Name();
-            case "metadata.namespace": return pod.Namespace() ?? "default";
-            case "metadata.uid": return pod.Metadata.Uid;
-            case "spec.nodeName": return pod.Spec.NodeName ?? "";
-            case "spec.serviceAccountName": return pod.Spec.ServiceAccountName ?? "";
-            case "status.podIP": return pod.Spec.HostNetwork == true ? hostIp ?? "" : podIp ?? "";
-            case "status.podIPs": return pod.Spec.HostNetwork == true ? hostIp ?? "" : podIp ?? "";
-            case "status.hostIP" or "status.hostIPs": return hostIp ?? "";
-        }
-        foreach (var (prefix, map) in new[] { ("metadata.labels", pod.Metadata.Labels), ("metadata.annotations", pod.Metadata.Annotations) })
-        {
-            if (path == prefix)
-                return string.Join("\n", (map ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}=\"{p.Value}\""));
-            if (path.StartsWith(prefix + "['", StringComparison.Ordinal) && path.EndsWith("']", StringComparison.Ordinal))
-                return map is not null && map.TryGetValue(path[(prefix.Length + 2)..^2], out var value) ? value : "";
-        }
-        throw new ContainerConfigException($"fieldRef {path} is not supported.");
-    }
-
-    private static string ResourceValue(V1Container container, V1ResourceFieldSelector selector)
-    {
-        var (kind, name) = selector.Resource.Split('.') is [var k, var n] ? (k, n) : ("", "");
-        var source = kind == "limits" ? container.Resources?.Limits : container.Resources?.Requests;
-        if (source?.TryGetValue(name, out var quantity) != true)
-            return kind == "limits" && name == "memory" ? MemoryCapacity().ToString(CultureInfo.InvariantCulture) : "0";
-        var divisor = selector.Divisor?.ToDecimal() ?? 1m;
-        if (divisor == 0) divisor = 1m;
-        return Math.Ceiling(quantity!.ToDecimal() / divisor).ToString(CultureInfo.InvariantCulture);
+            "spec.nodeName" => pod.Spec.NodeName ?? "",
+            "spec.serviceAccountName" => pod.Spec.ServiceAccountName ?? "",
+            "status.podIP" or "status.podIPs" => pod.Spec.HostNetwork == true ? hostIp ?? "" : podIp ?? "",
+            "status.hostIP" or "status.hostIPs" => hostIp ?? "",
+            _ => throw new ContainerConfigException($"fieldRef {path} is not supported."),
+        };
     }
 
     /// <summary>Linux resources from requests and limits (pkg/kubelet/cm helpers), with kubelet's OOM score per QoS class.</summary>

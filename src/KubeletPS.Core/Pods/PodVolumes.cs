@@ -8,16 +8,34 @@ public sealed class ContainerConfigException(string message) : Exception(message
 /// <summary>
 /// The pod's volumes on the node (a small volume manager): emptyDir under
 /// <c>{root}/pods/{uid}/volumes/kubernetes.io~empty-dir/NAME</c> and hostPath with kubelet's type
-/// checks; configMap, secret and downwardAPI volumes written under
-/// <c>{root}/pods/{uid}/volumes/kubernetes.io~configmap|secret|downward-api/NAME</c> at each sync
-/// (so updates reach the pod) when the agent has an API server. Without one (standalone) and for
-/// projected volumes, they are refused with a reason rather than mounted empty.
+/// checks; configMap, secret, downwardAPI and projected volumes written under
+/// <c>{root}/pods/{uid}/volumes/kubernetes.io~configmap|secret|downward-api|projected/NAME</c> at
+/// each sync (so updates, and refreshed service account tokens, reach the pod) when the agent has
+/// an API server. Without one (standalone), and for static pods, which may not refer to API
+/// objects, volumes that need the API are refused with a reason rather than mounted empty.
 /// </summary>
-public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects = null)
+public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects = null, ServiceAccountTokenManager? tokens = null)
 {
+    /// <summary>Kubelet's default for a projected serviceAccountToken source's expirationSeconds.</summary>
+    public const long DefaultTokenExpirationSeconds = 3600;
+
+    /// <summary>The shortest token lifetime the API accepts (10 minutes).</summary>
+    public const long MinTokenExpirationSeconds = 600;
+
+    private const int DefaultMode = 420; // 0644
+
+    /// <summary>The service account tokens of projected volumes; none without an API server.</summary>
+    public ServiceAccountTokenManager? Tokens { get; } = tokens ?? (objects is null ? null : new ServiceAccountTokenManager(objects.CreateServiceAccountToken));
+
+    /// <summary>The node's allocatable resources: what a resourceFieldRef to a limit the container does not set reads.</summary>
+    public Func<IReadOnlyDictionary<string, ResourceQuantity>> NodeAllocatable { get; init; } = DownwardApi.MachineCapacity;
+
     public string PodDirectory(string uid) => Path.Combine(rootDirectory, "pods", uid);
 
     public string EmptyDirPath(string uid, string name) => Path.Combine(PodDirectory(uid), "volumes", "kubernetes.io~empty-dir", name);
+
+    /// <summary>The pod is gone: its cached service account tokens go too (its directory is removed by the caller).</summary>
+    public void ForgetPod(string uid) => Tokens?.DeleteServiceAccountTokens(uid);
 
     /// <summary>Sets up every volume of the pod; returns volume name → host path.</summary>
     public IReadOnlyDictionary<string, string> Prepare(V1Pod pod)
@@ -41,54 +59,157 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
                 CheckHostPath(volume.Name, hostPath.Path, hostPath.Type ?? "");
                 paths[volume.Name] = hostPath.Path;
             }
-            else if (volume.ConfigMap is { } configMap && objects is not null)
+            else if (volume.ConfigMap is { } configMap)
             {
-                var data = objects.GetConfigMap(pod.Namespace() ?? "default", configMap.Name);
-                if (data is null && configMap.Optional != true)
-                    throw new ContainerConfigException($"volume \"{volume.Name}\": configmap \"{configMap.Name}\" not found");
-                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~configmap", volume.Name, data ?? new Dictionary<string, byte[]>(), configMap.Items, configMap.DefaultMode ?? 420, configMap.Optional == true);
+                var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+                ProjectConfigMap(pod, volume.Name, configMap.Name, configMap.Items, configMap.DefaultMode ?? DefaultMode, configMap.Optional == true, files);
+                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~configmap", volume.Name, files);
             }
-            else if (volume.Secret is { } secret && objects is not null)
+            else if (volume.Secret is { } secret)
             {
-                var data = objects.GetSecret(pod.Namespace() ?? "default", secret.SecretName);
-                if (data is null && secret.Optional != true)
-                    throw new ContainerConfigException($"volume \"{volume.Name}\": secret \"{secret.SecretName}\" not found");
-                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~secret", volume.Name, data ?? new Dictionary<string, byte[]>(), secret.Items, secret.DefaultMode ?? 420, secret.Optional == true);
+                var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+                ProjectSecret(pod, volume.Name, secret.SecretName, secret.Items, secret.DefaultMode ?? DefaultMode, secret.Optional == true, files);
+                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~secret", volume.Name, files);
             }
             else if (volume.DownwardAPI is { } downward)
             {
-                var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-                var items = new List<V1KeyToPath>();
-                foreach (var item in downward.Items ?? [])
-                {
-                    if (item.FieldRef is null)
-                        throw new ContainerConfigException($"volume \"{volume.Name}\": downwardAPI item {item.Path}: only fieldRef items are supported by this agent.");
-                    data[item.Path] = System.Text.Encoding.UTF8.GetBytes(DownwardValue(pod, item.FieldRef.FieldPath, volume.Name));
-                    items.Add(new V1KeyToPath { Key = item.Path, Path = item.Path, Mode = item.Mode });
-                }
-                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~downward-api", volume.Name, data, items, downward.DefaultMode ?? 420, optional: false);
+                var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+                ProjectDownwardApi(pod, volume.Name, downward.Items, downward.DefaultMode ?? DefaultMode, files);
+                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~downward-api", volume.Name, files);
+            }
+            else if (volume.Projected is { } projected)
+            {
+                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~projected", volume.Name, Project(pod, volume.Name, projected));
             }
             else
             {
                 var kind = PodValidation.VolumeKind(volume) ?? "(none)";
-                throw new ContainerConfigException(objects is null
-                    ? $"volume \"{volume.Name}\": {kind} volumes need the API server; a standalone kubelet cannot fill them."
-                    : $"volume \"{volume.Name}\": {kind} volumes are not supported by this agent yet.");
+                throw new ContainerConfigException($"volume \"{volume.Name}\": {kind} volumes are not supported by this agent yet.");
             }
         }
         return paths;
     }
 
     /// <summary>
-    /// Writes a configMap/secret/downwardAPI volume: every key, or only the listed items at their
-    /// paths, with defaultMode or the item's mode. Files no longer in the source are removed.
+    /// A projected volume's files (pkg/volume/projected collectData): every source into one
+    /// directory, with the volume's defaultMode unless an item sets its own mode. The errors of
+    /// all sources are reported together.
     /// </summary>
-    private string WriteFiles(string uid, string plugin, string volume, IReadOnlyDictionary<string, byte[]> data,
-        IList<V1KeyToPath>? items, int defaultMode, bool optional)
+    private Dictionary<string, (byte[] Content, int Mode)> Project(V1Pod pod, string volume, V1ProjectedVolumeSource projected)
     {
-        var dir = Path.Combine(PodDirectory(uid), "volumes", plugin, volume);
-        Directory.CreateDirectory(dir);
-        var wanted = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+        var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+        var defaultMode = projected.DefaultMode ?? DefaultMode;
+        var errors = new List<string>();
+        foreach (var source in projected.Sources ?? [])
+        {
+            try
+            {
+                if (source.ConfigMap is { } configMap)
+                    ProjectConfigMap(pod, volume, configMap.Name, configMap.Items, defaultMode, configMap.Optional == true, files);
+                else if (source.Secret is { } secret)
+                    ProjectSecret(pod, volume, secret.Name, secret.Items, defaultMode, secret.Optional == true, files);
+                else if (source.DownwardAPI is { } downward)
+                    ProjectDownwardApi(pod, volume, downward.Items, defaultMode, files);
+                else if (source.ServiceAccountToken is { } token)
+                    ProjectServiceAccountToken(pod, volume, token, defaultMode, files);
+                else if (source.ClusterTrustBundle is { } bundle)
+                    throw new ContainerConfigException($"volume \"{volume}\": clusterTrustBundle sources ({bundle.Name ?? bundle.SignerName}) are not supported by this agent.");
+                else
+                    throw new ContainerConfigException($"volume \"{volume}\": a projected source of a kind this agent does not know.");
+            }
+            catch (ContainerConfigException e)
+            {
+                errors.Add(e.Message);
+            }
+        }
+        if (errors.Count > 0) throw new ContainerConfigException(string.Join("; ", errors));
+        return files;
+    }
+
+    private void ProjectConfigMap(V1Pod pod, string volume, string name, IList<V1KeyToPath>? items, int defaultMode, bool optional,
+        Dictionary<string, (byte[] Content, int Mode)> files)
+    {
+        var data = ApiObjects(pod, volume, $"configmap \"{name}\"").GetConfigMap(pod.Namespace() ?? "default", name);
+        if (data is null && !optional) throw new ContainerConfigException($"volume \"{volume}\": configmap \"{name}\" not found");
+        Project(volume, data ?? new Dictionary<string, byte[]>(), items, defaultMode, optional, files);
+    }
+
+    private void ProjectSecret(V1Pod pod, string volume, string name, IList<V1KeyToPath>? items, int defaultMode, bool optional,
+        Dictionary<string, (byte[] Content, int Mode)> files)
+    {
+        var data = ApiObjects(pod, volume, $"secret \"{name}\"").GetSecret(pod.Namespace() ?? "default", name);
+        if (data is null && !optional) throw new ContainerConfigException($"volume \"{volume}\": secret \"{name}\" not found");
+        Project(volume, data ?? new Dictionary<string, byte[]>(), items, defaultMode, optional, files);
+    }
+
+    /// <summary>downwardapi.CollectData: each item's fieldRef or resourceFieldRef at its path, with its mode or the default.</summary>
+    private void ProjectDownwardApi(V1Pod pod, string volume, IList<V1DownwardAPIVolumeFile>? items, int defaultMode,
+        Dictionary<string, (byte[] Content, int Mode)> files)
+    {
+        foreach (var item in items ?? [])
+        {
+            string value;
+            try
+            {
+                value = item switch
+                {
+                    { FieldRef: { } field } => DownwardValue(pod, field.FieldPath),
+                    { ResourceFieldRef: { } resource } => DownwardApi.ResourceField(pod, resource, NodeAllocatable()),
+                    _ => throw new ContainerConfigException("an item needs a fieldRef or a resourceFieldRef"),
+                };
+            }
+            catch (ContainerConfigException e)
+            {
+                throw new ContainerConfigException($"volume \"{volume}\": downwardAPI item {item.Path}: {e.Message}");
+            }
+            files[CheckedPath(volume, item.Path)] = (System.Text.Encoding.UTF8.GetBytes(value), item.Mode ?? defaultMode);
+        }
+    }
+
+    /// <summary>
+    /// A serviceAccountToken source: a token for the pod's service account from the token manager,
+    /// bound to the pod, for the source's audience (none: the API server's) and lifetime.
+    /// </summary>
+    private void ProjectServiceAccountToken(V1Pod pod, string volume, V1ServiceAccountTokenProjection source, int defaultMode,
+        Dictionary<string, (byte[] Content, int Mode)> files)
+    {
+        var serviceAccount = string.IsNullOrEmpty(pod.Spec.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
+        var what = $"serviceAccountToken of serviceaccount \"{serviceAccount}\"";
+        ApiObjects(pod, volume, what);
+        var expiration = source.ExpirationSeconds ?? DefaultTokenExpirationSeconds;
+        if (expiration < MinTokenExpirationSeconds)
+            throw new ContainerConfigException($"volume \"{volume}\": {what}: expirationSeconds {expiration} is less than 10 minutes ({MinTokenExpirationSeconds} s)");
+        var request = new ServiceAccountTokenRequest(pod.Namespace() ?? "default", serviceAccount,
+            string.IsNullOrEmpty(source.Audience) ? [] : [source.Audience], expiration, pod.Name(), pod.Metadata.Uid);
+        ServiceAccountToken token;
+        try
+        {
+            token = Tokens!.GetServiceAccountToken(request);
+        }
+        catch (ContainerConfigException e)
+        {
+            throw new ContainerConfigException($"volume \"{volume}\": {what}: {e.Message}");
+        }
+        files[CheckedPath(volume, source.Path)] = (System.Text.Encoding.UTF8.GetBytes(token.Token), defaultMode);
+    }
+
+    /// <summary>The API objects, for a pod that may use them: none without an API server, none for static pods.</summary>
+    private IPodConfigObjects ApiObjects(V1Pod pod, string volume, string what)
+    {
+        if (objects is null)
+            throw new ContainerConfigException($"volume \"{volume}\": {what} needs the API server; a standalone kubelet cannot fill it.");
+        if (MirrorPods.IsStaticPod(pod))
+            throw new ContainerConfigException($"volume \"{volume}\": {what}: a static pod may not refer to API objects (configmaps, secrets, service accounts).");
+        return objects;
+    }
+
+    /// <summary>
+    /// A configMap or secret (configmap.MakePayload): every key, or only the listed items at their
+    /// paths, with <paramref name="defaultMode"/> or the item's mode.
+    /// </summary>
+    private static void Project(string volume, IReadOnlyDictionary<string, byte[]> data, IList<V1KeyToPath>? items, int defaultMode, bool optional,
+        Dictionary<string, (byte[] Content, int Mode)> files)
+    {
         if (items is { Count: > 0 })
         {
             foreach (var item in items)
@@ -98,17 +219,32 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
                     if (optional) continue;
                     throw new ContainerConfigException($"volume \"{volume}\": key \"{item.Key}\" not found");
                 }
-                wanted[item.Path] = (content, item.Mode ?? defaultMode);
+                files[CheckedPath(volume, item.Path)] = (content, item.Mode ?? defaultMode);
             }
         }
         else
         {
-            foreach (var (key, content) in data) wanted[key] = (content, defaultMode);
+            foreach (var (key, content) in data) files[CheckedPath(volume, key)] = (content, defaultMode);
         }
-        foreach (var (relative, (content, mode)) in wanted)
+    }
+
+    private static string CheckedPath(string volume, string relative)
+    {
+        if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative) || relative.Split('/').Contains(".."))
+            throw new ContainerConfigException($"volume \"{volume}\": path \"{relative}\" must be relative and must not contain '..'");
+        return relative;
+    }
+
+    /// <summary>
+    /// Writes a volume's files, each through a temporary file renamed over the old one, with its
+    /// mode; files no longer in the volume are removed.
+    /// </summary>
+    private string WriteFiles(string uid, string plugin, string volume, IReadOnlyDictionary<string, (byte[] Content, int Mode)> files)
+    {
+        var dir = Path.Combine(PodDirectory(uid), "volumes", plugin, volume);
+        Directory.CreateDirectory(dir);
+        foreach (var (relative, (content, mode)) in files)
         {
-            if (Path.IsPathRooted(relative) || relative.Split('/').Contains(".."))
-                throw new ContainerConfigException($"volume \"{volume}\": path \"{relative}\" must be relative and must not contain '..'");
             var file = Path.Combine(dir, relative);
             Directory.CreateDirectory(Path.GetDirectoryName(file)!);
             var temporary = file + ".tmp";
@@ -118,21 +254,17 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
         }
         foreach (var existing in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
         {
-            if (!wanted.ContainsKey(Path.GetRelativePath(dir, existing))) File.Delete(existing);
+            if (!files.ContainsKey(Path.GetRelativePath(dir, existing))) File.Delete(existing);
         }
         return dir;
     }
 
-    private static string DownwardValue(V1Pod pod, string fieldPath, string volume) => fieldPath switch
+    /// <summary>The fields a downwardAPI volume item may name: the pod's metadata (and, as before, its node and service account).</summary>
+    private static string DownwardValue(V1Pod pod, string fieldPath) => DownwardApi.MetadataField(pod, fieldPath) ?? fieldPath switch
     {
-        "metadata.name" => pod.Name(),
-        "metadata.namespace" => pod.Namespace() ?? "default",
-        "metadata.uid" => pod.Metadata.Uid,
-        "metadata.labels" => string.Join("\n", (pod.Metadata.Labels ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}=\"{p.Value}\"")),
-        "metadata.annotations" => string.Join("\n", (pod.Metadata.Annotations ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}=\"{p.Value}\"")),
         "spec.nodeName" => pod.Spec.NodeName ?? "",
         "spec.serviceAccountName" => pod.Spec.ServiceAccountName ?? "",
-        _ => throw new ContainerConfigException($"volume \"{volume}\": downwardAPI field {fieldPath} is not supported"),
+        _ => throw new ContainerConfigException($"field {fieldPath} is not supported"),
     };
 
     /// <summary>hostPath type checks (pkg/volume/hostpath): create or require what the type names.</summary>

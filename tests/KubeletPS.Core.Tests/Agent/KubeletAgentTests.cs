@@ -337,4 +337,55 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(secretFile));
         });
     }
+
+    /// <summary>The projected volume the API server's ServiceAccount admission adds (this test server does not add it).</summary>
+    private static string KubeApiAccessPod(string name, string serviceAccount) => """
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME","namespace":"default"},
+         "spec":{"nodeName":"NODE","serviceAccountName":"SA","terminationGracePeriodSeconds":2,"containers":[{"name":"main","image":"kubeletps.local/busybox:latest",
+           "imagePullPolicy":"IfNotPresent","command":["sleep","3600"],"resources":{"requests":{"memory":"32Mi"},"limits":{"memory":"64Mi"}},
+           "volumeMounts":[{"name":"kube-api-access-q8x4z","mountPath":"/var/run/secrets/kubernetes.io/serviceaccount","readOnly":true},
+                           {"name":"limits","mountPath":"/etc/limits"}]}],
+          "volumes":[{"name":"kube-api-access-q8x4z","projected":{"defaultMode":420,"sources":[
+                       {"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}},
+                       {"configMap":{"name":"kube-root-ca.crt","items":[{"key":"ca.crt","path":"ca.crt"}]}},
+                       {"downwardAPI":{"items":[{"path":"namespace","fieldRef":{"apiVersion":"v1","fieldPath":"metadata.namespace"}}]}}]}},
+                     {"name":"limits","downwardAPI":{"items":[
+                       {"path":"memory","resourceFieldRef":{"containerName":"main","resource":"limits.memory","divisor":"1Mi"}},
+                       {"path":"cpu","resourceFieldRef":{"containerName":"main","resource":"limits.cpu"}}]}}]}}
+        """.Replace("NAME", name).Replace("NODE", Node).Replace("SA", serviceAccount);
+
+    [Fact]
+    public async Task A_kube_api_access_volume_gets_a_token_the_root_CA_and_the_namespace_and_a_missing_service_account_waits_until_it_exists()
+    {
+        await RunAgentAsync(await StartAgentAsync(), async () =>
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            _server.Store.Create("pods", JsonNode.Parse(KubeApiAccessPod("api-client", "default"))!.AsObject());
+            _server.Store.Create("pods", JsonNode.Parse(KubeApiAccessPod("robot-client", "robot"))!.AsObject());
+
+            await TestApiClients.WaitUntilAsync(() => Phase("api-client") == "Running", "the pod is Running", 90);
+            var id = ((string)ContainerStatus("api-client")!["containerID"]!)["containerd://".Length..];
+            await using var runtime = fixture.Containerd.CreateClient();
+            async Task<string> Run(params string[] command) => (await runtime.ExecSyncAsync(id, command, TimeSpan.FromSeconds(10))).Stdout.Trim();
+            const string dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+            var token = await Run("cat", $"{dir}/token");
+            Assert.Equal(3, token.Split('.').Length);
+            Assert.Equal(_server.CaPem.Trim(), await Run("cat", $"{dir}/ca.crt"));
+            Assert.Equal("default", await Run("cat", $"{dir}/namespace"));
+            Assert.Equal("64", await Run("cat", "/etc/limits/memory"));
+            var allocatableCpu = (string)_server.Store.Get("nodes", null, Node)!["status"]!["allocatable"]!["cpu"]!;
+            Assert.Equal(allocatableCpu, await Run("cat", "/etc/limits/cpu"));
+            Assert.DoesNotContain(token, string.Join("\n", _log.Lines));
+
+            // The token's service account does not exist: the container waits with the reason, and starts once it does.
+            await TestApiClients.WaitUntilAsync(() => (string?)ContainerStatus("robot-client")?["state"]?["waiting"]?["reason"] == "CreateContainerConfigError",
+                "the robot pod waits with CreateContainerConfigError", 60);
+            var message = (string)ContainerStatus("robot-client")!["state"]!["waiting"]!["message"]!;
+            Assert.Contains("volume \"kube-api-access-q8x4z\"", message);
+            Assert.Contains("serviceaccounts \"robot\" not found", message);
+            Assert.Equal("Pending", Phase("robot-client"));
+            _server.Store.Create("serviceaccounts", JsonNode.Parse("""{"metadata":{"name":"robot","namespace":"default"}}""")!.AsObject());
+            await TestApiClients.WaitUntilAsync(() => Phase("robot-client") == "Running", "the robot pod is Running once its service account exists", 90);
+        });
+    }
 }

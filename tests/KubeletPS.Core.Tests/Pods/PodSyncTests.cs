@@ -290,6 +290,31 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
+    public async Task StaticPodWithAServiceAccountTokenWaitsWithCreateContainerConfigError()
+    {
+        await using var h = fixture.NewAgent();
+        var yaml = $"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {"{name: token}"}
+            spec:
+              terminationGracePeriodSeconds: 2
+              volumes:
+              - name: kube-api-access-abcde
+                projected:
+                  sources:
+                  - serviceAccountToken: {"{path: token, expirationSeconds: 3607}"}
+              containers:
+            {Container("app", "sleep 3600", "volumeMounts: [{name: kube-api-access-abcde, mountPath: /var/run/secrets/kubernetes.io/serviceaccount}]")}
+            """;
+        h.Write("token.yaml", yaml);
+        var pod = await h.WaitForPodAsync("token", p => p.Status?.ContainerStatuses?[0].State?.Waiting?.Reason == "CreateContainerConfigError", "CreateContainerConfigError");
+        var message = pod.Status.ContainerStatuses[0].State.Waiting.Message;
+        Assert.Contains("volume \"kube-api-access-abcde\": serviceAccountToken of serviceaccount \"default\" needs the API server", message);
+        Assert.Empty(await h.ContainersAsync(pod.Metadata.Uid));
+    }
+
+    [Fact]
     public async Task RemovedManifestStopsThePodWithinItsGracePeriod()
     {
         await using var h = fixture.NewAgent();

@@ -277,4 +277,39 @@ public sealed class RestSemanticsTests
         Assert.Equal(3, response["status.token"]!.Split('.').Length);
         Assert.NotNull(response["status.expirationTimestamp"]);
     }
+
+    [Fact]
+    public async Task TokenRequestNeedsTheServiceAccountAndTheBoundPodWithItsUid()
+    {
+        await using var server = await TestObjects.StartServerAsync();
+        using var admin = ApiClient.Admin(server);
+        var pod = server.Store.Create("pods", JsonNode.Parse("""{"metadata":{"name":"web","namespace":"default"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}""")!.AsObject());
+        var uid = (string)pod["metadata"]!["uid"]!;
+        JsonObject Request(string podName, string podUid) => JsonNode.Parse("""
+            {"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3607,
+             "boundObjectRef":{"apiVersion":"v1","kind":"Pod","name":"NAME","uid":"UID"}}}
+            """.Replace("NAME", podName).Replace("UID", podUid))!.AsObject();
+
+        var missing = await admin.PostAsync("/api/v1/namespaces/default/serviceaccounts/builder/token", Request("web", uid));
+        missing.Expect(HttpStatusCode.NotFound);
+        Assert.Equal("serviceaccounts \"builder\" not found", missing["message"]);
+        (await admin.PostAsync("/api/v1/namespaces/default/serviceaccounts/default/token", Request("gone", uid))).Expect(HttpStatusCode.NotFound);
+        (await admin.PostAsync("/api/v1/namespaces/default/serviceaccounts/default/token", Request("web", "other-uid"))).Expect(HttpStatusCode.Conflict);
+
+        var issued = (await admin.PostAsync("/api/v1/namespaces/default/serviceaccounts/default/token", Request("web", uid))).Expect(HttpStatusCode.Created);
+        Assert.Equal("3607", issued["spec.expirationSeconds"]);
+        var payload = issued["status.token"]!.Split('.')[1].Replace('-', '+').Replace('_', '/');
+        var claims = JsonNode.Parse(Convert.FromBase64String(payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=')))!;
+        Assert.Equal(uid, (string?)claims["kubernetes.io"]?["pod"]?["uid"]);
+    }
+
+    [Fact]
+    public async Task EveryNamespaceGetsTheRootCaConfigMap()
+    {
+        await using var server = await TestObjects.StartServerAsync();
+        server.Store.Create("namespaces", JsonNode.Parse("""{"metadata":{"name":"shop"}}""")!.AsObject());
+        foreach (var ns in new[] { "default", "kube-system", "shop" })
+            Assert.Equal(server.CaPem, (string?)server.Store.Get("configmaps", ns, "kube-root-ca.crt")?["data"]?["ca.crt"]);
+        Assert.NotNull(server.Store.Get("serviceaccounts", "shop", "default"));
+    }
 }

@@ -519,11 +519,29 @@ internal sealed class ApiRequestHandler(
         });
     }
 
-    /// <summary>TokenRequest: a signed JWT for the service account (not accepted back as a bearer token by this server).</summary>
+    /// <summary>
+    /// TokenRequest: a signed JWT for the service account (not accepted back as a bearer token by this server). As the
+    /// real registry (pkg/registry/core/serviceaccount/storage/token.go): 404 when the service account does not exist; a
+    /// token bound to a Pod needs that pod to exist (404) with the UID the reference names (409), and carries its name
+    /// and UID in its claims.
+    /// </summary>
     private JsonObject CreateToken(ResourceRequest r, JsonObject body)
     {
         var sa = store.Get(ResourceRegistry.ServiceAccounts, r.Namespace, r.Name);
         var spec = body["spec"] as JsonObject ?? new JsonObject();
+        JsonObject? boundPod = null;
+        if (spec["boundObjectRef"] is JsonObject reference)
+        {
+            var kind = reference["kind"]?.GetValue<string>();
+            var refName = reference["name"]?.GetValue<string>() ?? "";
+            if (kind != "Pod" || reference["apiVersion"]?.GetValue<string>() is not (null or "v1"))
+                throw ApiException.BadRequest($"cannot bind token for serviceaccount \"{r.Name}\" to object of type {reference["apiVersion"]}, Kind={kind} (only v1 Pod is supported by this server)");
+            boundPod = store.Get(ResourceRegistry.Pods, r.Namespace, refName);
+            var uid = boundPod["metadata"]?["uid"]?.GetValue<string>();
+            if (reference["uid"]?.GetValue<string>() is { Length: > 0 } wanted && wanted != uid)
+                throw ApiException.Conflict(ResourceRegistry.Pods, refName,
+                    $"the UID in the bound object reference ({wanted}) does not match the UID in record. The object might have been deleted and then recreated");
+        }
         var seconds = spec["expirationSeconds"].AsInt64() ?? 3600;
         if (seconds < 600)
             throw ApiException.Invalid(r.Type, r.Name, "spec.expirationSeconds", $"{seconds}: may not specify a duration less than 10 minutes");
@@ -543,6 +561,14 @@ internal sealed class ApiRequestHandler(
                 ["serviceaccount"] = new JsonObject { ["name"] = r.Name, ["uid"] = sa["metadata"]?["uid"]?.DeepClone() },
             },
         };
+        if (boundPod is not null)
+        {
+            ((JsonObject)claims["kubernetes.io"]!)["pod"] = new JsonObject
+            {
+                ["name"] = boundPod["metadata"]?["name"]?.DeepClone(),
+                ["uid"] = boundPod["metadata"]?["uid"]?.DeepClone(),
+            };
+        }
         spec["audiences"] = audiences;
         spec["expirationSeconds"] = seconds;
         return new JsonObject

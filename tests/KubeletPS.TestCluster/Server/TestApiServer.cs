@@ -34,7 +34,7 @@ public sealed class TestApiServer : IAsyncDisposable
         _options = options;
         Pki = options.Pki ?? new ClusterPki();
         _serving = Pki.IssueServer();
-        Store = new ObjectStore(options.WatchCacheSize, options.TimeProvider);
+        Store = new ObjectStore(options.WatchCacheSize, options.TimeProvider) { RootCaPem = Pki.CA.CertificatePem };
         Faults = new FaultInjector(options.TimeProvider, Store.DropWatches);
         _loggerFactory = LoggerFactory.Create(b =>
         {
@@ -178,7 +178,7 @@ public sealed class TestApiServer : IAsyncDisposable
         _app = app;
     }
 
-    /// <summary>What a fresh cluster has: the four system namespaces with their default service accounts.</summary>
+    /// <summary>What a fresh cluster has: the four system namespaces with their default service accounts and kube-root-ca.crt configmaps.</summary>
     private void SeedCluster()
     {
         foreach (var ns in new[] { "default", "kube-system", "kube-public", "kube-node-lease" })

@@ -24,6 +24,9 @@ public sealed class ObjectStore
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The cluster CA in PEM, published to every new namespace as the kube-root-ca.crt configmap; none when null.</summary>
+    public string? RootCaPem { get; init; }
+
     public long ResourceVersion
     {
         get { lock (_lock) return _resourceVersion; }
@@ -90,6 +93,15 @@ public sealed class ObjectStore
             {
                 // The service account controller gives every namespace a "default" service account.
                 Create(ResourceRegistry.ServiceAccounts, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "default", ["namespace"] = name } });
+                // The root CA certificate publisher gives every namespace the cluster CA as the kube-root-ca.crt configmap.
+                if (RootCaPem is { } ca)
+                {
+                    Create(ResourceRegistry.ConfigMaps, new JsonObject
+                    {
+                        ["metadata"] = new JsonObject { ["name"] = "kube-root-ca.crt", ["namespace"] = name },
+                        ["data"] = new JsonObject { ["ca.crt"] = ca },
+                    });
+                }
             }
             return (JsonObject)obj.DeepClone();
         }
