@@ -67,10 +67,10 @@ public sealed class PodSyncAgent : IAsyncDisposable
         var prober = new Prober(_runtime);
         var backOff = new CrashLoopBackOff(options.CrashLoopBackOffBase, options.CrashLoopBackOffMax, time) { ResetAfter = options.CrashLoopBackOffResetAfter };
         PodWorkers? workers = null;
-        _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time);
+        var events = options.Events ?? NullEventRecorder.Instance;
+        _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time) { Events = events };
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects };
-        var events = options.Events ?? NullEventRecorder.Instance;
         var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory, options.ConfigObjects),
             new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time) { Events = events };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
