@@ -225,6 +225,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in desired)
                 {
                     if (!before.ContainsKey(uid)) _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}) from source {source.Name}: desired.");
+                    _options.ConfigObjects?.RegisterPod(pod);
                     _workers.UpdatePod(pod);
                 }
                 foreach (var (uid, pod) in before)
@@ -232,6 +233,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                     if (desired.ContainsKey(uid)) continue;
                     _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}): no longer in any source; stopping it.");
                     _workers.KillPod(uid);
+                    _options.ConfigObjects?.UnregisterPod(uid);
                 }
                 Housekeeping();
             }

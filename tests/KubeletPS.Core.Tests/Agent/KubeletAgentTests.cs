@@ -372,4 +372,24 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             Assert.Null(failedMount.InvolvedObject.FieldPath);
         });
     }
+
+    [Fact]
+    public async Task A_crash_looping_pod_reads_its_configMap_from_the_API_once_within_the_TTL()
+    {
+        _server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"loop-config","namespace":"default"},"data":{"greeting":"hello"}}""")!.AsObject());
+        await RunAgentAsync(await StartAgentAsync(), async () =>
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            var looping = Pod("looping", script: "exit 1");
+            looping["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"cfg","configMap":{"name":"loop-config"}}]""");
+            looping["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"cfg","mountPath":"/etc/cfg"}]""");
+            looping["spec"]!["containers"]![0]!["env"] = JsonNode.Parse("""[{"name":"GREETING","valueFrom":{"configMapKeyRef":{"name":"loop-config","key":"greeting"}}}]""");
+            _server.Store.Create("pods", looping);
+
+            // Three restarts: at once, then after 10 s and 20 s of back-off, all within the default TTL of 1 min.
+            await TestApiClients.WaitUntilAsync(() => (int?)ContainerStatus("looping")?["restartCount"] >= 3, "the container restarted three times", 120);
+            var gets = _server.RequestLog.Entries.Count(e => e.Verb == "get" && e.Resource == "configmaps" && e.Name == "loop-config");
+            Assert.True(gets == 1, $"{gets} GETs of the configMap during three restarts; expected 1 (the cache's TTL is 1 min).");
+        });
+    }
 }
