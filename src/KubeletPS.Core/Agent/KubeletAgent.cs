@@ -86,7 +86,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             StatusSink = sink,
             Log = _log,
             Events = events,
-            ConfigObjects = new ApiPodConfigObjects(client, identity),
+            ConfigObjects = new ApiPodConfigObjects(client, identity, () => Volatile.Read(ref _node), _request.Time, _log),
             NodeAllocatable = () => Volatile.Read(ref _node)?.Status?.Allocatable is { } allocatable
                 ? new Dictionary<string, ResourceQuantity>(allocatable)
                 : DownwardApi.MachineCapacity(),

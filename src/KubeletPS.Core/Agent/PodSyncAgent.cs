@@ -71,24 +71,19 @@ public sealed class PodSyncAgent : IAsyncDisposable
         var prober = new Prober(_runtime);
         var backOff = new CrashLoopBackOff(options.CrashLoopBackOffBase, options.CrashLoopBackOffMax, time) { ResetAfter = options.CrashLoopBackOffResetAfter };
         PodWorkers? workers = null;
-        _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time);
+        var events = options.Events ?? NullEventRecorder.Instance;
+        _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time) { Events = events };
         var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable };
-        var events = options.Events ?? NullEventRecorder.Instance;
-<<<<<<< HEAD
-        var manager = new KubeGenericRuntimeManager(_runtime, specs, new PodVolumes(options.RootDirectory, options.ConfigObjects),
+        var tokens = options.ConfigObjects is { } objects ? new ServiceAccountTokenManager(objects.CreateServiceAccountToken, time, _log) : null;
+        var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
+        var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
             new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time)
         {
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
         };
-=======
-        var tokens = options.ConfigObjects is { } objects ? new ServiceAccountTokenManager(objects.CreateServiceAccountToken, time, _log) : null;
-        var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
-        var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
-            new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time) { Events = events };
->>>>>>> volumes
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
         workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);
         _workers = workers;
@@ -241,6 +236,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in desired)
                 {
                     if (!before.ContainsKey(uid)) _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}) from source {source.Name}: desired.");
+                    _options.ConfigObjects?.RegisterPod(pod);
                     _workers.UpdatePod(pod);
                 }
                 foreach (var (uid, pod) in before)
@@ -248,6 +244,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                     if (desired.ContainsKey(uid)) continue;
                     _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}): no longer in any source; stopping it.");
                     _workers.KillPod(uid);
+                    _options.ConfigObjects?.UnregisterPod(uid);
                 }
                 Housekeeping();
             }

@@ -46,7 +46,6 @@ public static class EventRecorderExtensions
         recorder.Event(involvedObject, type, reason, string.Format(CultureInfo.InvariantCulture, format, args));
 }
 
-/// <summary>The involvedObject references kubelet puts on its events.</summary>
 /// <summary>Drops every event: standalone mode has no API server to record them in.</summary>
 public sealed class NullEventRecorder : IEventRecorder
 {
@@ -55,6 +54,7 @@ public sealed class NullEventRecorder : IEventRecorder
     public void Event(V1ObjectReference involvedObject, string type, string reason, string message) { }
 }
 
+/// <summary>The involvedObject references kubelet puts on its events.</summary>
 public static class EventReferences
 {
     /// <summary>The pod, or one of its containers (fieldPath spec.containers{NAME} / spec.initContainers{NAME}).</summary>
@@ -92,6 +92,12 @@ public sealed record EventRecorderOptions
     public int QueueSize { get; init; } = 1000;
     /// <summary>An identical event within this window updates the existing Event (count, lastTimestamp).</summary>
     public TimeSpan AggregationWindow { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>Similar events (same object, type, reason) with this many different messages in the window are combined into one.</summary>
+    public int SimilarEventsBeforeCombining { get; init; } = 10;
+    /// <summary>Events one source may send about one object at once (client-go's spam filter burst)…</summary>
+    public int SpamBurst { get; init; } = 25;
+    /// <summary>…and then one per this interval (client-go: 1/300 per second).</summary>
+    public TimeSpan SpamRefillInterval { get; init; } = TimeSpan.FromMinutes(5);
     public int CacheSize { get; init; } = 4096;
     public int MaxAttempts { get; init; } = 3;
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
@@ -102,7 +108,8 @@ public sealed record EventRecorderOptions
 /// and returns at once; a background sender creates the Event (source kubelet/NODE, reportingComponent
 /// kubelet, reportingInstance NODE). An event identical to one sent within the aggregation window (same
 /// involved object, type, reason, message and source) patches that Event's count and lastTimestamp
-/// instead, as client-go's EventLogger. A token bucket (QPS, burst) limits the requests, so a crash
+/// instead, as client-go's EventLogger; similar events are combined and each object's events are
+/// spam-filtered first (<see cref="EventCorrelator"/>), and a token bucket (QPS, burst) limits the requests, so a crash
 /// loop cannot flood the API server; the queue is bounded and drops beyond it. Failed sends are
 /// retried a few times, then dropped and logged.
 /// </summary>
@@ -114,13 +121,15 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
     private readonly IKubeletLog _log;
     private readonly EventRecorderOptions _options;
     private readonly TimeProvider _time;
-    private readonly Channel<Corev1Event> _queue;
+    private readonly Channel<(Corev1Event Event, string Key)> _queue;
+    private readonly EventCorrelator _correlator;
     private readonly Dictionary<string, Observed> _cache = [];
     private readonly TokenBucket _limiter;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _sender;
     private int _pending;
     private int _dropped;
+    private int _filtered;
     private long _lastNameStamp;
 
     public EventRecorder(IKubernetes client, ApiIdentity identity, string nodeName, IKubeletLog? log = null, EventRecorderOptions? options = null, TimeProvider? time = null)
@@ -132,7 +141,8 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
         _options = options ?? new EventRecorderOptions();
         _time = time ?? TimeProvider.System;
         _limiter = new TokenBucket(_options.Qps, _options.Burst, _time);
-        _queue = Channel.CreateBounded<Corev1Event>(new BoundedChannelOptions(_options.QueueSize) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+        _correlator = new EventCorrelator(_options, _time);
+        _queue = Channel.CreateBounded<(Corev1Event, string)>(new BoundedChannelOptions(_options.QueueSize) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
         _sender = Task.Run(() => SendLoopAsync(_stop.Token));
     }
 
@@ -143,6 +153,9 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
 
     /// <summary>Events dropped: the queue was full, or the API server refused them after retries.</summary>
     public int Dropped => Volatile.Read(ref _dropped);
+
+    /// <summary>Events the spam filter held back (too many about one object).</summary>
+    public int Filtered => Volatile.Read(ref _filtered);
 
     public void Event(V1ObjectReference involvedObject, string type, string reason, string message)
     {
@@ -161,8 +174,13 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
             LastTimestamp = now,
             Count = 1,
         };
+        if (_correlator.Correlate(e) is not { } correlated)
+        {
+            Interlocked.Increment(ref _filtered);
+            return;
+        }
         Interlocked.Increment(ref _pending);
-        if (!_queue.Writer.TryWrite(e))
+        if (!_queue.Writer.TryWrite(correlated))
         {
             Interlocked.Decrement(ref _pending);
             Interlocked.Increment(ref _dropped);
@@ -187,11 +205,11 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
 
     private async Task SendLoopAsync(CancellationToken cancellationToken)
     {
-        await foreach (var e in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var (e, key) in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             try
             {
-                await SendAsync(e, cancellationToken).ConfigureAwait(false);
+                await SendAsync(e, key, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception x) when (x is not OperationCanceledException)
             {
@@ -205,15 +223,8 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
         }
     }
 
-    private static string Key(Corev1Event e)
+    private async Task SendAsync(Corev1Event e, string key, CancellationToken cancellationToken)
     {
-        var o = e.InvolvedObject;
-        return string.Join("\u0000", e.Source.Component, e.Source.Host, o.Kind, o.NamespaceProperty, o.Name, o.FieldPath, o.Uid, o.ApiVersion, e.Type, e.Reason, e.Message);
-    }
-
-    private async Task SendAsync(Corev1Event e, CancellationToken cancellationToken)
-    {
-        var key = Key(e);
         var now = e.LastTimestamp!.Value;
         var aggregate = _cache.TryGetValue(key, out var seen) && now - seen.LastTimestamp <= _options.AggregationWindow;
         for (var attempt = 1; ; attempt++)

@@ -72,7 +72,7 @@ public sealed class KubeGenericRuntimeManager(
 
     public CriRuntimeClient Runtime => runtime;
 
-    /// <summary>Where kubelet's pod events go (Created, Started, Killing, BackOff, Failed); nowhere in standalone mode.</summary>
+    /// <summary>Where kubelet's pod events go (Created, Started, Killing, BackOff, Failed, FailedMount); nowhere in standalone mode.</summary>
     public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
 
     /// <summary>Everything the runtime has for one pod UID, newest first.</summary>
@@ -138,6 +138,8 @@ public sealed class KubeGenericRuntimeManager(
         catch (Exception e) when (e is ContainerConfigException or IOException or UnauthorizedAccessException)
         {
             log.Warning($"pod {name}: cannot set up volumes: {e.Message}");
+            // Identical messages at each retry add up in one Event's count (the recorder aggregates them).
+            Events.Event(EventReferences.ForPod(pod), EventTypes.Warning, EventReasons.FailedMount, VolumeSetUpErrors.FailedMountMessage(e.Message));
             foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod)) result.Waiting[c.Name] = new ContainerWaiting("CreateContainerConfigError", e.Message);
             // As for a container whose env cannot be built: try again soon, the object may appear.
             result.Retry(TimeSpan.FromSeconds(10));
@@ -252,15 +254,25 @@ public sealed class KubeGenericRuntimeManager(
             var current = Current(container.Name);
             if (current is { State: ContainerState.Running })
             {
-                string? why = null;
+                // Kubelet's computePodActions: the reason becomes the Killing event's message.
+                string? why = null, detail = null;
+                var restart = pod.Spec.RestartPolicy != "Never" || IsSidecar(container);
                 if (current.Hash.Length > 0 && current.Hash != PodRuntimeSpecs.Hash(container))
-                    why = $"Container {container.Name} definition changed, will be restarted";
+                {
+                    why = $"Container {container.Name} definition changed";
+                    restart = true;
+                }
                 else if (probes.RestartReason(current.Id) is { } failed)
-                    why = $"Container {container.Name} failed {failed.Type.ToString().ToLowerInvariant()} probe, will be restarted: {failed.Outcome.Message}";
+                {
+                    why = $"Container {container.Name} failed {failed.Type.ToString().ToLowerInvariant()} probe";
+                    detail = failed.Outcome.Message;
+                }
                 if (why is null) continue;
-                log.Info($"pod {name}: {why}.");
+                if (restart) why += ", will be restarted";
+                log.Info($"pod {name}: {why}{(detail is null ? "" : $": {detail}")}.");
                 result.Changed = true;
-                await KillContainerAsync(pod, container, current, podIp, null, ct).ConfigureAwait(false);
+                await KillContainerAsync(pod, container, current, podIp, null, why, ct).ConfigureAwait(false);
+                if (!restart) continue;
                 // The instance just killed is the latest; the new one is started at once, without back-off.
                 latest = current with { Status = current.Status with { State = ContainerState.Running } };
             }
@@ -318,6 +330,7 @@ public sealed class KubeGenericRuntimeManager(
         catch (Exception e) when (e is ContainerConfigException or IOException)
         {
             log.Warning($"pod {name} container {container.Name}: CreateContainerConfigError: {e.Message}");
+            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
             result.Waiting[container.Name] = new ContainerWaiting("CreateContainerConfigError", e.Message);
             result.Retry(TimeSpan.FromSeconds(10));
             return;
@@ -332,6 +345,7 @@ public sealed class KubeGenericRuntimeManager(
         catch (KubeletRuntimeException e) when (!IsConnectionError(e))
         {
             log.Warning($"pod {name} container {container.Name}: CreateContainerError: {e.Message}");
+            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
             result.Waiting[container.Name] = new ContainerWaiting("CreateContainerError", e.Message);
             result.Retry(TimeSpan.FromSeconds(10));
             return;
@@ -343,6 +357,7 @@ public sealed class KubeGenericRuntimeManager(
         catch (KubeletRuntimeException e) when (!IsConnectionError(e))
         {
             log.Warning($"pod {name} container {container.Name}: RunContainerError: {e.Message}");
+            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
             result.Waiting[container.Name] = new ContainerWaiting("RunContainerError", e.Message);
             result.Retry(TimeSpan.FromSeconds(10));
             return;
@@ -363,8 +378,11 @@ public sealed class KubeGenericRuntimeManager(
         }
     }
 
-    /// <summary>Stops one container: preStop hook, then the stop signal with what is left of the grace period (at least 2 s).</summary>
-    public async Task KillContainerAsync(V1Pod? pod, V1Container? container, RuntimeContainerStatus status, string? podIp, TimeSpan? gracePeriodOverride, CancellationToken ct)
+    /// <summary>
+    /// Stops one container: preStop hook, then the stop signal with what is left of the grace period (at least 2 s).
+    /// The Killing event says <paramref name="message"/>, or "Stopping container NAME".
+    /// </summary>
+    public async Task KillContainerAsync(V1Pod? pod, V1Container? container, RuntimeContainerStatus status, string? podIp, TimeSpan? gracePeriodOverride, string? message, CancellationToken ct)
     {
         var grace = gracePeriodOverride ?? TimeSpan.FromSeconds(pod?.Spec.TerminationGracePeriodSeconds
             ?? (long.TryParse(status.Status.Annotations.GetValueOrDefault(KubeletLabels.PodTerminationGracePeriod), out var g) ? g : 30));
@@ -390,7 +408,7 @@ public sealed class KubeGenericRuntimeManager(
         if (status.State is ContainerState.Running or ContainerState.Created or ContainerState.Unknown)
         {
             log.Info($"container {status.Name} ({Short(status.Id)}): stopping with a grace period of {Go(grace)}.");
-            if (pod is not null) Events.Event(EventReferences.ForPod(pod, status.Name), EventTypes.Normal, EventReasons.Killing, $"Stopping container {status.Name}");
+            if (pod is not null) Events.Event(EventReferences.ForPod(pod, status.Name), EventTypes.Normal, EventReasons.Killing, message ?? $"Stopping container {status.Name}");
             await StopAsync(status.Id, grace, ct).ConfigureAwait(false);
         }
     }
@@ -413,14 +431,14 @@ public sealed class KubeGenericRuntimeManager(
         V1Container? Spec(RuntimeContainerStatus c) => pod is null ? null : PodRuntimeSpecs.AllContainers(pod).Select(x => x.Container).FirstOrDefault(x => x.Name == c.Name);
         var sidecarOrder = (pod?.Spec.InitContainers ?? []).Where(IsSidecar).Select(c => c.Name).Reverse().ToList();
         var watch = Stopwatch.StartNew();
-        await Task.WhenAll(live.Where(c => !sidecarOrder.Contains(c.Name)).Select(c => KillContainerAsync(pod, Spec(c), c, podIp, gracePeriodOverride, ct))).ConfigureAwait(false);
+        await Task.WhenAll(live.Where(c => !sidecarOrder.Contains(c.Name)).Select(c => KillContainerAsync(pod, Spec(c), c, podIp, gracePeriodOverride, null, ct))).ConfigureAwait(false);
         if (pod is not null)
         {
             var grace = gracePeriodOverride ?? TimeSpan.FromSeconds(pod.Spec.TerminationGracePeriodSeconds ?? 30);
             foreach (var sidecar in sidecarOrder.SelectMany(n => live.Where(c => c.Name == n)))
             {
                 var left = grace - watch.Elapsed;
-                await KillContainerAsync(pod, Spec(sidecar), sidecar, podIp, left < MinimumGracePeriod ? MinimumGracePeriod : left, ct).ConfigureAwait(false);
+                await KillContainerAsync(pod, Spec(sidecar), sidecar, podIp, left < MinimumGracePeriod ? MinimumGracePeriod : left, null, ct).ConfigureAwait(false);
             }
         }
         foreach (var sandbox in status.Sandboxes.Where(s => s.State == PodSandboxState.Ready))

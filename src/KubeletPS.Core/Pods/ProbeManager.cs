@@ -12,13 +12,22 @@ public enum ProbeType { Liveness, Readiness, Startup }
 /// timeoutSeconds, and flip their result after successThreshold successes or failureThreshold
 /// failures. Until a startup probe succeeds, liveness and readiness are not probed. A changed result
 /// wakes the pod's worker: readiness feeds the Ready condition, a liveness or startup failure makes
-/// the pod worker kill and restart the container.
+/// the pod worker kill and restart the container. Every probe that does not pass records a Warning
+/// Unhealthy event on the container, as kubelet's prober does.
 /// </summary>
 public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, IKubeletLog log, TimeProvider? time = null) : IAsyncDisposable
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<(string ContainerId, ProbeType Type), ProbeWorker> _workers = new();
     private readonly ConcurrentDictionary<(string ContainerId, ProbeType Type), ProbeOutcome> _results = new();
+
+    /// <summary>Where Unhealthy events go; nowhere in standalone mode.</summary>
+    public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
+
+    /// <summary>Kubelet's Unhealthy message (pkg/kubelet/prober): "Liveness probe failed: OUTPUT", or "… errored" when the probe could not run.</summary>
+    public static string UnhealthyMessage(ProbeType type, ProbeOutcome outcome) => outcome.Result == ProbeResult.Unknown
+        ? $"{type} probe errored and resulted in unknown state: {outcome.Message}"
+        : $"{type} probe failed: {outcome.Output ?? outcome.Message}";
 
     /// <summary>Starts workers for the pod's running containers that have probes; stops those of containers that are gone.</summary>
     public void UpdatePod(V1Pod pod, RuntimePodStatus status, string? podIp)
@@ -36,7 +45,7 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
                 wanted.Add(key);
                 _workers.GetOrAdd(key, _ =>
                 {
-                    var worker = new ProbeWorker(this, uid, pod.Name(), container, latest.Id, type, probe, startedAt, podIp, container.StartupProbe is not null);
+                    var worker = new ProbeWorker(this, pod, container, latest.Id, type, probe, startedAt, podIp, container.StartupProbe is not null);
                     worker.Start();
                     return worker;
                 });
@@ -97,10 +106,11 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
         }
     }
 
-    private sealed class ProbeWorker(ProbeManager manager, string podUid, string podName, V1Container container, string containerId, ProbeType type, V1Probe probe, DateTimeOffset startedAt, string? podIp, bool hasStartupProbe)
+    private sealed class ProbeWorker(ProbeManager manager, V1Pod pod, V1Container container, string containerId, ProbeType type, V1Probe probe, DateTimeOffset startedAt, string? podIp, bool hasStartupProbe)
     {
         private readonly CancellationTokenSource _stop = new();
-        public string PodUid => podUid;
+        private readonly string _podName = pod.Name();
+        public string PodUid => pod.Metadata.Uid;
         public Task Completion { get; private set; } = Task.CompletedTask;
 
         public void Start() => Completion = Task.Run(RunAsync);
@@ -133,6 +143,8 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
                     else
                     {
                         var outcome = await manager.Run(probe, container, containerId, podIp, ct).ConfigureAwait(false);
+                        if (outcome.Result != ProbeResult.Success)
+                            manager.Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Unhealthy, UnhealthyMessage(type, outcome));
                         if (outcome.Result == ProbeResult.Success) { successes++; failures = 0; }
                         else { failures++; successes = 0; }
                         var current = manager._results.GetValueOrDefault(key);
@@ -144,7 +156,7 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
                         if (next is not null)
                         {
                             manager._results[key] = next;
-                            manager.Report(podUid, podName, container.Name, type, next);
+                            manager.Report(PodUid, _podName, container.Name, type, next);
                             // Startup probing ends with success; a liveness or startup failure waits for the restart.
                             if (type == ProbeType.Startup && next.Result == ProbeResult.Success) return;
                             if (type != ProbeType.Readiness && next.Result == ProbeResult.Failure) return;
@@ -158,7 +170,7 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
             }
             catch (Exception e)
             {
-                manager.LogUnexpected(podName, container.Name, type, e);
+                manager.LogUnexpected(_podName, container.Name, type, e);
             }
         }
     }

@@ -6,10 +6,16 @@ namespace KubeletPS.Core.Pods;
 
 public enum ProbeResult { Success, Failure, Unknown }
 
-/// <summary>The outcome of one probe or handler run, with kubelet's message on failure.</summary>
+/// <summary>
+/// The outcome of one probe or handler run, with kubelet's message on failure. Unknown means the
+/// probe could not be run at all (kubelet's prober error: the runtime failed, a port name is unknown).
+/// </summary>
 public sealed record ProbeOutcome(ProbeResult Result, string Message)
 {
     public static readonly ProbeOutcome Ok = new(ProbeResult.Success, "");
+
+    /// <summary>What kubelet's prober calls the probe's output (an exec probe's combined stdout and stderr); the message when not set.</summary>
+    public string? Output { get; init; }
 }
 
 /// <summary>
@@ -40,10 +46,23 @@ public sealed class Prober(CriRuntimeClient runtime)
         {
             if (exec is not null)
             {
-                var result = await runtime.ExecSyncAsync(containerId, exec.Command?.ToList() ?? [], timeout, cancellationToken).ConfigureAwait(false);
-                if (result.ExitCode == 0) return ProbeOutcome.Ok;
-                var output = (result.Stdout + result.Stderr).Trim();
-                return new ProbeOutcome(ProbeResult.Failure, $"command {string.Join(' ', exec.Command ?? [])} exited with {result.ExitCode}{(output.Length > 0 ? ": " + Truncate(output) : "")}");
+                var command = string.Join(' ', exec.Command ?? []);
+                try
+                {
+                    var result = await runtime.ExecSyncAsync(containerId, exec.Command?.ToList() ?? [], timeout, cancellationToken).ConfigureAwait(false);
+                    if (result.ExitCode == 0) return ProbeOutcome.Ok;
+                    var output = result.Stdout + result.Stderr;
+                    var trimmed = output.Trim();
+                    return new ProbeOutcome(ProbeResult.Failure, $"command {command} exited with {result.ExitCode}{(trimmed.Length > 0 ? ": " + Truncate(trimmed) : "")}")
+                    {
+                        // Kubelet's exec prober keeps at most 10 KiB of the output.
+                        Output = output.Length > MaxExecOutput ? output[..MaxExecOutput] : output,
+                    };
+                }
+                catch (KubeletRuntimeException e) when (e.Kind is RuntimeErrorKind.Timeout)
+                {
+                    return new ProbeOutcome(ProbeResult.Failure, $"command \"{command}\" timed out");
+                }
             }
             if (httpGet is not null)
             {
@@ -102,16 +121,12 @@ public sealed class Prober(CriRuntimeClient runtime)
         }
         catch (ContainerConfigException e)
         {
-            return new ProbeOutcome(ProbeResult.Failure, e.Message);
-        }
-        catch (KubeletRuntimeException e) when (e.Kind is RuntimeErrorKind.Timeout)
-        {
-            return new ProbeOutcome(ProbeResult.Failure, $"command timed out after {timeout.TotalSeconds:0}s");
+            return new ProbeOutcome(ProbeResult.Unknown, e.Message);
         }
         catch (KubeletRuntimeException e)
         {
-            // The runtime could not run the probe: kubelet counts that as a failure too.
-            return new ProbeOutcome(ProbeResult.Failure, e.Message);
+            // The runtime could not run the probe: an error, not a failed check (the worker still counts it as a failure).
+            return new ProbeOutcome(ProbeResult.Unknown, e.Message);
         }
     }
 
@@ -123,6 +138,8 @@ public sealed class Prober(CriRuntimeClient runtime)
         var named = container?.Ports?.FirstOrDefault(p => p.Name == text);
         return named?.ContainerPort ?? throw new ContainerConfigException($"port \"{text}\" is neither a number nor the name of a port of the container.");
     }
+
+    private const int MaxExecOutput = 10 * 1024;
 
     private static string Truncate(string text) => text.Length > 500 ? text[..500] + "…" : text;
 }

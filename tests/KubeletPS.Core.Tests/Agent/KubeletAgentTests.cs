@@ -388,4 +388,59 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             await TestApiClients.WaitUntilAsync(() => Phase("robot-client") == "Running", "the robot pod is Running once its service account exists", 90);
         });
     }
+
+    /// <summary>The events of one pod with one reason, as an administrator lists them (kubectl get events).</summary>
+    private async Task<IReadOnlyList<k8s.Models.Corev1Event>> EventsAsync(string pod, string reason)
+    {
+        var (admin, _) = TestApiClients.ForAdmin(_server);
+        var list = await admin.CoreV1.ListNamespacedEventAsync("default");
+        return list.Items.Where(e => e.InvolvedObject.Name == pod && e.Reason == reason).ToList();
+    }
+
+    [Fact]
+    public async Task A_failing_readiness_probe_gives_an_Unhealthy_event_whose_count_grows_and_a_missing_configMap_gives_FailedMount()
+    {
+        await RunAgentAsync(await StartAgentAsync(), async () =>
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            var unready = Pod("unready");
+            unready["spec"]!["containers"]![0]!["readinessProbe"] = JsonNode.Parse("""{"exec":{"command":["sh","-c","echo not yet; exit 1"]},"periodSeconds":1}""");
+            _server.Store.Create("pods", unready);
+            var unmountable = Pod("unmountable");
+            unmountable["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"cfg","configMap":{"name":"no-such-config"}}]""");
+            unmountable["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"cfg","mountPath":"/etc/cfg"}]""");
+            _server.Store.Create("pods", unmountable);
+
+            await TestApiClients.WaitUntilAsync(async () => (await EventsAsync("unready", "Unhealthy")).Any(e => e.Count > 1),
+                "an Unhealthy event for the readiness probe has a count above 1", 90);
+            var unhealthy = Assert.Single(await EventsAsync("unready", "Unhealthy"));
+            Assert.Equal(("Warning", "Readiness probe failed: not yet\n", "spec.containers{main}"), (unhealthy.Type, unhealthy.Message, unhealthy.InvolvedObject.FieldPath));
+            Assert.Equal(("kubelet", Node), (unhealthy.Source.Component, unhealthy.Source.Host));
+
+            await TestApiClients.WaitUntilAsync(async () => (await EventsAsync("unmountable", "FailedMount")).Count > 0, "a FailedMount event is recorded", 60);
+            var failedMount = Assert.Single(await EventsAsync("unmountable", "FailedMount"));
+            Assert.Equal(("Warning", "MountVolume.SetUp failed for volume \"cfg\" : configmap \"no-such-config\" not found"), (failedMount.Type, failedMount.Message));
+            Assert.Null(failedMount.InvolvedObject.FieldPath);
+        });
+    }
+
+    [Fact]
+    public async Task A_crash_looping_pod_reads_its_configMap_from_the_API_once_within_the_TTL()
+    {
+        _server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"loop-config","namespace":"default"},"data":{"greeting":"hello"}}""")!.AsObject());
+        await RunAgentAsync(await StartAgentAsync(), async () =>
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            var looping = Pod("looping", script: "exit 1");
+            looping["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"cfg","configMap":{"name":"loop-config"}}]""");
+            looping["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"cfg","mountPath":"/etc/cfg"}]""");
+            looping["spec"]!["containers"]![0]!["env"] = JsonNode.Parse("""[{"name":"GREETING","valueFrom":{"configMapKeyRef":{"name":"loop-config","key":"greeting"}}}]""");
+            _server.Store.Create("pods", looping);
+
+            // Three restarts: at once, then after 10 s and 20 s of back-off, all within the default TTL of 1 min.
+            await TestApiClients.WaitUntilAsync(() => (int?)ContainerStatus("looping")?["restartCount"] >= 3, "the container restarted three times", 120);
+            var gets = _server.RequestLog.Entries.Count(e => e.Verb == "get" && e.Resource == "configmaps" && e.Name == "loop-config");
+            Assert.True(gets == 1, $"{gets} GETs of the configMap during three restarts; expected 1 (the cache's TTL is 1 min).");
+        });
+    }
 }

@@ -1,6 +1,7 @@
 using KubeletPS.Core.Pods;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;
+using Microsoft.Extensions.Time.Testing;
 using static KubeletPS.Core.Tests.Pods.PodApiFixtures;
 
 namespace KubeletPS.Core.Tests.Pods;
@@ -19,10 +20,10 @@ public sealed class EventRecorderTests : IAsyncLifetime
         await _server.DisposeAsync();
     }
 
-    private EventRecorder Recorder(EventRecorderOptions? options = null)
+    private EventRecorder Recorder(EventRecorderOptions? options = null, TimeProvider? time = null)
     {
         var (client, identity) = TestApiClients.ForNode(_server, "node-a");
-        var recorder = new EventRecorder(client, identity, "node-a", _log, options);
+        var recorder = new EventRecorder(client, identity, "node-a", _log, options, time);
         _recorders.Add(recorder);
         return recorder;
     }
@@ -94,5 +95,44 @@ public sealed class EventRecorderTests : IAsyncLifetime
         Assert.Equal(1, recorder.Dropped);
         Assert.Contains(_log.Lines, l => l.Contains("dropped after 3 attempt(s)"));
         _server.Faults.AcceptConnections();
+    }
+
+    [Fact]
+    public async Task One_object_gets_a_burst_of_25_events_then_one_per_5_minutes()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2025-01-01T00:00:00Z"));
+        var pod = ToPod(CreatePod(_server, "unmountable"));
+        var recorder = Recorder(time: clock);
+        void FailedMount() => recorder.Event(EventReferences.ForPod(pod), EventTypes.Warning, EventReasons.FailedMount,
+            "MountVolume.SetUp failed for volume \"cfg\" : configmap \"missing\" not found");
+        for (var i = 0; i < 30; i++) FailedMount();
+        await recorder.FlushAsync(CancellationToken.None);
+        Assert.Equal(25, (int?)Assert.Single(Events())["count"]);
+        Assert.Equal(5, recorder.Filtered);
+
+        clock.Advance(TimeSpan.FromMinutes(5));
+        FailedMount();
+        FailedMount();
+        await recorder.FlushAsync(CancellationToken.None);
+        Assert.Equal(26, (int?)Assert.Single(Events())["count"]);
+        Assert.Equal(6, recorder.Filtered);
+    }
+
+    [Fact]
+    public async Task Similar_events_with_ten_different_messages_are_combined_into_one()
+    {
+        var pod = ToPod(CreatePod(_server, "flaky"));
+        var recorder = Recorder();
+        for (var i = 1; i <= 12; i++)
+            recorder.Event(EventReferences.ForPod(pod, "c"), EventTypes.Warning, EventReasons.Unhealthy, $"Readiness probe failed: request {i} timed out");
+        // Another reason is not similar.
+        recorder.Event(EventReferences.ForPod(pod, "c"), EventTypes.Normal, EventReasons.Started, "Started container c");
+        await recorder.FlushAsync(CancellationToken.None);
+
+        var unhealthy = Events().Where(e => (string?)e["reason"] == "Unhealthy").ToList();
+        Assert.Equal(10, unhealthy.Count);
+        var combined = Assert.Single(unhealthy, e => ((string?)e["message"])!.StartsWith(EventCorrelator.CombinedPrefix, StringComparison.Ordinal));
+        Assert.Equal((EventCorrelator.CombinedPrefix + "Readiness probe failed: request 12 timed out", 3), ((string?)combined["message"], (int?)combined["count"]));
+        Assert.Single(Events(), e => (string?)e["reason"] == "Started");
     }
 }

@@ -110,6 +110,7 @@ public sealed class AgentHarness : IAsyncDisposable
             CrashLoopBackOffMax = backOffMax ?? TimeSpan.FromSeconds(8),
             MaxParallelSandboxCreations = maxParallelSandboxCreations,
             Log = Log,
+            Events = Events,
         });
     }
 
@@ -117,6 +118,7 @@ public sealed class AgentHarness : IAsyncDisposable
     public string ManifestDirectory { get; }
     public string RootDirectory { get; }
     public RecordingLog Log { get; } = new();
+    public RecordingEvents Events { get; } = new();
     public CriRuntimeClient Client => _fixture.Client;
 
     public void Start() => _run = Task.Run(() => Agent.RunAsync(_stop.Token));
@@ -161,6 +163,14 @@ public sealed class AgentHarness : IAsyncDisposable
         await Agent.DisposeAsync();
         _stop.Dispose();
     }
+}
+
+/// <summary>The events the agent recorded, in order.</summary>
+public sealed class RecordingEvents : IEventRecorder
+{
+    public ConcurrentQueue<(V1ObjectReference InvolvedObject, string Type, string Reason, string Message)> Recorded { get; } = new();
+    public void Event(V1ObjectReference involvedObject, string type, string reason, string message) => Recorded.Enqueue((involvedObject, type, reason, message));
+    public IReadOnlyList<(V1ObjectReference InvolvedObject, string Type, string Reason, string Message)> WithReason(string reason) => Recorded.Where(e => e.Reason == reason).ToList();
 }
 
 public sealed class RecordingLog : IKubeletLog

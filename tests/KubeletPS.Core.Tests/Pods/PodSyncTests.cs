@@ -199,6 +199,11 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
         Assert.Equal(firstId, cs.LastState.Terminated.ContainerID);
         Assert.NotEqual(0, cs.LastState.Terminated.ExitCode);
         Assert.Contains(h.Log.Lines, l => l.Message.Contains("failed liveness probe", StringComparison.Ordinal));
+        // Kubelet's events: Unhealthy with the command's output on the container, then Killing with the reason.
+        var unhealthy = h.Events.WithReason("Unhealthy")[0];
+        Assert.Equal(("Warning", "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory\n"), (unhealthy.Type, unhealthy.Message));
+        Assert.Equal(("Pod", "live-node1", "spec.containers{main}"), (unhealthy.InvolvedObject.Kind, unhealthy.InvolvedObject.Name, unhealthy.InvolvedObject.FieldPath));
+        Assert.Contains(h.Events.WithReason("Killing"), e => e.Type == "Normal" && e.Message == "Container main failed liveness probe, will be restarted");
     }
 
     [Fact]
