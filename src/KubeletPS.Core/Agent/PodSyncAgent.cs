@@ -1,5 +1,6 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using k8s;
 using k8s.Models;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods;
@@ -49,6 +50,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
     private readonly GenericPleg _pleg;
     private readonly object _lock = new();
     private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
+    private readonly Dictionary<string, string> _semanticKeys = new(StringComparer.Ordinal);
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -219,6 +221,19 @@ public sealed class PodSyncAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>What kubelet's podsDifferSemantically compares: spec, labels, annotations, deletion timestamp and grace.</summary>
+    internal static string SemanticKey(V1Pod pod) => KubernetesJson.Serialize(new V1Pod
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Labels = pod.Metadata?.Labels,
+            Annotations = pod.Metadata?.Annotations,
+            DeletionTimestamp = pod.Metadata?.DeletionTimestamp,
+            DeletionGracePeriodSeconds = pod.Metadata?.DeletionGracePeriodSeconds,
+        },
+        Spec = pod.Spec,
+    });
+
     private async Task WatchSourceAsync(IPodSource source, CancellationToken ct)
     {
         try
@@ -236,6 +251,14 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in desired)
                 {
                     if (!before.ContainsKey(uid)) _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}) from source {source.Name}: desired.");
+                    // As kubelet's pod config: a pod whose spec, labels, annotations and deletion did not
+                    // change (a status echo from the API, another pod's edit) does not wake its worker.
+                    var key = SemanticKey(pod);
+                    lock (_lock)
+                    {
+                        if (_semanticKeys.TryGetValue(uid, out var known) && known == key && _workers.IsKnown(uid)) continue;
+                        _semanticKeys[uid] = key;
+                    }
                     _options.ConfigObjects?.RegisterPod(pod);
                     _workers.UpdatePod(pod);
                 }
@@ -243,6 +266,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 {
                     if (desired.ContainsKey(uid)) continue;
                     _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}): no longer in any source; stopping it.");
+                    lock (_lock) _semanticKeys.Remove(uid);
                     _workers.KillPod(uid);
                     _options.ConfigObjects?.UnregisterPod(uid);
                 }
