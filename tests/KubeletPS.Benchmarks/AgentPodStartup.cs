@@ -15,12 +15,14 @@ namespace KubeletPS.Benchmarks;
 /// </summary>
 public static class AgentPodStartup
 {
+    private static readonly int PollMs = int.TryParse(Environment.GetEnvironmentVariable("KPS_BENCH_POLL_MS"), out var ms) ? ms : 50;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var pods = 30;
         string? dir = null;
         var maxParallel = KubeGenericRuntimeManager.DefaultParallelSandboxCreations;
-        var warmup = false;
+        var warmup = 0;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -28,7 +30,7 @@ public static class AgentPodStartup
                 case "--pods": pods = int.Parse(args[i + 1]); break;
                 case "--dir": dir = args[i + 1]; break;
                 case "--max-parallel": maxParallel = int.Parse(args[i + 1]); break;
-                case "--warmup": warmup = bool.Parse(args[i + 1]); break;
+                case "--warmup": warmup = int.Parse(args[i + 1]); break;
                 default:
                     Console.Error.WriteLine($"agent: unknown argument {args[i]}");
                     return 2;
@@ -57,18 +59,18 @@ public static class AgentPodStartup
         var run = Task.Run(() => agent.RunAsync(stop.Token));
         await using var client = containerd.CreateClient();
 
-        if (warmup)
+        if (warmup > 0)
         {
-            // One pod started and removed first, so the burst runs on an agent whose code is
-            // compiled (JIT) as a long-running kubelet's is; the cold figure is the run without it.
+            // A few pods started and removed first, so the burst meets an agent whose code is compiled
+            // (JIT, tiering) as a kubelet that has been running a while is; the cold figure is the run without.
             var cpuWarmup = Process.GetCurrentProcess().TotalProcessorTime;
             var warm = Stopwatch.StartNew();
-            var path = Path.Combine(manifests, "warmup.yaml");
-            await File.WriteAllTextAsync(path, Manifest("warmup"));
-            while (!(await client.ListContainersAsync(new ContainerFilter { State = ContainerState.Running })).Any()) await Task.Delay(50);
-            File.Delete(path);
-            while ((await client.ListPodSandboxesAsync()).Any()) await Task.Delay(50);
-            Console.WriteLine($"warm-up pod started and removed in {warm.ElapsedMilliseconds} ms, agent CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuWarmup).TotalMilliseconds:F0} ms");
+            for (var i = 0; i < warmup; i++) await File.WriteAllTextAsync(Path.Combine(manifests, $"warmup-{i}.yaml"), Manifest($"warmup-{i}"));
+            while ((await client.ListContainersAsync(new ContainerFilter { State = ContainerState.Running })).Count < warmup) await Task.Delay(100);
+            for (var i = 0; i < warmup; i++) File.Delete(Path.Combine(manifests, $"warmup-{i}.yaml"));
+            while ((await client.ListPodSandboxesAsync()).Any()) await Task.Delay(100);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Console.WriteLine($"warm-up: {warmup} pods started and removed in {warm.ElapsedMilliseconds} ms, agent CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpuWarmup).TotalMilliseconds:F0} ms");
         }
 
         var callsBefore = agent.RuntimeOperations.Snapshot();
@@ -91,7 +93,7 @@ public static class AgentPodStartup
                 if (!c.Labels.TryGetValue(KubeletLabels.PodName, out var pod) || running.ContainsKey(pod) || !written.TryGetValue(pod, out var start)) continue;
                 running[pod] = (total.ElapsedTicks - start) * 1000.0 / Stopwatch.Frequency;
             }
-            await Task.Delay(50);
+            await Task.Delay(PollMs);
         }
         total.Stop();
         var calls = RuntimeOperationStats.Since(agent.RuntimeOperations.Snapshot(), callsBefore);
@@ -100,7 +102,7 @@ public static class AgentPodStartup
         GC.Collect();
         await Task.Delay(1000);
         var workingSet = Environment.WorkingSet;
-        Console.WriteLine($"agent: {running.Count}/{pods} pods, {maxParallel} sandboxes created at once, (sandbox + 1 container) from manifest written to container running: total {total.ElapsedMilliseconds} ms, " +
+        Console.WriteLine($"agent ({(warmup > 0 ? $"warm, after {warmup} pods" : "cold, just started")}): {running.Count}/{pods} pods, {maxParallel} pods started at once, (sandbox + 1 container) from manifest written to container running: total {total.ElapsedMilliseconds} ms, " +
             $"p50 {Percentile(durations, 0.50):F0} ms, p99 {Percentile(durations, 0.99):F0} ms, max {(durations.Length > 0 ? durations[^1] : 0):F0} ms; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine($"agent process working set with {running.Count} pods: {workingSet / 1024.0 / 1024.0:F0} MiB (before the agent: {workingSetBefore / 1024.0 / 1024.0:F0} MiB; managed heap {GC.GetTotalMemory(false) / 1024.0 / 1024.0:F0} MiB)");
 

@@ -3,29 +3,39 @@
     Pod startup latency of the agent against direct CRI calls, 30 pods (a benchmark, not a test).
 .DESCRIPTION
     All pods are asked for at once and each pod's latency runs from that moment to its container running.
+    Each round, each on its own private containerd:
     1. direct-cri: the 30 sandboxes and containers started with CRI calls alone (the runtime's own time),
-       all 30 at once and 4 at a time (the agent's default on this machine: twice the cores, at least 4);
-    2. agent: 30 static pod manifests written at once; per pod, manifest written → all containers running.
-    Each on its own private containerd, alternating $Rounds times. Prints p50/p99 of each, the agent's
-    working set with 30 pods and its CRI calls, and the agent's p50 over the best direct schedule's.
+       all 30 at once and $Parallel at a time (the agent's default here: twice the cores, at least 4);
+    2. agent, cold: 30 static pod manifests written into the folder of an agent that has just started;
+    3. agent, warm: the same after the agent has started and removed $Warmup pods (its code compiled,
+       as in a kubelet that has been running a while).
+    Per pod: manifest written → all containers running. Prints each run, then the medians over $Rounds
+    rounds and the agent's p50 over the best direct schedule's.
 #>
-param([string] $ModulePath, [int] $Pods = 30, [int] $Rounds = 2, [int] $Parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount))
+param([string] $ModulePath, [int] $Pods = 30, [int] $Rounds = 3, [int] $Warmup = 8,
+    [int] $Parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount))
 $bench = Join-Path $PSScriptRoot '../KubeletPS.Benchmarks/bin/Release/net10.0/KubeletPS.Benchmarks.dll'
-$p50 = @{ direct = @(); agent = @() }
-foreach ($round in 1..$Rounds) {
-    foreach ($parallel in @($Pods, $Parallel)) {
-        Write-Host "-- round $round, direct CRI, $Pods pods, $parallel at a time"
-        $out = & dotnet $bench direct-cri --pods $Pods --parallel $parallel
-        $out | Write-Host
-        if (($out -join "`n") -match 'at once: p50 (\d+) ms') { $p50.direct += [int]$Matches[1] }
-    }
-    Write-Host "-- round $round, agent, $Pods static pods"
-    $out = & dotnet $bench agent --pods $Pods --max-parallel $Parallel
+$runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @() }
+function Measure-Run([string] $Name, [string[]] $Arguments, [string] $Pattern) {
+    Write-Host "-- $Name"
+    $out = & dotnet $bench @Arguments
     $out | Write-Host
-    if (($out -join "`n") -match 'running: total \d+ ms, p50 (\d+) ms') { $p50.agent += [int]$Matches[1] }
+    if (($out -join "`n") -match $Pattern) { $script:runs[$Name] += , @([int]$Matches[1], [int]$Matches[2]) }
 }
-if ($p50.direct.Count -and $p50.agent.Count) {
-    $best = ($p50.direct | Measure-Object -Minimum).Minimum
-    $agent = ($p50.agent | Measure-Object -Minimum).Minimum
-    Write-Host ("agent p50 {0} ms (best of {1}) vs the best direct CRI p50 {2} ms: {3:+0;-0}%" -f $agent, $p50.agent.Count, $best, (100.0 * $agent / $best - 100))
+foreach ($round in 1..$Rounds) {
+    Write-Host "== round $round of $Rounds"
+    Measure-Run "direct CRI, all $Pods at once" @('direct-cri', '--pods', $Pods, '--parallel', $Pods) 'at once: p50 (\d+) ms, p99 (\d+) ms'
+    Measure-Run "direct CRI, $Parallel at a time" @('direct-cri', '--pods', $Pods, '--parallel', $Parallel) 'at once: p50 (\d+) ms, p99 (\d+) ms'
+    Measure-Run 'agent, cold' @('agent', '--pods', $Pods, '--max-parallel', $Parallel) 'running: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
+    Measure-Run 'agent, warm' @('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) 'running: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
+}
+function Get-Median([int[]] $Values) { $s = $Values | Sort-Object; if ($s.Count -eq 0) { return 0 }; $s[[int][Math]::Floor(($s.Count - 1) / 2)] }
+Write-Host "== medians over $Rounds rounds ($Pods pods, all asked for at once)"
+$summary = foreach ($name in $runs.Keys) {
+    [pscustomobject]@{ Run = $name; Rounds = $runs[$name].Count; P50ms = Get-Median ($runs[$name] | ForEach-Object { $_[0] }); P99ms = Get-Median ($runs[$name] | ForEach-Object { $_[1] }) }
+}
+$summary | Format-Table -AutoSize | Out-String | Write-Host
+$best = ($summary | Where-Object Run -like 'direct*' | Where-Object P50ms -gt 0 | Measure-Object P50ms -Minimum).Minimum
+foreach ($agent in $summary | Where-Object Run -like 'agent*') {
+    if ($best -and $agent.P50ms) { Write-Host ("{0}: p50 {1} ms vs the best direct CRI schedule's {2} ms: {3:+0;-0} %" -f $agent.Run, $agent.P50ms, $best, (100.0 * $agent.P50ms / $best - 100)) }
 }

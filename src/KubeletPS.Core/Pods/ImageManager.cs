@@ -28,7 +28,7 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>Makes the container's image present; returns the image id to create the container with.</summary>
-    public async Task<string> EnsureImageAsync(V1Pod pod, V1Container container, PodSandboxSpec sandbox, CancellationToken cancellationToken)
+    public async Task<string> EnsureImageAsync(V1Pod pod, V1Container container, PodSandboxSpec sandbox, CancellationToken cancellationToken, Action? beforePull = null)
     {
         var image = container.Image;
         var policy = container.ImagePullPolicy ?? PodDefaults.DefaultPullPolicy(image);
@@ -37,6 +37,7 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
         {
             if (present is null)
                 throw new ImagePullException("ErrImageNeverPull", $"Container image \"{image}\" is not present with pull policy of Never");
+            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Pulled, $"Container image \"{image}\" already present on machine");
             return present.Id;
         }
 
@@ -44,6 +45,7 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
         if (_backOff.IsInBackOffSince(key, _time.GetUtcNow(), out _, out _))
             throw new ImagePullException("ImagePullBackOff", $"Back-off pulling image \"{image}\"");
 
+        beforePull?.Invoke();
         var watch = Stopwatch.StartNew();
         log.Info($"pod {pod.Name()} container {container.Name}: pulling image \"{image}\" (imagePullPolicy {policy}).");
         Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Pulling, $"Pulling image \"{image}\"");

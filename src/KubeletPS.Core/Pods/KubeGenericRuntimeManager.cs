@@ -46,16 +46,18 @@ public sealed class KubeGenericRuntimeManager(
     public static readonly TimeSpan MinimumGracePeriod = TimeSpan.FromSeconds(2);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private SemaphoreSlim _sandboxCreations = new(DefaultParallelSandboxCreations);
+    private SemaphoreSlim _podStarts = new(DefaultParallelSandboxCreations);
 
-    /// <summary>Sandboxes created at once by default: twice the cores, at least 4.</summary>
+    /// <summary>Pods started at once by default: twice the cores, at least 4.</summary>
     public static int DefaultParallelSandboxCreations => Math.Max(4, 2 * Environment.ProcessorCount);
 
     /// <summary>
-    /// How many RunPodSandbox calls run at once. When many pods arrive together (a node coming back,
-    /// a burst of static pods), the runtime sets up namespaces, CNI and the pause container for all of
-    /// them at once and every pod waits for the slowest; a bounded number keeps the runtime's
-    /// throughput and lets the first pods run early. Set before the first sync.
+    /// How many pods are started at once: a sync that creates a pod's sandbox holds one of these
+    /// slots until its containers are created and started (an image pull gives the slot up first, so a
+    /// slow registry never holds other pods back). When many pods arrive together (a node coming back,
+    /// a burst of static pods), the runtime would otherwise set up namespaces, CNI, the pause container
+    /// and the containers of all of them at once, and every pod would wait for the slowest; a bounded
+    /// number keeps the runtime's throughput and lets the first pods run early. Set before the first sync.
     /// </summary>
     public int MaxParallelSandboxCreations
     {
@@ -64,7 +66,7 @@ public sealed class KubeGenericRuntimeManager(
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
             _maxParallelSandboxCreations = value;
-            _sandboxCreations = new SemaphoreSlim(value);
+            _podStarts = new SemaphoreSlim(value);
         }
     }
 
@@ -120,7 +122,31 @@ public sealed class KubeGenericRuntimeManager(
     /// <summary>SyncPod: make the runtime match the pod spec.</summary>
     public async Task<PodSyncResult> SyncPodAsync(V1Pod pod, RuntimePodStatus status, CancellationToken ct)
     {
+        using var slot = new PodStartSlot(_podStarts);
+        return await SyncPodCoreAsync(pod, status, slot, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A pod-start slot: taken just before the sandbox is created, given back once (before an image pull, or when the sync ends).</summary>
+    private sealed class PodStartSlot(SemaphoreSlim semaphore) : IDisposable
+    {
+        private int _state; // 0 not taken, 1 taken, 2 given back
+
+        public async Task TakeAsync(CancellationToken ct)
+        {
+            await semaphore.WaitAsync(ct).ConfigureAwait(false);
+            Volatile.Write(ref _state, 1);
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.CompareExchange(ref _state, 2, 1) == 1) semaphore.Release();
+        }
+    }
+
+    private async Task<PodSyncResult> SyncPodCoreAsync(V1Pod pod, RuntimePodStatus status, PodStartSlot slot, CancellationToken ct)
+    {
         var result = new PodSyncResult();
+        Action ReleaseSlot = slot.Dispose;
         var name = pod.Name();
         var hostNetwork = pod.Spec.HostNetwork == true;
         var sandbox = status.LatestSandbox;
@@ -169,34 +195,26 @@ public sealed class KubeGenericRuntimeManager(
             {
                 log.Info($"pod {name}: sandbox {Short(sandbox.Id)} is {(sandbox.State == PodSandboxState.Ready ? "without an IP" : "not ready")}; killing the pod and creating a new sandbox.");
                 result.Changed = true;
-                    await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
+                await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
             }
             var attempt = sandbox is null ? 0u : sandbox.Attempt + 1;
             var spec = specs.Sandbox(pod, attempt);
+            result.Changed = true;
+            await slot.TakeAsync(ct).ConfigureAwait(false);
             var watch = Stopwatch.StartNew();
-            SandboxStatusInfo created;
-            await _sandboxCreations.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                result.Changed = true;
-                try
-                {
-                    sandboxId = await runtime.RunPodSandboxAsync(spec, ct).ConfigureAwait(false);
-                }
-                catch (KubeletRuntimeException e) when (!IsConnectionError(e))
-                {
-                    log.Warning($"pod {name}: RunPodSandbox failed: {e.Message}");
-                    foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod))
-                        result.Waiting[c.Name] = new ContainerWaiting("ContainerCreating", $"Failed to create pod sandbox: {e.Message}");
-                    result.Retry(TimeSpan.FromSeconds(5));
-                    return result;
-                }
-                created = await runtime.PodSandboxStatusAsync(sandboxId, ct).ConfigureAwait(false);
+                sandboxId = await runtime.RunPodSandboxAsync(spec, ct).ConfigureAwait(false);
             }
-            finally
+            catch (KubeletRuntimeException e) when (!IsConnectionError(e))
             {
-                _sandboxCreations.Release();
+                log.Warning($"pod {name}: RunPodSandbox failed: {e.Message}");
+                foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod))
+                    result.Waiting[c.Name] = new ContainerWaiting("ContainerCreating", $"Failed to create pod sandbox: {e.Message}");
+                result.Retry(TimeSpan.FromSeconds(5));
+                return result;
             }
+            var created = await runtime.PodSandboxStatusAsync(sandboxId, ct).ConfigureAwait(false);
             podIp = hostNetwork ? null : created.Ip;
             log.Info($"pod {name}: created sandbox {Short(sandboxId)} (attempt {attempt}{(podIp is null ? "" : $", IP {podIp}")}) in {watch.ElapsedMilliseconds} ms.");
         }
@@ -227,7 +245,7 @@ public sealed class KubeGenericRuntimeManager(
                         if (init.StartupProbe is not null && !probes.IsStarted(init, current.Id)) return result;
                         continue;
                     }
-                    await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct).ConfigureAwait(false);
+                    await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct, ReleaseSlot).ConfigureAwait(false);
                     return result;
                 }
                 if (current is { State: ContainerState.Running }) return result;
@@ -239,7 +257,7 @@ public sealed class KubeGenericRuntimeManager(
                     await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
                     return result;
                 }
-                await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct).ConfigureAwait(false);
+                await StartContainerAsync(pod, init, isInit: true, status.Latest(init.Name), sandboxId, sandboxSpec, podIp, volumePaths, result, ct, ReleaseSlot).ConfigureAwait(false);
                 return result;
             }
         }
@@ -280,7 +298,7 @@ public sealed class KubeGenericRuntimeManager(
             {
                 continue;
             }
-            starts.Add(StartContainerAsync(pod, container, isInit, latest, sandboxId, sandboxSpec, podIp, volumePaths, result, ct));
+            starts.Add(StartContainerAsync(pod, container, isInit, latest, sandboxId, sandboxSpec, podIp, volumePaths, result, ct, ReleaseSlot));
         }
         await Task.WhenAll(starts).ConfigureAwait(false);
         if (await RemoveDeadInstancesAsync(status, sandboxId, ct).ConfigureAwait(false)) result.Changed = true;
@@ -288,7 +306,7 @@ public sealed class KubeGenericRuntimeManager(
     }
 
     private async Task StartContainerAsync(V1Pod pod, V1Container container, bool isInit, RuntimeContainerStatus? latest, string sandboxId, PodSandboxSpec sandboxSpec,
-        string? podIp, IReadOnlyDictionary<string, string> volumePaths, PodSyncResult result, CancellationToken ct)
+        string? podIp, IReadOnlyDictionary<string, string> volumePaths, PodSyncResult result, CancellationToken ct, Action? beforePull = null)
     {
         var name = pod.Name();
         var hash = PodRuntimeSpecs.Hash(container);
@@ -310,7 +328,7 @@ public sealed class KubeGenericRuntimeManager(
         string image;
         try
         {
-            image = await images.EnsureImageAsync(pod, container, sandboxSpec, ct).ConfigureAwait(false);
+            image = await images.EnsureImageAsync(pod, container, sandboxSpec, ct, beforePull).ConfigureAwait(false);
         }
         catch (ImagePullException e)
         {

@@ -133,6 +133,8 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
                 (string?)e["reason"] == "Started" && (string?)e["involvedObject"]?["name"] == "web"
                 && (string?)e["involvedObject"]?["fieldPath"] == "spec.containers{main}" && (string?)e["source"]?["host"] == Node),
                 "a Started event for the container is recorded", 30);
+            Assert.Contains(_server.Store.List("events", "default"), e => (string?)e["reason"] == "Pulled" && (string?)e["involvedObject"]?["name"] == "web"
+                && (string?)e["message"] == "Container image \"kubeletps.local/busybox:latest\" already present on machine");
 
             // kubectl delete: graceful, then gone once the agent has stopped the containers.
             var (admin, _) = TestApiClients.ForAdmin(_server);
