@@ -145,6 +145,14 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
                         var outcome = await manager.Run(probe, container, containerId, podIp, ct).ConfigureAwait(false);
                         if (outcome.Result != ProbeResult.Success)
                             manager.Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Unhealthy, UnhealthyMessage(type, outcome));
+                        // As kubelet's probe worker: a probe that could not run (errored, Unknown) is
+                        // recorded as an event but counts neither as a success nor as a failure.
+                        if (outcome.Result == ProbeResult.Unknown)
+                        {
+                            manager.LogErrored(_podName, container.Name, type, outcome);
+                            await Task.Delay(period, time, ct).ConfigureAwait(false);
+                            continue;
+                        }
                         if (outcome.Result == ProbeResult.Success) { successes++; failures = 0; }
                         else { failures++; successes = 0; }
                         var current = manager._results.GetValueOrDefault(key);
@@ -189,4 +197,7 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
 
     private void LogUnexpected(string podName, string containerName, ProbeType type, Exception e)
         => log.Warning($"pod {podName} container {containerName}: {type.ToString().ToLowerInvariant()} prober stopped: {e.Message}");
+
+    private void LogErrored(string podName, string containerName, ProbeType type, ProbeOutcome outcome)
+        => log.Debug($"pod {podName} container {containerName}: {type.ToString().ToLowerInvariant()} probe errored, not counted: {outcome.Message}");
 }

@@ -125,7 +125,7 @@ public sealed class Prober(CriRuntimeClient runtime)
         }
         catch (KubeletRuntimeException e)
         {
-            // The runtime could not run the probe: an error, not a failed check (the worker still counts it as a failure).
+            // The runtime could not run the probe: an error, not a failed check (the worker does not count it).
             return new ProbeOutcome(ProbeResult.Unknown, e.Message);
         }
     }

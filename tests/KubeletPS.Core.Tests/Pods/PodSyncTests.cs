@@ -182,6 +182,27 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
+    public async Task ALivenessProbeThatCannotRunIsNotCountedAsAFailure()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("errored.yaml", Pod("errored", Container("main", "sleep 3600", """
+                livenessProbe:
+                  tcpSocket: {port: no-such-port}
+                  periodSeconds: 1
+                  failureThreshold: 1
+        """)));
+        var pod = await h.WaitForRunningAsync("errored");
+        // Several probe runs errored (the port name is unknown) ...
+        await PodSyncFixture.WaitForAsync(() => h.Log.Lines.Count(l => l.Message.Contains("pod errored-node1 container main: liveness probe errored, not counted", StringComparison.Ordinal)),
+            n => n >= 3, "three errored liveness probe runs");
+        // ... and, as in kubelet, none of them counted as a failure: the container was never killed.
+        var now = h.Pod("errored")!;
+        Assert.Equal(0, now.Status.ContainerStatuses[0].RestartCount);
+        Assert.Equal(pod.Status.ContainerStatuses[0].ContainerID, now.Status.ContainerStatuses[0].ContainerID);
+        Assert.DoesNotContain(h.Log.Lines, l => l.Message.Contains("failed liveness probe", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task FailingExecLivenessProbeRestartsTheContainer()
     {
         await using var h = fixture.NewAgent();
