@@ -23,6 +23,7 @@
         'Get-KubeletPod'
         'Start-KubeletPodSync'
         'Start-KubeletAgent'
+        'Install-KubeletService'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(

@@ -38,6 +38,10 @@ internal static class ErrorIds
     // The node cmdlets: the prefix, to which NodeAgentCmdlet.NodeError appends InvalidConfiguration,
     // ApiRequestFailed, InvalidArgument, Stopped or Failed.
     internal const string InvokeKubeletNodeRegistration = nameof(InvokeKubeletNodeRegistration);
+
+    // Install-KubeletService: the prefix, to which ModuleNotFound, PathNotFound, UnitExists,
+    // InvalidArgument, AccessDenied or Failed is appended.
+    internal const string InstallKubeletService = nameof(InstallKubeletService);
     internal const string GetKubeletNode = nameof(GetKubeletNode);
     internal const string StartKubeletNodeHeartbeat = nameof(StartKubeletNodeHeartbeat);
     internal const string StartKubeletAgent = nameof(StartKubeletAgent);

@@ -13,6 +13,8 @@ public sealed class PodHostsFile(string rootDirectory, string clusterDomain, str
 {
     public const string ContainerPath = "/etc/hosts";
 
+    private readonly object _writing = new();
+
     public string PathFor(string uid) => Path.Combine(rootDirectory, "pods", uid, "etc-hosts");
 
     /// <summary>Writes the pod's hosts file when its content changed; returns its path, or null when the pod has no IP yet.</summary>
@@ -22,13 +24,17 @@ public sealed class PodHostsFile(string rootDirectory, string clusterDomain, str
         if (!hostNetwork && string.IsNullOrEmpty(podIp)) return null;
         var content = hostNetwork ? NodeContent(pod) : ManagedContent(pod, hostname, podIp!);
         var path = PathFor(pod.Metadata.Uid);
-        if (File.Exists(path) && File.ReadAllText(path) == content) return path;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, content);
-        PodVolumes.SetMode(temporary, 0x1A4); // 0644
-        File.Move(temporary, path, overwrite: true);
-        return path;
+        // The containers of a pod start in parallel and each ensures the file.
+        lock (_writing)
+        {
+            if (File.Exists(path) && File.ReadAllText(path) == content) return path;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+            File.WriteAllText(temporary, content);
+            PodVolumes.SetMode(temporary, 0x1A4); // 0644
+            File.Move(temporary, path, overwrite: true);
+            return path;
+        }
     }
 
     public string ManagedContent(V1Pod pod, string hostname, string podIp)

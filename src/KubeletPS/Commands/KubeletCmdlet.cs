@@ -19,6 +19,21 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
 
     protected override void StopProcessing() => _stopping.Cancel();
 
+    /// <summary>
+    /// While the returned registration lives, SIGTERM (systemctl stop, kill) stops this cmdlet as
+    /// Ctrl+C does — a clean stop — instead of ending the process at once. Dispose it when done.
+    /// </summary>
+    protected IDisposable? StopOnTerminationSignal()
+    {
+        if (OperatingSystem.IsWindows()) return null;
+        return System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            try { _stopping.Cancel(); }
+            catch (ObjectDisposedException) { }
+        });
+    }
+
     public void Dispose()
     {
         _stopping.Dispose();

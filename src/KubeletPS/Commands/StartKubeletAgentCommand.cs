@@ -45,6 +45,7 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
         {
             return;
         }
+        using var terminate = StopOnTerminationSignal();
         try
         {
             RunOnPipeline(async ct =>
@@ -64,8 +65,9 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
                         (attempt, reason) => Post(() => WriteProgress(new ProgressRecord(1, activity, $"Waiting for the API server {agent.Context.Identity.Server} (attempt {attempt}): {reason}"))),
                         duration.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (duration.IsCancellationRequested && !ct.IsCancellationRequested)
+                catch (OperationCanceledException) when (duration.IsCancellationRequested)
                 {
+                    // The time given, Ctrl+C or SIGTERM (systemctl stop): a clean stop.
                 }
                 Log.Info($"The agent of node {agent.Context.Options.NodeName} stopped{(StopPodsOnExit ? " and stopped its pods" : "; its pods keep running")}.");
             });

@@ -29,6 +29,7 @@ public sealed class StartKubeletNodeHeartbeatCommand : NodeRegistrationCmdlet
         {
             return;
         }
+        using var terminate = StopOnTerminationSignal();
         try
         {
             RunOnPipeline(async ct =>

@@ -98,6 +98,7 @@ public sealed class StartKubeletPodSyncCommand : KubeletCmdlet
             }
             else
             {
+                using var terminate = StopOnTerminationSignal();
                 RunOnPipeline(async ct =>
                 {
                     await using var agent = new PodSyncAgent(options);

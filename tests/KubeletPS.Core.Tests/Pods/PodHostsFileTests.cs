@@ -69,4 +69,13 @@ public sealed class PodHostsFileTests : IDisposable
         Assert.Null(hosts.Ensure(Pod(), "web", null));
         Assert.False(File.Exists(hosts.PathFor("uid-1")));
     }
+
+    [Fact]
+    public async Task ContainersStartingTogetherAllGetTheFile()
+    {
+        var hosts = new PodHostsFile(_root, "cluster.local");
+        var paths = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => hosts.Ensure(Pod(), "web", "10.88.0.7"))));
+        Assert.All(paths, p => Assert.Equal(hosts.PathFor("uid-1"), p));
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(hosts.PathFor("uid-1"))!));
+    }
 }

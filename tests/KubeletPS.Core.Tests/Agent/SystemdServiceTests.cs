@@ -1,0 +1,80 @@
+using KubeletPS.Core.Agent;
+
+namespace KubeletPS.Core.Tests.Agent;
+
+public sealed class SystemdServiceTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kps-units-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private SystemdServiceRequest Request(string? node = "node1") => new()
+    {
+        PwshPath = "/opt/microsoft/powershell/7/pwsh",
+        ModuleManifestPath = "/usr/local/share/powershell/Modules/KubeletPS/0.1.0/KubeletPS.psd1",
+        KubeconfigPath = "/etc/kubernetes/kubelet.conf",
+        NodeName = node,
+        UnitDirectory = _dir,
+    };
+
+    [Fact]
+    public void TheUnitRunsStartKubeletAgentAfterContainerdAndRestartsAlways()
+    {
+        var unit = SystemdService.Render(Request());
+        Assert.Contains("\nAfter=network-online.target containerd.service\n", unit);
+        Assert.Contains("\nRestart=always\nRestartSec=10\n", unit);
+        Assert.Contains("\nKillSignal=SIGTERM\n", unit);
+        Assert.Contains("\nWantedBy=multi-user.target\n", unit);
+        Assert.Contains("\nExecStart=\"/opt/microsoft/powershell/7/pwsh\" -NoLogo -NoProfile -NonInteractive -Command " +
+            "\"Import-Module '/usr/local/share/powershell/Modules/KubeletPS/0.1.0/KubeletPS.psd1'; Start-KubeletAgent -KubeconfigPath '/etc/kubernetes/kubelet.conf' -NodeName 'node1' -Verbose\"\n", unit);
+    }
+
+    [Fact]
+    public void QuotesAreEscapedForPowerShellAndSystemd()
+    {
+        var request = Request() with { ConfigPath = "/srv/it's \"odd\" $HOME 100%.yaml" };
+        var exec = SystemdService.ExecStart(request);
+        // PowerShell: ' doubled inside '…'; systemd: " and \ escaped, $ and % doubled.
+        Assert.Contains("-ConfigPath '/srv/it''s \\\"odd\\\" $$HOME 100%%.yaml'", exec);
+    }
+
+    [Theory]
+    [InlineData("kubelet ps", "Name")]
+    [InlineData("kubeletps.service", "Name")]
+    [InlineData("a/b", "Name")]
+    public void ABadUnitNameIsRefused(string name, string field)
+    {
+        var e = Assert.Throws<KubeletException>(() => SystemdService.Render(Request() with { Name = name }));
+        Assert.Equal(KubeletErrorKind.InvalidArgument, e.Category);
+        Assert.Equal(field, e.Target);
+    }
+
+    [Fact]
+    public void RelativePathsAndLineBreaksAreRefused()
+    {
+        Assert.Equal("KubeconfigPath", Assert.Throws<KubeletException>(() => SystemdService.Render(Request() with { KubeconfigPath = "kubelet.conf" })).Target);
+        Assert.Equal("NodeName", Assert.Throws<KubeletException>(() => SystemdService.Render(Request("node1\nExecStartPre=/bin/sh"))).Target);
+    }
+
+    [Fact]
+    public void WritesTheUnitOnceAndRefusesToReplaceAnotherWithoutForce()
+    {
+        Assert.True(SystemdService.WriteUnit(Request(), force: false));
+        var path = Path.Combine(_dir, "kubeletps.service");
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(path));
+        Assert.False(SystemdService.WriteUnit(Request(), force: false));
+
+        var e = Assert.Throws<KubeletException>(() => SystemdService.WriteUnit(Request("node2"), force: false));
+        Assert.Equal(KubeletErrorKind.Conflict, e.Category);
+        Assert.Equal(path, e.Target);
+        Assert.Contains("-NodeName 'node1'", File.ReadAllText(path));
+
+        Assert.True(SystemdService.WriteUnit(Request("node2"), force: true));
+        Assert.Contains("-NodeName 'node2'", File.ReadAllText(path));
+        Assert.False(File.Exists(path + ".tmp"));
+    }
+}
