@@ -187,16 +187,21 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         }
 
         var ns = pod.Namespace() ?? "default";
+        // Static pods may not refer to API objects (as the Kubernetes docs say, and NodeRestriction
+        // refuses such mirror pods), the same rule as for their volumes.
+        var objects = MirrorPods.IsStaticPod(pod) ? null : Objects;
+        var unavailable = Objects is null ? "needs the API server; a standalone kubelet cannot read it"
+            : "a static pod may not refer to API objects (configmaps, secrets, service accounts)";
         foreach (var from in container.EnvFrom ?? [])
         {
             var optional = from.ConfigMapRef?.Optional ?? from.SecretRef?.Optional ?? false;
             var what = from.ConfigMapRef is not null ? $"configMap \"{from.ConfigMapRef.Name}\"" : $"secret \"{from.SecretRef?.Name}\"";
-            if (Objects is null)
+            if (objects is null)
             {
-                if (!optional) throw new ContainerConfigException($"container \"{container.Name}\": envFrom {what} needs the API server; a standalone kubelet cannot read it.");
+                if (!optional) throw new ContainerConfigException($"container \"{container.Name}\": envFrom {what}: {unavailable}.");
                 continue;
             }
-            var data = from.ConfigMapRef is { } cm ? Objects.GetConfigMap(ns, cm.Name) : Objects.GetSecret(ns, from.SecretRef!.Name);
+            var data = from.ConfigMapRef is { } cm ? objects.GetConfigMap(ns, cm.Name) : objects.GetSecret(ns, from.SecretRef!.Name);
             if (data is null)
             {
                 if (!optional) throw new ContainerConfigException($"container \"{container.Name}\": envFrom {what} not found");
@@ -222,12 +227,12 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             {
                 Set(variable.Name, DownwardApi.ResourceField(container, resource, NodeAllocatable()));
             }
-            else if (Objects is not null && (from.ConfigMapKeyRef is not null || from.SecretKeyRef is not null))
+            else if (objects is not null && (from.ConfigMapKeyRef is not null || from.SecretKeyRef is not null))
             {
                 var (kind, name, key, optional) = from.ConfigMapKeyRef is { } cm
                     ? ("configmap", cm.Name, cm.Key, cm.Optional == true)
                     : ("secret", from.SecretKeyRef!.Name, from.SecretKeyRef.Key, from.SecretKeyRef.Optional == true);
-                var data = kind == "configmap" ? Objects.GetConfigMap(ns, name) : Objects.GetSecret(ns, name);
+                var data = kind == "configmap" ? objects.GetConfigMap(ns, name) : objects.GetSecret(ns, name);
                 if (data is not null && data.TryGetValue(key, out var value)) Set(variable.Name, System.Text.Encoding.UTF8.GetString(value));
                 else if (!optional)
                     throw new ContainerConfigException(data is null
@@ -241,7 +246,7 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             else
             {
                 var what = from.ConfigMapKeyRef is { } cm ? $"configMap \"{cm.Name}\" key \"{cm.Key}\"" : $"secret \"{from.SecretKeyRef?.Name}\" key \"{from.SecretKeyRef?.Key}\"";
-                throw new ContainerConfigException($"container \"{container.Name}\": env {variable.Name} comes from {what}, which needs the API server; a standalone kubelet cannot read it.");
+                throw new ContainerConfigException($"container \"{container.Name}\": env {variable.Name} comes from {what}: {unavailable}.");
             }
         }
         return order.Select(n => new KeyValuePair<string, string>(n, values[n])).ToList();

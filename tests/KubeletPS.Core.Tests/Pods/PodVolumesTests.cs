@@ -142,6 +142,20 @@ public sealed class PodVolumesTests : IDisposable
     }
 
     [Fact]
+    public void A_static_pod_may_not_take_env_from_API_objects_and_an_API_pod_may()
+    {
+        _objects.ConfigMaps["shop/app"] = new() { ["greeting"] = "hello"u8.ToArray() };
+        var specs = new PodRuntimeSpecs(_root, _root, new PodDns([], "", null, NullKubeletLog.Instance), null) { Objects = _objects };
+        var pod = Pod("""{"name":"e","emptyDir":{}}""");
+        pod.Spec.Containers[0].Env = [new V1EnvVar { Name = "GREETING", ValueFrom = new V1EnvVarSource { ConfigMapKeyRef = new V1ConfigMapKeySelector { Name = "app", Key = "greeting" } } }];
+        Assert.Equal("hello", specs.BuildEnv(pod, pod.Spec.Containers[0], null).Single(p => p.Key == "GREETING").Value);
+
+        pod.Metadata.Annotations = new Dictionary<string, string> { [PodAnnotations.ConfigSource] = "file" };
+        var e = Assert.Throws<ContainerConfigException>(() => specs.BuildEnv(pod, pod.Spec.Containers[0], null));
+        Assert.Contains("env GREETING comes from configMap \"app\" key \"greeting\": a static pod may not refer to API objects", e.Message);
+    }
+
+    [Fact]
     public void A_token_is_reused_until_80_percent_of_its_lifetime_then_refreshed_and_rewritten()
     {
         _objects.ConfigMaps["shop/kube-root-ca.crt"] = new() { ["ca.crt"] = "CA PEM"u8.ToArray() };
