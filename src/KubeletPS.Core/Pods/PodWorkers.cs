@@ -125,7 +125,9 @@ public sealed class PodWorkers : IAsyncDisposable
         private readonly object _lock = new();
         private V1Pod? _desired = pod;
         private V1Pod? _pending;
-        private bool _terminating;
+        // A worker without a desired pod (an orphan found in the runtime) can only kill it; it is
+        // terminating from its first run, before Terminate() is even called.
+        private bool _terminating = pod is null;
         private bool _terminal;
         private V1PodStatus? _status;
         private IReadOnlyDictionary<string, ContainerWaiting> _waiting = new Dictionary<string, ContainerWaiting>();
@@ -216,6 +218,13 @@ public sealed class PodWorkers : IAsyncDisposable
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or FormatException)
                 {
                     owner._log.Error($"pod {Name}: sync failed, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e.GetType().Name}: {e.Message}");
+                    wait = errorBackOff;
+                    errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    // A bug must not end this pod's worker silently (kubelet's workers recover too): say so, with where, and retry.
+                    owner._log.Error($"pod {Name}: sync failed unexpectedly, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e}");
                     wait = errorBackOff;
                     errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
                 }

@@ -202,7 +202,7 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
     }
 
     [Fact]
-    public async Task A_new_agent_on_the_same_root_directory_adopts_the_running_API_pod_without_restarting_it()
+    public async Task A_new_agent_on_the_same_root_directory_adopts_the_running_API_pod_without_restarting_it_and_removes_one_deleted_meanwhile()
     {
         var first = await StartAgentAsync(stopPodsOnExit: false);
         string containerId;
@@ -210,8 +210,9 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         {
             await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             _server.Store.Create("pods", Pod("survivor"));
-            await TestApiClients.WaitUntilAsync(() => Phase("survivor") == "Running" && ContainerStatus("survivor")?["state"]?["running"] is not null,
-                "the pod is Running in the API", 90);
+            _server.Store.Create("pods", Pod("goner"));
+            await TestApiClients.WaitUntilAsync(() => Phase("survivor") == "Running" && ContainerStatus("survivor")?["state"]?["running"] is not null
+                && Phase("goner") == "Running", "the pods are Running in the API", 90);
             containerId = (string)ContainerStatus("survivor")!["containerID"]!;
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
@@ -222,6 +223,9 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
         await StopAsync(first);
         await using var runtime = fixture.Containerd.CreateClient();
         Assert.Contains(await runtime.ListContainersAsync(), c => $"containerd://{c.Id}" == containerId && c.State == KubeletPS.Core.Runtime.ContainerState.Running);
+        // While no agent runs, an administrator force-deletes one pod (kubectl delete --grace-period=0 --force).
+        _server.Store.Delete("pods", "default", "goner");
+        Assert.Contains(await runtime.ListContainersAsync(), c => c.Labels.GetValueOrDefault("io.kubernetes.pod.name") == "goner");
 
         var second = await StartAgentAsync();
         try
@@ -239,6 +243,10 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             Assert.NotNull(container["state"]!["running"]);
             var survivors = (await runtime.ListContainersAsync()).Where(c => c.Labels.GetValueOrDefault("io.kubernetes.pod.name") == "survivor").ToList();
             Assert.Equal([containerId], survivors.Select(c => $"containerd://{c.Id}"));
+            // The pod deleted while the agent was down is killed and removed on start.
+            await TestApiClients.WaitUntilAsync(async () => !(await runtime.ListContainersAsync()).Any(c => c.Labels.GetValueOrDefault("io.kubernetes.pod.name") == "goner")
+                && !(await runtime.ListPodSandboxesAsync()).Any(p => p.Labels.GetValueOrDefault("io.kubernetes.pod.name") == "goner"),
+                "the deleted pod's containers and sandbox are removed", 60);
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
         {
