@@ -390,15 +390,19 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
         var root = manifests + "-root";
         string uid;
         string containerId;
+        string goneUid;
         await using (var first = fixture.NewAgent(manifests, root, stopPodsOnExit: false))
         {
             first.Write("keep.yaml", Pod("keep", Container("main", "sleep 3600")));
+            first.Write("gone.yaml", Pod("gone", Container("main", "sleep 3600")));
             var pod = await first.WaitForRunningAsync("keep");
+            goneUid = (await first.WaitForRunningAsync("gone")).Metadata.Uid;
             uid = pod.Metadata.Uid;
             containerId = pod.Status.ContainerStatuses[0].ContainerID;
         }
-        // The agent is gone; its pod is not.
+        // The agent is gone; its pods are not. One manifest is removed meanwhile.
         Assert.Contains(await fixture.Client.ListContainersAsync(), c => $"containerd://{c.Id}" == containerId && c.State == ContainerState.Running);
+        File.Delete(Path.Combine(manifests, "gone.yaml"));
 
         await using var second = fixture.NewAgent(manifests, root, stopPodsOnExit: true);
         var adopted = await second.WaitForRunningAsync("keep");
@@ -407,6 +411,9 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
         Assert.Equal(0, adopted.Status.ContainerStatuses[0].RestartCount);
         Assert.Single(await second.SandboxesAsync(uid));
         Assert.DoesNotContain(second.Log.Lines, l => l.Message.Contains("started container", StringComparison.Ordinal));
+        // The pod whose manifest went while no agent ran is killed and removed on start.
+        await PodSyncFixture.WaitForAsync(() => second.SandboxesAsync(goneUid), s => s.Count == 0, "the removed manifest's sandbox is gone");
+        Assert.Empty(await second.ContainersAsync(goneUid));
     }
 
     [Fact]
