@@ -121,6 +121,24 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
+    public void StrategicMergePatchReplacesContainerStatusesWhole()
+    {
+        // The API types give containerStatuses no patch strategy: a state that went from waiting to
+        // running must not keep "waiting" (kubectl would print the waiting reason).
+        var pod = JsonNode.Parse("""
+            {"status":{"conditions":[{"type":"Ready","status":"False"}],
+                       "containerStatuses":[{"name":"app","ready":false,"state":{"waiting":{"reason":"PodInitializing"}}}]}}
+            """);
+        var patched = KubeletPS.TestCluster.Storage.StrategicMergePatch.Apply(pod, JsonNode.Parse("""
+            {"status":{"conditions":[{"type":"Ready","status":"True"}],
+                       "containerStatuses":[{"name":"app","ready":true,"state":{"running":{"startedAt":"2026-11-29T18:00:00Z"}}}]}}
+            """))!;
+        var state = patched["status"]!["containerStatuses"]!.AsArray().Single()!["state"]!.AsObject();
+        Assert.Equal(["running"], state.Select(p => p.Key));
+        Assert.Equal("True", (string?)patched["status"]!["conditions"]![0]!["status"]);
+    }
+
+    [Fact]
     public async Task MergePatchReplacesListsAndNullDeletes()
     {
         await using var server = await TestObjects.StartServerAsync();

@@ -45,9 +45,9 @@ public static class StrategicMergePatch
         ["spec.hostAliases"] = "ip",
         ["status.conditions"] = "type",
         ["status.addresses"] = "type",
-        ["status.containerStatuses"] = "name",
-        ["status.initContainerStatuses"] = "name",
-        ["status.ephemeralContainerStatuses"] = "name",
+        // status.containerStatuses, initContainerStatuses and ephemeralContainerStatuses have no patch
+        // strategy in the API types: a patch replaces them whole (merged by name, a container's state
+        // would keep "waiting" beside "running").
         ["status.podIPs"] = "ip",
         ["status.hostIPs"] = "ip",
         ["status.volumesAttached"] = "name",
