@@ -138,6 +138,22 @@ public static class SystemdService
             throw new KubeletException($"systemctl {string.Join(' ', arguments)} failed with exit code {code}: {output}", KubeletErrorKind.Unspecified, "systemctl");
     }
 
+    /// <summary>systemctl daemon-reload and enable; with <paramref name="start"/> also start (restart when the unit changed).</summary>
+    /// <exception cref="KubeletException">A systemctl step failed; the message has its output.</exception>
+    public static void Enable(string name, bool start, bool unitChanged)
+    {
+        SystemctlChecked("daemon-reload");
+        SystemctlChecked("enable", name + ".service");
+        if (start) SystemctlChecked(unitChanged ? "restart" : "start", name + ".service");
+    }
+
+    /// <summary>
+    /// DOTNET_ROOT for the service when this process runs on the dotnet host (pwsh as a dotnet tool):
+    /// the host's directory, so the pwsh apphost finds the same .NET when systemd starts it.
+    /// </summary>
+    public static string? DotnetRootFor(string? processPath) =>
+        processPath is not null && Path.GetFileName(processPath) == "dotnet" ? Path.GetDirectoryName(processPath) : null;
+
     /// <summary>The unit's state as systemctl reports it (false for both when systemd does not run).</summary>
     public static (bool Enabled, bool Active) State(string name)
     {

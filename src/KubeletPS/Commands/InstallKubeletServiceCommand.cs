@@ -70,10 +70,6 @@ public sealed class InstallKubeletServiceCommand : KubeletCmdlet
                 Prefix + ErrorIds.PathNotFound, ErrorCategory.ObjectNotFound, pwsh));
             return;
         }
-        // A pwsh run by the dotnet host (a dotnet tool) needs to find that .NET when systemd starts it.
-        var host = Environment.ProcessPath;
-        var dotnetRoot = host is not null && Path.GetFileName(host) == "dotnet" ? Path.GetDirectoryName(host) : null;
-
         var request = new SystemdServiceRequest
         {
             Name = Name,
@@ -83,7 +79,7 @@ public sealed class InstallKubeletServiceCommand : KubeletCmdlet
             KubeconfigPath = KubeconfigPath is null ? null : ResolveLiteralPath(KubeconfigPath),
             NodeName = NodeName,
             UnitDirectory = ResolveLiteralPath(UnitDirectory),
-            DotnetRoot = dotnetRoot,
+            DotnetRoot = SystemdService.DotnetRootFor(Environment.ProcessPath),
         };
         try
         {
@@ -107,9 +103,7 @@ public sealed class InstallKubeletServiceCommand : KubeletCmdlet
             }
             else if (ShouldProcess($"{Name}.service", Start ? "Reload systemd, enable and start the service" : "Reload systemd and enable the service"))
             {
-                SystemdService.SystemctlChecked("daemon-reload");
-                SystemdService.SystemctlChecked("enable", Name + ".service");
-                if (Start) SystemdService.SystemctlChecked(changed ? "restart" : "start", Name + ".service");
+                SystemdService.Enable(Name, Start, changed);
             }
             var (enabled, active) = SystemdService.State(Name);
             WriteObject(new KubeletServiceInfo(new SystemdServiceState(Name, request.UnitPath, execStart, changed, systemd, enabled, active)));

@@ -77,4 +77,15 @@ public sealed class SystemdServiceTests : IDisposable
         Assert.Contains("-NodeName 'node2'", File.ReadAllText(path));
         Assert.False(File.Exists(path + ".tmp"));
     }
+
+    [Theory]
+    [InlineData("/usr/share/dotnet/dotnet", "/usr/share/dotnet")]
+    [InlineData("/opt/microsoft/powershell/7/pwsh", null)]
+    [InlineData(null, null)]
+    public void ADotnetHostedPwshGetsDotnetRoot(string? processPath, string? expected)
+    {
+        Assert.Equal(expected, SystemdService.DotnetRootFor(processPath));
+        if (expected is not null)
+            Assert.Contains($"\nEnvironment=\"DOTNET_ROOT={expected}\"\n", SystemdService.Render(Request() with { DotnetRoot = expected }));
+    }
 }

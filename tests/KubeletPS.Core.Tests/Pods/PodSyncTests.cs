@@ -34,6 +34,23 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
         {Indent(more, 4)}
         """;
 
+    private const string WorkMount = "volumeMounts: [{name: work, mountPath: /work}]";
+
+    /// <summary>A pod whose init and app containers share the emptyDir "work" at /work.</summary>
+    private static string WorkPod(string name, string restartPolicy, string[] initContainers, string[] containers) => $"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {"{"}name: {name}{"}"}
+        spec:
+          restartPolicy: {restartPolicy}
+          terminationGracePeriodSeconds: 2
+          volumes: [{"{name: work, emptyDir: {}}"}]
+          initContainers:
+        {string.Join("\n", initContainers)}
+          containers:
+        {string.Join("\n", containers)}
+        """;
+
     /// <summary>Re-indents a YAML fragment written at any indentation to <paramref name="spaces"/>.</summary>
     private static string Indent(string text, int spaces)
     {
@@ -251,22 +268,9 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     public async Task InitContainersRunInOrderOnASharedEmptyDir()
     {
         await using var h = fixture.NewAgent();
-        var mount = """
-                volumeMounts: [{name: work, mountPath: /work}]
-        """;
-        var yaml = $"""
-            apiVersion: v1
-            kind: Pod
-            metadata: {"{name: init}"}
-            spec:
-              terminationGracePeriodSeconds: 2
-              volumes: [{"{name: work, emptyDir: {}}"}]
-              initContainers:
-            {Container("first", "sleep 1; echo 1 >> /work/log", mount)}
-            {Container("second", "echo 2 >> /work/log", mount)}
-              containers:
-            {Container("app", "tr '\\n' ' ' < /work/log > /work/seen; sleep 3600", mount)}
-            """;
+        var yaml = WorkPod("init", "Always",
+            [Container("first", "sleep 1; echo 1 >> /work/log", WorkMount), Container("second", "echo 2 >> /work/log", WorkMount)],
+            [Container("app", "tr '\\n' ' ' < /work/log > /work/seen; sleep 3600", WorkMount)]);
         h.Write("init.yaml", yaml);
         var pod = await h.WaitForRunningAsync("init");
         Assert.All(pod.Status.InitContainerStatuses, s => Assert.Equal("Completed", s.State.Terminated.Reason));
@@ -280,23 +284,9 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     public async Task SidecarStartsBeforeTheNextInitContainerRestartsUnderANeverPodAndStopsWhenTheAppSucceeds()
     {
         await using var h = fixture.NewAgent();
-        var mount = """
-            volumeMounts: [{name: work, mountPath: /work}]
-            """;
-        var yaml = $"""
-            apiVersion: v1
-            kind: Pod
-            metadata: {"{name: side}"}
-            spec:
-              restartPolicy: Never
-              terminationGracePeriodSeconds: 2
-              volumes: [{"{name: work, emptyDir: {}}"}]
-              initContainers:
-            {Container("proxy", "echo proxy >> /work/log; sleep 2; exit 3", mount + "\nrestartPolicy: Always")}
-            {Container("setup", "echo setup >> /work/log", mount)}
-              containers:
-            {Container("app", "until [ $(grep -c proxy /work/log) -ge 2 ]; do sleep 0.2; done; echo app >> /work/log; sleep 3", mount)}
-            """;
+        var yaml = WorkPod("side", "Never",
+            [Container("proxy", "echo proxy >> /work/log; sleep 2; exit 3", WorkMount + "\nrestartPolicy: Always"), Container("setup", "echo setup >> /work/log", WorkMount)],
+            [Container("app", "until [ $(grep -c proxy /work/log) -ge 2 ]; do sleep 0.2; done; echo app >> /work/log; sleep 3", WorkMount)]);
         h.Write("side.yaml", yaml);
 
         // The app runs while the sidecar exits and is restarted, although the pod's restartPolicy is Never.
