@@ -191,7 +191,7 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         // refuses such mirror pods), the same rule as for their volumes.
         var objects = MirrorPods.IsStaticPod(pod) ? null : Objects;
         var unavailable = Objects is null ? "needs the API server; a standalone kubelet cannot read it"
-            : "a static pod may not refer to API objects (configmaps, secrets, service accounts)";
+            : MirrorPods.StaticPodApiObjectsRefused;
         foreach (var from in container.EnvFrom ?? [])
         {
             var optional = from.ConfigMapRef?.Optional ?? from.SecretRef?.Optional ?? false;

@@ -199,7 +199,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
         if (objects is null)
             throw new ContainerConfigException($"volume \"{volume}\": {what} needs the API server; a standalone kubelet cannot fill it.");
         if (MirrorPods.IsStaticPod(pod))
-            throw new ContainerConfigException($"volume \"{volume}\": {what}: a static pod may not refer to API objects (configmaps, secrets, service accounts).");
+            throw new ContainerConfigException($"volume \"{volume}\": {what}: {MirrorPods.StaticPodApiObjectsRefused}.");
         return objects;
     }
 
