@@ -78,9 +78,13 @@ function Invoke-Build {
         if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
         $null = New-Item -ItemType Directory -Force $ModuleOut
 
-        # The engine and its dependencies go to Dependencies/, loaded by EngineLoadContext.
-        Invoke-Native dotnet publish src/KubeletPS.Core/KubeletPS.Core.csproj -c $Configuration --nologo -v quiet `
-            -o (Join-Path $ModuleOut 'Dependencies')
+        # The engine and its dependencies go to Dependencies/<framework>, loaded by EngineLoadContext:
+        # one build per runtime the module supports, each precompiled (ReadyToRun) against it.
+        foreach ($framework in 'net8.0', 'net10.0') {
+            Invoke-Native dotnet publish src/KubeletPS.Core/KubeletPS.Core.csproj -c $Configuration --nologo -v quiet `
+                -f $framework -r linux-x64 --self-contained false '-p:PublishReadyToRun=true' `
+                -o (Join-Path $ModuleOut "Dependencies/$framework")
+        }
         # The cmdlet assembly sits at the module root, alone.
         Invoke-Native dotnet build src/KubeletPS/KubeletPS.csproj -c $Configuration --nologo -v quiet
         $cmdletBin = Join-Path $RepoRoot "src/KubeletPS/bin/$Configuration/net8.0"
@@ -193,7 +197,9 @@ switch ($Task) {
     'Benchmark' {
         Install-OsPackage
         Invoke-Build
-        Invoke-Native dotnet build (Join-Path $RepoRoot 'KubeletPS.sln') -c $Configuration --nologo -v quiet
+        # The benchmark program with the engine precompiled (ReadyToRun) for .NET 10, as Dependencies/net10.0 ships it.
+        Invoke-Native dotnet publish (Join-Path $RepoRoot 'tests/KubeletPS.Benchmarks/KubeletPS.Benchmarks.csproj') -c $Configuration `
+            --nologo -v quiet -r linux-x64 --self-contained false '-p:PublishReadyToRun=true' -o (Join-Path $OutDir 'benchmarks')
         Get-ChildItem (Join-Path $RepoRoot 'tests/benchmarks') -Filter '*.ps1' | ForEach-Object {
             Write-Host "== $($_.BaseName)"
             & dotnet pwsh -NoProfile -NonInteractive -File $_.FullName -ModulePath (Join-Path $ModuleOut 'KubeletPS.psd1')

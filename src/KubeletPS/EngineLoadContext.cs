@@ -6,7 +6,7 @@ namespace KubeletPS;
 
 /// <summary>
 /// Loads KubeletPS.Core and its dependencies (KubernetesClient, YamlDotNet, BouncyCastle,
-/// gRPC) from the module's Dependencies/ folder into a load context of their own, so that
+/// gRPC) from the module's Dependencies/&lt;runtime&gt; folder into a load context of their own, so that
 /// another module's copy of the same packages never clashes with ours. This follows
 /// PowerShell's documented pattern for binary modules: the default context is asked only
 /// for the engine assembly; everything the engine needs resolves inside this context.
@@ -24,8 +24,19 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
 
     internal static EngineLoadContext? Instance { get; private set; }
 
-    internal static string DependencyDirectory =>
-        Path.Combine(Path.GetDirectoryName(typeof(EngineLoadContext).Assembly.Location)!, "Dependencies");
+    /// <summary>
+    /// Dependencies/net10.0 on .NET 10 and later (PowerShell 7.6+), Dependencies/net8.0 before
+    /// (PowerShell 7.4 LTS). Each holds the engine precompiled (ReadyToRun) against that runtime;
+    /// a runtime ignores precompiled code built for another major version and compiles the IL.
+    /// </summary>
+    internal static string DependencyDirectory => DependencyDirectoryFor(
+        Path.Combine(Path.GetDirectoryName(typeof(EngineLoadContext).Assembly.Location)!, "Dependencies"), Environment.Version);
+
+    internal static string DependencyDirectoryFor(string dependencies, Version runtime)
+    {
+        var net10 = Path.Combine(dependencies, "net10.0");
+        return runtime.Major >= 10 && Directory.Exists(net10) ? net10 : Path.Combine(dependencies, "net8.0");
+    }
 
     internal static void Register()
     {

@@ -23,6 +23,7 @@ public static class AgentPodStartup
         string? dir = null;
         var maxParallel = KubeGenericRuntimeManager.DefaultParallelSandboxCreations;
         var warmup = 0;
+        string? timelinePath = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -31,6 +32,7 @@ public static class AgentPodStartup
                 case "--dir": dir = args[i + 1]; break;
                 case "--max-parallel": maxParallel = int.Parse(args[i + 1]); break;
                 case "--warmup": warmup = int.Parse(args[i + 1]); break;
+                case "--timeline": timelinePath = args[i + 1]; break;
                 default:
                     Console.Error.WriteLine($"agent: unknown argument {args[i]}");
                     return 2;
@@ -43,6 +45,7 @@ public static class AgentPodStartup
         var manifests = Path.Combine(baseDir, "manifests");
         Directory.CreateDirectory(manifests);
         var workingSetBefore = Environment.WorkingSet;
+        var timeline = new Timeline();
 
         var agent = new PodSyncAgent(new PodSyncAgentOptions
         {
@@ -54,6 +57,8 @@ public static class AgentPodStartup
             FileCheckFrequency = TimeSpan.FromSeconds(20),
             StopPodsOnExit = true,
             MaxParallelSandboxCreations = maxParallel,
+            Log = timeline,
+            Events = timeline,
         });
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => agent.RunAsync(stop.Token));
@@ -75,9 +80,12 @@ public static class AgentPodStartup
 
         var callsBefore = agent.RuntimeOperations.Snapshot();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var jitMethodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
         var written = new Dictionary<string, long>();
         var running = new Dictionary<string, double>();
         var total = Stopwatch.StartNew();
+        timeline.Start();
         for (var i = 0; i < pods; i++)
         {
             var name = $"bench-{i}";
@@ -98,15 +106,21 @@ public static class AgentPodStartup
         total.Stop();
         var calls = RuntimeOperationStats.Since(agent.RuntimeOperations.Snapshot(), callsBefore);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethodsBefore;
+        var jitTime = System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore;
         var durations = running.Values.Order().ToArray();
+        // The agent's own "Started" events: the moment its StartContainer call returned, as direct-cri measures.
+        var started = timeline.StartedMs(written.Keys.ToHashSet()).Order().ToArray();
+        if (timelinePath is not null) timeline.Save(timelinePath);
         GC.Collect();
         await Task.Delay(1000);
         var workingSet = Environment.WorkingSet;
         Console.WriteLine($"agent ({(warmup > 0 ? $"warm, after {warmup} pods" : "cold, just started")}): {running.Count}/{pods} pods, {maxParallel} pods started at once, (sandbox + 1 container) from manifest written to container running: total {total.ElapsedMilliseconds} ms, " +
             $"p50 {Percentile(durations, 0.50):F0} ms, p99 {Percentile(durations, 0.99):F0} ms, max {(durations.Length > 0 ? durations[^1] : 0):F0} ms; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        Console.WriteLine($"agent's Started events (StartContainer returned, as direct-cri measures): {started.Length}/{pods}, p50 {Percentile(started, 0.50):F0} ms, p99 {Percentile(started, 0.99):F0} ms");
         Console.WriteLine($"agent process working set with {running.Count} pods: {workingSet / 1024.0 / 1024.0:F0} MiB (before the agent: {workingSetBefore / 1024.0 / 1024.0:F0} MiB; managed heap {GC.GetTotalMemory(false) / 1024.0 / 1024.0:F0} MiB)");
 
-        Console.WriteLine($"agent process CPU until all were running: {cpu.TotalMilliseconds:F0} ms (includes the benchmark's own polling)");
+        Console.WriteLine($"agent process CPU until all were running: {cpu.TotalMilliseconds:F0} ms (includes the benchmark's own polling); JIT: {jitMethods} methods compiled in {jitTime.TotalMilliseconds:F0} ms");
         Console.WriteLine($"agent CRI calls until all were running: {calls.Sum(c => c.Calls)} ({calls.Sum(c => c.Calls) / (double)pods:F1} per pod): " +
             string.Join(", ", calls.Select(c => $"{c.Operation} {c.Calls} ({c.Duration.TotalMilliseconds / c.Calls:F0} ms avg)")));
 
@@ -133,4 +147,34 @@ public static class AgentPodStartup
 
     internal static double Percentile(double[] sorted, double p)
         => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    /// <summary>The agent's log lines and events with the time since the first manifest was written (for --timeline).</summary>
+    private sealed class Timeline : IKubeletLog, IEventRecorder
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(double Ms, string Line)> _lines = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, double> _started = new();
+        private long _start = Stopwatch.GetTimestamp();
+
+        public void Start()
+        {
+            _start = Stopwatch.GetTimestamp();
+            _lines.Clear();
+            _started.Clear();
+        }
+
+        private double Now => Stopwatch.GetElapsedTime(_start).TotalMilliseconds;
+
+        public void Write(KubeletLogLevel level, string message) => _lines.Enqueue((Now, $"{level} {message}"));
+
+        public void Event(k8s.Models.V1ObjectReference involvedObject, string type, string reason, string message)
+        {
+            var now = Now;
+            _lines.Enqueue((now, $"Event {reason} {involvedObject.Name}: {message}"));
+            if (reason == EventReasons.Started) _started.TryAdd(involvedObject.Name, now);
+        }
+
+        public IEnumerable<double> StartedMs(IReadOnlySet<string> pods) => _started.Where(p => pods.Contains(p.Key)).Select(p => p.Value);
+
+        public void Save(string path) => File.WriteAllLines(path, _lines.Select(l => $"{l.Ms,9:F1} {l.Line}"));
+    }
 }

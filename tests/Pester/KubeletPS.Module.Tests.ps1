@@ -37,9 +37,43 @@ Describe 'KubeletPS module' {
 
     It 'keeps its engine and dependencies under Dependencies/, apart from the cmdlet assembly' {
         Get-ChildItem $moduleRoot -Filter *.dll | ForEach-Object Name | Should -Be 'KubeletPS.dll'
-        foreach ($dll in 'KubeletPS.Core.dll', 'KubernetesClient.dll', 'YamlDotNet.dll', 'BouncyCastle.Cryptography.dll') {
-            Join-Path $moduleRoot "Dependencies/$dll" | Should -Exist
+        foreach ($framework in 'net8.0', 'net10.0') {
+            foreach ($dll in 'KubeletPS.Core.dll', 'KubernetesClient.dll', 'YamlDotNet.dll', 'BouncyCastle.Cryptography.dll') {
+                Join-Path $moduleRoot "Dependencies/$framework/$dll" | Should -Exist
+            }
         }
+    }
+
+    It 'ships the engine precompiled (ReadyToRun) for each runtime, and loads the build for this one' {
+        # A ReadyToRun image carries a managed native header next to its IL; BouncyCastle is left as IL.
+        function Test-ReadyToRun([string] $Path) {
+            $stream = [IO.File]::OpenRead($Path)
+            try { ([Reflection.PortableExecutable.PEReader]::new($stream)).PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 }
+            finally { $stream.Dispose() }
+        }
+        foreach ($framework in 'net8.0', 'net10.0') {
+            foreach ($dll in 'KubeletPS.Core.dll', 'KubernetesClient.dll', 'YamlDotNet.dll', 'Google.Protobuf.dll', 'Grpc.Net.Client.dll') {
+                Test-ReadyToRun (Join-Path $moduleRoot "Dependencies/$framework/$dll") | Should -BeTrue -Because "$framework/$dll"
+            }
+            Test-ReadyToRun (Join-Path $moduleRoot "Dependencies/$framework/BouncyCastle.Cryptography.dll") | Should -BeFalse
+        }
+        $script = "Import-Module '$modulePath'; `$null = Get-KubeletConfig -Path '$(Join-Path (Get-TestRepoRoot) 'tests/Pester/data/kubeadm/config.yaml')'; " +
+            "[AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'KubeletPS.Core' } | ForEach-Object Location"
+        # The runtime lists every method it compiles (release runtimes too): none of the engine's may be
+        # compiled from IL at first call (Tier0), i.e. the precompiled code was taken.
+        $jitLog = Join-Path ([IO.Path]::GetTempPath()) "kubeletps-jit-$PID.txt"
+        $env:DOTNET_JitStdOutFile = $jitLog; $env:DOTNET_JitDisasmSummary = '1'
+        try { $location = pwsh -NoProfile -NonInteractive -Command $script 2>&1 }
+        finally { Remove-Item env:DOTNET_JitStdOutFile, env:DOTNET_JitDisasmSummary }
+        $LASTEXITCODE | Should -Be 0 -Because ($location -join "`n")
+        $expected = if ([Environment]::Version.Major -ge 10) { 'net10.0' } else { 'net8.0' }
+        @($location)[-1] | Should -Be (Join-Path $moduleRoot "Dependencies/$expected/KubeletPS.Core.dll")
+        try {
+            @(Get-Content $jitLog | Where-Object { $_ -match 'JIT compiled (KubeletPS\.Core|YamlDotNet)\..*\[(Instrumented )?Tier0,' }) |
+                Should -BeNullOrEmpty
+            (Get-Content $jitLog).Count | Should -BeGreaterThan 100 -Because 'the log lists the methods the runtime compiled'
+        }
+        finally { Remove-Item $jitLog -ErrorAction Ignore }
     }
 
     It 'publishes as a package that Save-PSResource installs and that imports' {

@@ -9,7 +9,9 @@
     pods running. First the runtime's floor (the same pods through direct CRI calls, no agent), then: $Pods at once, $MaxPods at once (kubelet's default maxPods), and $Pods at $Rate per second.
 #>
 param([string] $ModulePath, [int] $Pods = 50, [int] $MaxPods = 110, [int] $Rate = 2)
-$bench = Join-Path $PSScriptRoot '../KubeletPS.Benchmarks/bin/Release/net10.0/KubeletPS.Benchmarks.dll'
+# Published by ./build.ps1 Benchmark: the engine precompiled (ReadyToRun) as the module ships it.
+$bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
+if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
 $parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount)
 Write-Host "-- the runtime's own floor: $Pods sandboxes and containers by direct CRI calls, $parallel at a time"
 & dotnet $bench direct-cri --pods $Pods --parallel $parallel

@@ -7,5 +7,7 @@
     resident memory. Use at least 300 s to include one nodeStatusReportFrequency (5 min) period.
 #>
 param([string] $ModulePath = (Join-Path $PSScriptRoot '../../out/KubeletPS/KubeletPS.psd1'), [int] $Seconds = 300)
-$bench = Join-Path $PSScriptRoot '../KubeletPS.Benchmarks/bin/Release/net10.0/KubeletPS.Benchmarks.dll'
+# Published by ./build.ps1 Benchmark: the engine precompiled (ReadyToRun) as the module ships it.
+$bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
+if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
 & dotnet $bench heartbeat --seconds $Seconds --module (Resolve-Path $ModulePath).Path

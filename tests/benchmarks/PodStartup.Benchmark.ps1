@@ -10,11 +10,17 @@
     3. agent, warm: the same after the agent has started and removed $Warmup pods (its code compiled,
        as in a kubelet that has been running a while).
     Per pod: manifest written → all containers running. Prints each run, then the medians over $Rounds
-    rounds and the agent's p50 over the best direct schedule's.
+    rounds and the agent's p50 over the best direct schedule's. The benchmark program is the one
+    ./build.ps1 Benchmark publishes: the engine precompiled (ReadyToRun) as the module ships it.
 #>
 param([string] $ModulePath, [int] $Pods = 30, [int] $Rounds = 3, [int] $Warmup = 8,
     [int] $Parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount))
-$bench = Join-Path $PSScriptRoot '../KubeletPS.Benchmarks/bin/Release/net10.0/KubeletPS.Benchmarks.dll'
+# Published by ./build.ps1 Benchmark: the engine precompiled (ReadyToRun) as the module ships it.
+$bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
+if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
+# As the agent runs as a service: the unit Install-KubeletService writes sets DOTNET_TieredPGO=0 (less
+# JIT work while pods start); every run here, direct CRI included, gets the same setting.
+$env:DOTNET_TieredPGO = '0'
 $runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @() }
 function Measure-Run([string] $Name, [string[]] $Arguments, [string] $Pattern) {
     Write-Host "-- $Name"

@@ -150,7 +150,11 @@ public static class ApiRequester
             return $"its certificate ({certificate.Subject}) is not valid for this host name.";
         if (caCertificates is null)
             return errors == SslPolicyErrors.None ? null : $"its certificate ({certificate.Subject}) is not trusted by this system ({errors}) and the kubeconfig names no CA.";
+        #if NET9_0_OR_GREATER
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+#else
         using var leaf = new X509Certificate2(certificate.GetRawCertData());
+#endif
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(caCertificates);
@@ -195,7 +199,11 @@ public static class ApiRequester
         {
             using var ephemeral = X509Certificate2.CreateFromPem(certificatePem, keyPem);
             // Re-import so that SslStream can use the key on every platform.
+#if NET9_0_OR_GREATER
+            return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
+#else
             return new X509Certificate2(ephemeral.Export(X509ContentType.Pkcs12));
+#endif
         }
         catch (CryptographicException e)
         {

@@ -22,14 +22,26 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
 
     public string Directory => directory;
 
+    /// <summary>
+    /// How long after its last write a manifest that does not parse is taken to be still being
+    /// written (an editor or a copy part-way through): not reported yet, and the pod it held
+    /// before is kept, until it parses or this long has passed.
+    /// </summary>
+    internal static readonly TimeSpan SettleWindow = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan SettleRetry = TimeSpan.FromMilliseconds(100);
+
     public async IAsyncEnumerable<PodSourceSnapshot> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         using var watcher = CreateWatcher(() => changes.Writer.TryWrite(true));
         string? last = null;
+        var podsByFile = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
         while (!cancellationToken.IsCancellationRequested)
         {
-            var snapshot = Read();
+            // Read as soon as something changed (kubelet reads a file on its inotify event): a file
+            // still being written is held back by Read rather than the whole folder waiting.
+            var snapshot = Read(podsByFile, SettleWindow, out var settling);
             var key = Fingerprint(snapshot);
             if (key != last)
             {
@@ -37,13 +49,10 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                 yield return snapshot;
             }
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            tick.CancelAfter(fileCheckFrequency);
+            tick.CancelAfter(settling ? SettleRetry : fileCheckFrequency);
             try
             {
                 await changes.Reader.ReadAsync(tick.Token).ConfigureAwait(false);
-                // Let an editor finish writing (several events for one save).
-                await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
-                while (changes.Reader.TryRead(out _)) { }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -63,22 +72,47 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         return watcher;
     }
 
-    /// <summary>Reads the folder once.</summary>
-    public PodSourceSnapshot Read()
+    /// <summary>Reads the folder once; a manifest that does not parse is reported at once.</summary>
+    public PodSourceSnapshot Read() => Read(new Dictionary<string, V1Pod>(StringComparer.Ordinal), TimeSpan.Zero, out _);
+
+    /// <summary>
+    /// Reads the folder. <paramref name="podsByFile"/> holds the pod each file gave last time and is
+    /// updated; a file that does not parse and was written less than <paramref name="settleWindow"/>
+    /// ago keeps its previous pod, is not reported, and sets <paramref name="settling"/>.
+    /// </summary>
+    internal PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling)
     {
+        settling = false;
         var pods = new List<V1Pod>();
         var errors = new List<PodSourceError>();
-        if (!System.IO.Directory.Exists(directory))
+        var seen = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
+        if (System.IO.Directory.Exists(directory))
         {
-            return new PodSourceSnapshot(Name, pods, errors);
-        }
-        var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in System.IO.Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
-        {
-            if (Path.GetFileName(file).StartsWith('.')) continue;
-            try
+            var names = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var file in System.IO.Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
             {
-                var pod = ReadPod(file);
+                if (Path.GetFileName(file).StartsWith('.')) continue;
+                V1Pod pod;
+                try
+                {
+                    pod = ReadPod(file);
+                }
+                catch (Exception e) when (e is KubeletConfigException or IOException)
+                {
+                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, settleWindow))
+                    {
+                        settling = true;
+                        if (!podsByFile.TryGetValue(file, out var previous)) continue;
+                        pod = previous;
+                    }
+                    else
+                    {
+                        errors.Add(e is KubeletConfigException bad
+                            ? new PodSourceError(Name, bad.Message, file, bad.Line)
+                            : new PodSourceError(Name, $"{file}: {e.Message}", file));
+                        continue;
+                    }
+                }
                 var key = $"{pod.Namespace()}/{pod.Name()}";
                 if (names.TryGetValue(key, out var first))
                 {
@@ -86,18 +120,26 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                     continue;
                 }
                 names[key] = file;
+                seen[file] = pod;
                 pods.Add(pod);
             }
-            catch (KubeletConfigException e)
-            {
-                errors.Add(new PodSourceError(Name, e.Message, file, e.Line));
-            }
-            catch (IOException e)
-            {
-                errors.Add(new PodSourceError(Name, $"{file}: {e.Message}", file));
-            }
         }
+        podsByFile.Clear();
+        foreach (var (file, pod) in seen) podsByFile[file] = pod;
         return new PodSourceSnapshot(Name, pods, errors);
+    }
+
+    private static bool IsBeingWritten(string file, TimeSpan settleWindow)
+    {
+        try
+        {
+            // The file system's clock, not the agent's TimeProvider: modification times are wall-clock.
+            return DateTime.UtcNow - File.GetLastWriteTimeUtc(file) < settleWindow;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     public V1Pod ReadPod(string file)

@@ -118,4 +118,59 @@ public sealed class StaticPodSourceTests : IDisposable
         Assert.True(await snapshots.MoveNextAsync());
         Assert.Empty(snapshots.Current.Pods);
     }
+
+    [Fact]
+    public void A_manifest_part_way_through_being_written_keeps_its_pod_until_it_settles_then_is_reported()
+    {
+        var file = Path.Combine(_dir, "web.yaml");
+        File.WriteAllText(file, Web);
+        var source = Source();
+        var byFile = new Dictionary<string, k8s.Models.V1Pod>(StringComparer.Ordinal);
+        var uid = Assert.Single(source.Read(byFile, StaticPodSource.SettleWindow, out var settling).Pods).Metadata.Uid;
+        Assert.False(settling);
+
+        File.WriteAllText(file, Web[..(Web.IndexOf("containers:", StringComparison.Ordinal) - 3)] + "\n  containers: [");
+        var writing = source.Read(byFile, StaticPodSource.SettleWindow, out settling);
+        Assert.True(settling);
+        Assert.Empty(writing.Errors);
+        Assert.Equal(uid, Assert.Single(writing.Pods).Metadata.Uid); // the running pod is not dropped
+
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow - StaticPodSource.SettleWindow - TimeSpan.FromSeconds(1));
+        var settled = source.Read(byFile, StaticPodSource.SettleWindow, out settling);
+        Assert.False(settling);
+        Assert.Empty(settled.Pods);
+        Assert.Equal(file, Assert.Single(settled.Errors).Path);
+    }
+
+    [Fact]
+    public void A_new_manifest_part_way_through_being_written_is_neither_a_pod_nor_an_error_yet()
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: web");
+        var snapshot = Source().Read(new Dictionary<string, k8s.Models.V1Pod>(StringComparer.Ordinal), StaticPodSource.SettleWindow, out var settling);
+        Assert.True(settling);
+        Assert.Empty(snapshot.Pods);
+        Assert.Empty(snapshot.Errors);
+        Assert.Single(Source().Read().Errors); // a one-off read reports it at once
+    }
+
+    [Fact]
+    public async Task Watching_a_manifest_written_in_two_steps_yields_the_pod_and_never_an_error()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var source = new StaticPodSource(_dir, "node-a", TimeSpan.FromSeconds(20));
+        await using var snapshots = source.WatchAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        Assert.True(await snapshots.MoveNextAsync());
+        Assert.Empty(snapshots.Current.Pods);
+
+        var file = Path.Combine(_dir, "web.yaml");
+        var cut = Web.IndexOf("containers:", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(file, Web[..cut], cts.Token);
+        // Long enough for the watcher to read the half-written file several times (it reads on each change, and every 100 ms while a file settles).
+        await Task.Delay(400, cts.Token);
+        await File.AppendAllTextAsync(file, Web[cut..], cts.Token);
+
+        Assert.True(await snapshots.MoveNextAsync());
+        Assert.Empty(snapshots.Current.Errors);
+        Assert.Equal("web-node-a", Assert.Single(snapshots.Current.Pods).Metadata.Name);
+    }
 }
