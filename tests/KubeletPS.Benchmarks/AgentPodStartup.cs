@@ -122,7 +122,8 @@ public static class AgentPodStartup
 
         Console.WriteLine($"agent process CPU until all were running: {cpu.TotalMilliseconds:F0} ms (includes the benchmark's own polling); JIT: {jitMethods} methods compiled in {jitTime.TotalMilliseconds:F0} ms");
         Console.WriteLine($"agent CRI calls until all were running: {calls.Sum(c => c.Calls)} ({calls.Sum(c => c.Calls) / (double)pods:F1} per pod): " +
-            string.Join(", ", calls.Select(c => $"{c.Operation} {c.Calls} ({c.Duration.TotalMilliseconds / c.Calls:F0} ms avg)")));
+            string.Join(", ", calls.Select(c => $"{c.Operation} {c.Calls} ({c.Duration.TotalMilliseconds / c.Calls:F0} ms avg)")) +
+            $"; PLEG events that woke no worker (already seen): {agent.PlegEventsAlreadySeen}");
 
         var cleanup = Stopwatch.StartNew();
         await stop.CancelAsync();

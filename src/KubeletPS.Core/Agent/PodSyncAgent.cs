@@ -56,6 +56,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
     /// <summary>The agent's CRI calls so far, per operation.</summary>
     public RuntimeOperationStats RuntimeOperations => _runtime.Operations;
 
+    /// <summary>PLEG events that woke no pod worker: its last runtime read had already shown the change.</summary>
+    public long PlegEventsAlreadySeen => _workers.PlegEventsAlreadySeen;
+
     public PodSyncAgent(PodSyncAgentOptions options)
     {
         _options = options;
@@ -90,7 +93,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);
         _workers = workers;
         _workers.StatusChanged += pod => StatusChanged?.Invoke(pod);
-        _pleg = new GenericPleg(_runtime, options.RelistPeriod, e => _workers.Signal(e.PodUid), _log, time);
+        _pleg = new GenericPleg(_runtime, options.RelistPeriod, e => _workers.Signal(e), _log, time);
         _pleg.Relisted += Housekeeping;
     }
 

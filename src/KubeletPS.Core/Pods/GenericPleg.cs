@@ -4,8 +4,34 @@ namespace KubeletPS.Core.Pods;
 
 public enum PodLifecycleEventType { ContainerStarted, ContainerDied, ContainerRemoved, ContainerChanged, SandboxChanged }
 
-/// <summary>A change the relist saw for one pod.</summary>
-public sealed record PodLifecycleEvent(string PodUid, PodLifecycleEventType Type, string Id);
+/// <summary>
+/// A change the relist saw for one pod: the sandbox (Id "sandbox:&lt;id&gt;") or container, and the
+/// state it was found in (a <see cref="PodSandboxState"/> or <see cref="ContainerState"/> name; null when it is gone).
+/// </summary>
+public sealed record PodLifecycleEvent(string PodUid, PodLifecycleEventType Type, string Id, string? State = null)
+{
+    public const string SandboxPrefix = "sandbox:";
+
+    /// <summary>
+    /// True when a runtime read of the pod already showed what this event reports, or a later state
+    /// of the same sandbox or container (states only move forward: Created, Running, Exited;
+    /// Ready, NotReady): waking the pod's worker for it would only read the runtime again.
+    /// </summary>
+    public bool IsSeenIn(RuntimePodStatus observed)
+    {
+        if (Id.StartsWith(SandboxPrefix, StringComparison.Ordinal))
+        {
+            var id = Id[SandboxPrefix.Length..];
+            var sandbox = observed.Sandboxes.FirstOrDefault(s => s.Id == id);
+            if (State is null) return sandbox is null;
+            return sandbox is not null && Enum.TryParse<PodSandboxState>(State, out var state) && sandbox.State >= state;
+        }
+        var container = observed.Containers.FirstOrDefault(c => c.Id == Id);
+        if (State is null) return container is null;
+        return container is not null && Enum.TryParse<ContainerState>(State, out var reported) && reported != ContainerState.Unknown
+            && container.State != ContainerState.Unknown && container.State >= reported;
+    }
+}
 
 /// <summary>
 /// Kubelet's generic PLEG: relists sandboxes and containers every relist period, diffs their states
@@ -40,7 +66,7 @@ public sealed class GenericPleg(CriRuntimeClient runtime, TimeSpan relistPeriod,
         {
             if (!s.Labels.TryGetValue(KubeletLabels.PodUid, out var uid)) continue;
             sandboxUid[s.Id] = uid;
-            current["sandbox:" + s.Id] = (uid, s.State.ToString());
+            current[PodLifecycleEvent.SandboxPrefix + s.Id] = (uid, s.State.ToString());
         }
         foreach (var c in containers)
         {
@@ -52,18 +78,18 @@ public sealed class GenericPleg(CriRuntimeClient runtime, TimeSpan relistPeriod,
         foreach (var (id, now) in current)
         {
             if (_last.TryGetValue(id, out var before) && before.State == now.State) continue;
-            events.Add(new PodLifecycleEvent(now.Uid, id.StartsWith("sandbox:", StringComparison.Ordinal) ? PodLifecycleEventType.SandboxChanged
+            events.Add(new PodLifecycleEvent(now.Uid, id.StartsWith(PodLifecycleEvent.SandboxPrefix, StringComparison.Ordinal) ? PodLifecycleEventType.SandboxChanged
                 : now.State switch
                 {
                     nameof(ContainerState.Running) => PodLifecycleEventType.ContainerStarted,
                     nameof(ContainerState.Exited) => PodLifecycleEventType.ContainerDied,
                     _ => PodLifecycleEventType.ContainerChanged,
-                }, id));
+                }, id, now.State));
         }
         foreach (var (id, before) in _last)
         {
             if (!current.ContainsKey(id))
-                events.Add(new PodLifecycleEvent(before.Uid, id.StartsWith("sandbox:", StringComparison.Ordinal) ? PodLifecycleEventType.SandboxChanged : PodLifecycleEventType.ContainerRemoved, id));
+                events.Add(new PodLifecycleEvent(before.Uid, id.StartsWith(PodLifecycleEvent.SandboxPrefix, StringComparison.Ordinal) ? PodLifecycleEventType.SandboxChanged : PodLifecycleEventType.ContainerRemoved, id));
         }
         _last = current;
         PodUids = current.Values.Select(v => v.Uid).ToHashSet(StringComparer.Ordinal);

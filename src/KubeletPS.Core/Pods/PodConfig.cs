@@ -19,10 +19,10 @@ public sealed class PodConfig
         _expected = new HashSet<string>(sourceNames, StringComparer.Ordinal);
     }
 
-    /// <summary>True once every expected source has sent a snapshot.</summary>
+    /// <summary>True once every expected source has sent a snapshot, and none is waiting for a definition still being written.</summary>
     public bool AllSourcesSeen
     {
-        get { lock (_lock) return _expected.All(_bySource.ContainsKey); }
+        get { lock (_lock) return _expected.All(s => _bySource.TryGetValue(s, out var snapshot) && !snapshot.Settling); }
     }
 
     /// <summary>Replaces a source's pods (kubelet's SET operation); returns the merged desired pods.</summary>

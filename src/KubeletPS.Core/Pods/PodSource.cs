@@ -5,8 +5,12 @@ namespace KubeletPS.Core.Pods;
 /// <summary>A pod definition that could not be used, with where it came from.</summary>
 public sealed record PodSourceError(string Source, string Message, string? Path = null, int? Line = null);
 
-/// <summary>The complete desired set of pods from one source at one moment (kubelet's SET operation).</summary>
-public sealed record PodSourceSnapshot(string Source, IReadOnlyList<V1Pod> Pods, IReadOnlyList<PodSourceError> Errors);
+/// <summary>
+/// The complete desired set of pods from one source at one moment (kubelet's SET operation).
+/// <paramref name="Settling"/>: some of the source's definitions are still being written and are
+/// neither pods nor errors yet; a later snapshot follows.
+/// </summary>
+public sealed record PodSourceSnapshot(string Source, IReadOnlyList<V1Pod> Pods, IReadOnlyList<PodSourceError> Errors, bool Settling = false);
 
 /// <summary>A source of desired pods: the static pod folder, the API server.</summary>
 public interface IPodSource

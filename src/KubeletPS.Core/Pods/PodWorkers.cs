@@ -69,11 +69,32 @@ public sealed class PodWorkers : IAsyncDisposable
         worker.Terminate();
     }
 
-    /// <summary>Wakes the pod's worker (PLEG event, probe result).</summary>
+    /// <summary>Wakes the pod's worker (probe result).</summary>
     public void Signal(string uid)
     {
         if (_workers.TryGetValue(uid, out var worker)) worker.Wake();
     }
+
+    /// <summary>
+    /// Wakes the pod's worker for a PLEG event, unless its last runtime read already showed that
+    /// state (its own sync made the change): kubelet's workers likewise wait for a pod status newer
+    /// than their last sync rather than re-reading the runtime for every relist event.
+    /// </summary>
+    public void Signal(PodLifecycleEvent e)
+    {
+        if (!_workers.TryGetValue(e.PodUid, out var worker)) return;
+        if (worker.Observed is { } observed && e.IsSeenIn(observed))
+        {
+            Interlocked.Increment(ref _plegEventsAlreadySeen);
+            return;
+        }
+        worker.Wake();
+    }
+
+    private long _plegEventsAlreadySeen;
+
+    /// <summary>PLEG events that did not wake a worker because it had seen the state already.</summary>
+    public long PlegEventsAlreadySeen => Interlocked.Read(ref _plegEventsAlreadySeen);
 
     private PodWorker Start(PodWorker worker)
     {
@@ -130,11 +151,15 @@ public sealed class PodWorkers : IAsyncDisposable
         private bool _terminating = pod is null;
         private bool _terminal;
         private V1PodStatus? _status;
+        private volatile RuntimePodStatus? _observed;
         private IReadOnlyDictionary<string, ContainerWaiting> _waiting = new Dictionary<string, ContainerWaiting>();
 
         public Task Completion { get; set; } = Task.CompletedTask;
 
         public string Name => _desired?.Name() ?? uid;
+
+        /// <summary>The runtime as this worker's last sync left it (null before the first, and while terminating).</summary>
+        public RuntimePodStatus? Observed => _observed;
 
         /// <summary>The desired pod with its latest status (a copy).</summary>
         public V1Pod? Snapshot
@@ -168,6 +193,7 @@ public sealed class PodWorkers : IAsyncDisposable
                 _terminating = true;
                 _pending = null;
             }
+            _observed = null; // every event wakes a terminating worker
             Wake();
         }
 
@@ -271,6 +297,7 @@ public sealed class PodWorkers : IAsyncDisposable
                 owner._probes.UpdatePod(desired, runtime, desired.Spec.HostNetwork == true ? null : runtime.LatestSandbox?.Ip);
             }
             Publish(desired, owner._statusGenerator.Generate(desired, runtime, _status ?? before, _waiting, owner._probes));
+            _observed = runtime;
             return wait;
         }
 

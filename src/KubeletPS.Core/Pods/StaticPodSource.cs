@@ -126,7 +126,7 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         }
         podsByFile.Clear();
         foreach (var (file, pod) in seen) podsByFile[file] = pod;
-        return new PodSourceSnapshot(Name, pods, errors);
+        return new PodSourceSnapshot(Name, pods, errors, settling);
     }
 
     private static bool IsBeingWritten(string file, TimeSpan settleWindow)
@@ -193,5 +193,5 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
 
     private static string Fingerprint(PodSourceSnapshot snapshot) =>
         string.Join("\n", snapshot.Pods.Select(p => p.Metadata.Uid + p.Metadata.Name))
-        + "\n" + string.Join("\n", snapshot.Errors.Select(e => e.Message));
+        + "\n" + string.Join("\n", snapshot.Errors.Select(e => e.Message)) + (snapshot.Settling ? "\nsettling" : "");
 }

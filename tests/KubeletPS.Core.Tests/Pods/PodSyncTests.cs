@@ -374,6 +374,35 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
+    public async Task ARunningPodIsNotReadAgainForTheRelistEventsItsOwnStartCaused()
+    {
+        await using var h = fixture.NewAgent();
+        h.Write("quiet.yaml", Pod("quiet", Container("main", "sleep 3600")));
+        await h.WaitForRunningAsync("quiet");
+        // The relist (every 500 ms here) sees the container Running (and the sandbox Ready, unless it
+        // saw that before the worker's sync ended): already in the worker's read after it started them.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (h.Agent.PlegEventsAlreadySeen < 1 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.True(h.Agent.PlegEventsAlreadySeen >= 1, $"{h.Agent.PlegEventsAlreadySeen} PLEG events skipped");
+        var reads = ContainerReads(h);
+        await Task.Delay(TimeSpan.FromSeconds(2)); // four relists with nothing new
+        Assert.Equal(reads, ContainerReads(h));
+
+        // A change the worker did not make still wakes it: the container killed behind its back is restarted.
+        await using (var client = fixture.Containerd.CreateClient())
+        {
+            var running = await client.ListContainersAsync(new ContainerFilter { State = ContainerState.Running });
+            var main = Assert.Single(running, c => c.Labels.GetValueOrDefault(KubeletLabels.PodName) == "quiet-node1");
+            await client.StopContainerAsync(main.Id, TimeSpan.Zero);
+        }
+        await h.WaitForPodAsync("quiet", p => p.Status?.ContainerStatuses?[0] is { RestartCount: 1, State.Running: not null }, "restarted once", TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>ContainerStatus calls so far: one per container each time a worker reads its pod from the runtime.</summary>
+    private static long ContainerReads(AgentHarness h) =>
+        h.Agent.RuntimeOperations.Snapshot().FirstOrDefault(o => o.Operation == "ContainerStatus")?.Calls ?? 0;
+
+    [Fact]
     public async Task RestartedAgentAdoptsRunningPodsWithoutRestartingThem()
     {
         var manifests = Path.Combine(fixture.Containerd.BaseDir, "adopt-" + Guid.NewGuid().ToString("N")[..6]);
@@ -434,6 +463,9 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
 
         await h.WaitForRunningAsync("good");
         await h.WaitForRunningAsync("dup");
+        // A file that does not parse is reported once it has not been written to for a second (it may be half-written).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (h.Agent.SourceErrors.Count < 4 && DateTime.UtcNow < deadline) await Task.Delay(100);
         var errors = h.Agent.SourceErrors;
         foreach (var file in new[] { invalid, noName, dup, unknown })
         {

@@ -132,12 +132,18 @@ public sealed class StaticPodSourceTests : IDisposable
         File.WriteAllText(file, Web[..(Web.IndexOf("containers:", StringComparison.Ordinal) - 3)] + "\n  containers: [");
         var writing = source.Read(byFile, StaticPodSource.SettleWindow, out settling);
         Assert.True(settling);
+        Assert.True(writing.Settling);
+        var config = new PodConfig(["file"]);
+        config.Set(writing);
+        Assert.False(config.AllSourcesSeen); // no housekeeping, and -Once waits, until the file settles
         Assert.Empty(writing.Errors);
         Assert.Equal(uid, Assert.Single(writing.Pods).Metadata.Uid); // the running pod is not dropped
 
         File.SetLastWriteTimeUtc(file, DateTime.UtcNow - StaticPodSource.SettleWindow - TimeSpan.FromSeconds(1));
         var settled = source.Read(byFile, StaticPodSource.SettleWindow, out settling);
         Assert.False(settling);
+        config.Set(settled);
+        Assert.True(config.AllSourcesSeen);
         Assert.Empty(settled.Pods);
         Assert.Equal(file, Assert.Single(settled.Errors).Path);
     }
