@@ -82,13 +82,7 @@ public sealed class PodWorkers : IAsyncDisposable
     /// </summary>
     public void Signal(PodLifecycleEvent e)
     {
-        if (!_workers.TryGetValue(e.PodUid, out var worker)) return;
-        if (worker.Observed is { } observed && e.IsSeenIn(observed))
-        {
-            Interlocked.Increment(ref _plegEventsAlreadySeen);
-            return;
-        }
-        worker.Wake();
+        if (_workers.TryGetValue(e.PodUid, out var worker)) worker.OnLifecycleEvent(e);
     }
 
     private long _plegEventsAlreadySeen;
@@ -158,8 +152,33 @@ public sealed class PodWorkers : IAsyncDisposable
 
         public string Name => _desired?.Name() ?? uid;
 
-        /// <summary>The runtime as this worker's last sync left it (null before the first, and while terminating).</summary>
-        public RuntimePodStatus? Observed => _observed;
+        // PLEG events that arrive while a sync runs are held until it ends: the sync's own read may
+        // already show them (the relist caught the sandbox this sync just created).
+        private readonly List<PodLifecycleEvent> _heldEvents = [];
+        private bool _syncing;
+
+        public void OnLifecycleEvent(PodLifecycleEvent e)
+        {
+            lock (_heldEvents)
+            {
+                if (_syncing)
+                {
+                    _heldEvents.Add(e);
+                    return;
+                }
+            }
+            WakeUnlessSeen([e]);
+        }
+
+        private void WakeUnlessSeen(IReadOnlyList<PodLifecycleEvent> events)
+        {
+            if (events.Count == 0) return;
+            // _observed: the runtime as this worker's last sync left it (null before the first, and while terminating).
+            var observed = _observed;
+            var seen = observed is null ? 0 : events.Count(e => e.IsSeenIn(observed));
+            Interlocked.Add(ref owner._plegEventsAlreadySeen, seen);
+            if (seen < events.Count) Wake();
+        }
 
         /// <summary>The desired pod with its latest status (a copy).</summary>
         public V1Pod? Snapshot
@@ -265,6 +284,26 @@ public sealed class PodWorkers : IAsyncDisposable
 
         /// <summary>One sync: read the runtime, act unless the pod is done, publish the status; returns when to sync again.</summary>
         private async Task<TimeSpan> SyncAsync(CancellationToken ct)
+        {
+            lock (_heldEvents) _syncing = true;
+            try
+            {
+                return await SyncOnceAsync(ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                PodLifecycleEvent[] held;
+                lock (_heldEvents)
+                {
+                    _syncing = false;
+                    held = [.. _heldEvents];
+                    _heldEvents.Clear();
+                }
+                WakeUnlessSeen(held);
+            }
+        }
+
+        private async Task<TimeSpan> SyncOnceAsync(CancellationToken ct)
         {
             V1Pod desired;
             lock (_lock) desired = _desired!;

@@ -29,7 +29,13 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
     /// </summary>
     internal static readonly TimeSpan SettleWindow = TimeSpan.FromSeconds(1);
 
-    private static readonly TimeSpan SettleRetry = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// A file written to less than this long ago is not read yet (a writer part-way through can leave
+    /// a prefix that is a valid pod, but the wrong one); the folder is read again shortly.
+    /// </summary>
+    internal static readonly TimeSpan QuietPeriod = TimeSpan.FromMilliseconds(30);
+
+    private static readonly TimeSpan SettleRetry = TimeSpan.FromMilliseconds(50);
 
     public async IAsyncEnumerable<PodSourceSnapshot> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -77,8 +83,9 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
 
     /// <summary>
     /// Reads the folder. <paramref name="podsByFile"/> holds the pod each file gave last time and is
-    /// updated; a file that does not parse and was written less than <paramref name="settleWindow"/>
-    /// ago keeps its previous pod, is not reported, and sets <paramref name="settling"/>.
+    /// updated. A file written less than <see cref="QuietPeriod"/> ago is not read yet, and one that
+    /// does not parse and was written less than <paramref name="settleWindow"/> ago is not reported:
+    /// either keeps its previous pod and sets <paramref name="settling"/>. A zero window reads everything as it is.
     /// </summary>
     internal PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling)
     {
@@ -95,7 +102,13 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                 V1Pod pod;
                 try
                 {
-                    pod = ReadPod(file);
+                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, QuietPeriod))
+                    {
+                        settling = true;
+                        if (!podsByFile.TryGetValue(file, out var previous)) continue;
+                        pod = previous;
+                    }
+                    else pod = ReadPod(file);
                 }
                 catch (Exception e) when (e is KubeletConfigException or IOException)
                 {

@@ -112,34 +112,48 @@ public sealed class StaticPodSourceTests : IDisposable
         Assert.True(await snapshots.MoveNextAsync());
         Assert.Empty(snapshots.Current.Pods);
         File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
-        Assert.True(await snapshots.MoveNextAsync());
-        Assert.Single(snapshots.Current.Pods);
+        Assert.Single((await NextSettledAsync(snapshots)).Pods);
         File.Delete(Path.Combine(_dir, "web.yaml"));
-        Assert.True(await snapshots.MoveNextAsync());
-        Assert.Empty(snapshots.Current.Pods);
+        Assert.Empty((await NextSettledAsync(snapshots)).Pods);
     }
+
+    /// <summary>The next snapshot not marked Settling, failing on any that reports an error before it.</summary>
+    private static async Task<PodSourceSnapshot> NextSettledAsync(IAsyncEnumerator<PodSourceSnapshot> snapshots)
+    {
+        while (true)
+        {
+            Assert.True(await snapshots.MoveNextAsync());
+            Assert.Empty(snapshots.Current.Errors);
+            if (!snapshots.Current.Settling) return snapshots.Current;
+        }
+    }
+
+    private static void WrittenAgo(string file, TimeSpan ago) => File.SetLastWriteTimeUtc(file, DateTime.UtcNow - ago);
 
     [Fact]
     public void A_manifest_part_way_through_being_written_keeps_its_pod_until_it_settles_then_is_reported()
     {
         var file = Path.Combine(_dir, "web.yaml");
         File.WriteAllText(file, Web);
+        WrittenAgo(file, TimeSpan.FromSeconds(5));
         var source = Source();
         var byFile = new Dictionary<string, k8s.Models.V1Pod>(StringComparer.Ordinal);
         var uid = Assert.Single(source.Read(byFile, StaticPodSource.SettleWindow, out var settling).Pods).Metadata.Uid;
         Assert.False(settling);
 
+        // Past the quiet period, so it is read, but within the settle window: it does not parse yet.
         File.WriteAllText(file, Web[..(Web.IndexOf("containers:", StringComparison.Ordinal) - 3)] + "\n  containers: [");
+        WrittenAgo(file, StaticPodSource.QuietPeriod * 4);
         var writing = source.Read(byFile, StaticPodSource.SettleWindow, out settling);
         Assert.True(settling);
         Assert.True(writing.Settling);
+        Assert.Empty(writing.Errors);
+        Assert.Equal(uid, Assert.Single(writing.Pods).Metadata.Uid); // the running pod is not dropped
         var config = new PodConfig(["file"]);
         config.Set(writing);
         Assert.False(config.AllSourcesSeen); // no housekeeping, and -Once waits, until the file settles
-        Assert.Empty(writing.Errors);
-        Assert.Equal(uid, Assert.Single(writing.Pods).Metadata.Uid); // the running pod is not dropped
 
-        File.SetLastWriteTimeUtc(file, DateTime.UtcNow - StaticPodSource.SettleWindow - TimeSpan.FromSeconds(1));
+        WrittenAgo(file, StaticPodSource.SettleWindow + TimeSpan.FromSeconds(1));
         var settled = source.Read(byFile, StaticPodSource.SettleWindow, out settling);
         Assert.False(settling);
         config.Set(settled);
@@ -149,9 +163,34 @@ public sealed class StaticPodSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_manifest_written_a_moment_ago_is_not_read_yet_even_if_what_is_there_is_a_valid_pod()
+    {
+        var file = Path.Combine(_dir, "web.yaml");
+        File.WriteAllText(file, Web);
+        WrittenAgo(file, TimeSpan.FromSeconds(5));
+        var source = Source();
+        var byFile = new Dictionary<string, k8s.Models.V1Pod>(StringComparer.Ordinal);
+        var before = Assert.Single(source.Read(byFile, StaticPodSource.SettleWindow, out _).Pods).Metadata.Uid;
+
+        // A writer part-way through: the first lines alone are a valid pod, without its command and ports.
+        File.WriteAllText(file, Web[..Web.IndexOf("    command:", StringComparison.Ordinal)]);
+        var now = source.Read(byFile, StaticPodSource.SettleWindow, out var settling);
+        Assert.True(settling);
+        Assert.Equal(before, Assert.Single(now.Pods).Metadata.Uid);
+
+        WrittenAgo(file, TimeSpan.FromSeconds(5));
+        var after = Assert.Single(source.Read(byFile, StaticPodSource.SettleWindow, out settling).Pods);
+        Assert.False(settling);
+        Assert.NotEqual(before, after.Metadata.Uid);
+        Assert.Null(after.Spec.Containers[0].Command);
+    }
+
+    [Fact]
     public void A_new_manifest_part_way_through_being_written_is_neither_a_pod_nor_an_error_yet()
     {
-        File.WriteAllText(Path.Combine(_dir, "web.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: web");
+        var file = Path.Combine(_dir, "web.yaml");
+        File.WriteAllText(file, "apiVersion: v1\nkind: Pod\nmetadata: {name: web");
+        WrittenAgo(file, StaticPodSource.QuietPeriod * 4);
         var snapshot = Source().Read(new Dictionary<string, k8s.Models.V1Pod>(StringComparer.Ordinal), StaticPodSource.SettleWindow, out var settling);
         Assert.True(settling);
         Assert.Empty(snapshot.Pods);
@@ -175,8 +214,8 @@ public sealed class StaticPodSourceTests : IDisposable
         await Task.Delay(400, cts.Token);
         await File.AppendAllTextAsync(file, Web[cut..], cts.Token);
 
-        Assert.True(await snapshots.MoveNextAsync());
-        Assert.Empty(snapshots.Current.Errors);
-        Assert.Equal("web-node-a", Assert.Single(snapshots.Current.Pods).Metadata.Name);
+        var settled = await NextSettledAsync(snapshots);
+        Assert.Empty(settled.Errors);
+        Assert.Equal("web-node-a", Assert.Single(settled.Pods).Metadata.Name);
     }
 }
