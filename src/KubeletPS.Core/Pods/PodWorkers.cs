@@ -52,7 +52,18 @@ public sealed class PodWorkers : IAsyncDisposable
     /// <summary>The pod is desired (new or changed).</summary>
     public void UpdatePod(V1Pod pod)
     {
-        var worker = _workers.GetOrAdd(pod.Metadata.Uid, uid => Start(new PodWorker(this, uid, pod)));
+        var uid = pod.Metadata.Uid;
+        if (!_workers.TryGetValue(uid, out var worker))
+        {
+            // A new worker syncs the pod as it starts; waking it as well would make it sync twice.
+            var created = new PodWorker(this, uid, pod);
+            if (_workers.TryAdd(uid, created))
+            {
+                Start(created);
+                return;
+            }
+            worker = _workers[uid];
+        }
         worker.Update(pod);
     }
 
@@ -282,13 +293,29 @@ public sealed class PodWorkers : IAsyncDisposable
             }
         }
 
-        /// <summary>One sync: read the runtime, act unless the pod is done, publish the status; returns when to sync again.</summary>
+        /// <summary>Most syncs in a row on the runtime state the previous one left (see <see cref="SyncAsync"/>).</summary>
+        private const int MaxFollowUpSyncs = 8;
+
+        /// <summary>
+        /// Syncs the pod; returns when to sync again. A sync that acted (started a sidecar, finished
+        /// the sandbox) may have made the next step possible: kubelet syncs again on the PLEG event for
+        /// that change; here the next sync runs at once, on the runtime state the acting sync read
+        /// back, so the relist's report of that state need not wake the worker (nor re-read the runtime).
+        /// </summary>
         private async Task<TimeSpan> SyncAsync(CancellationToken ct)
         {
             lock (_heldEvents) _syncing = true;
             try
             {
-                return await SyncOnceAsync(ct).ConfigureAwait(false);
+                RuntimePodStatus? known = null;
+                for (var round = 0; ; round++)
+                {
+                    var (wait, changed, runtime) = await SyncOnceAsync(known, ct).ConfigureAwait(false);
+                    bool terminating;
+                    lock (_lock) terminating = _terminating;
+                    if (!changed || terminating || round == MaxFollowUpSyncs) return wait;
+                    known = runtime;
+                }
             }
             finally
             {
@@ -303,13 +330,15 @@ public sealed class PodWorkers : IAsyncDisposable
             }
         }
 
-        private async Task<TimeSpan> SyncOnceAsync(CancellationToken ct)
+        /// <summary>One sync: read the runtime (unless <paramref name="known"/> is the state just read), act unless the pod is done, publish the status.</summary>
+        private async Task<(TimeSpan Wait, bool Changed, RuntimePodStatus Runtime)> SyncOnceAsync(RuntimePodStatus? known, CancellationToken ct)
         {
             V1Pod desired;
             lock (_lock) desired = _desired!;
             var manager = owner._manager;
-            var runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+            var runtime = known ?? await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
             var wait = owner._resync;
+            var changed = false;
 
             var before = owner._statusGenerator.Generate(desired, runtime, _status, _waiting, owner._probes);
             if (!_terminal && before.Phase is "Succeeded" or "Failed")
@@ -332,12 +361,13 @@ public sealed class PodWorkers : IAsyncDisposable
                 _waiting = result.Waiting;
                 if (result.RetryAfter is { } retry && retry < wait) wait = retry + TimeSpan.FromMilliseconds(50);
                 // Read the runtime again only when the sync changed something in it.
-                if (result.Changed) runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+                changed = result.Changed;
+                if (changed) runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
                 owner._probes.UpdatePod(desired, runtime, desired.Spec.HostNetwork == true ? null : runtime.LatestSandbox?.Ip);
             }
             Publish(desired, owner._statusGenerator.Generate(desired, runtime, _status ?? before, _waiting, owner._probes));
             _observed = runtime;
-            return wait;
+            return (wait, changed, runtime);
         }
 
         private void Publish(V1Pod desired, V1PodStatus status)
