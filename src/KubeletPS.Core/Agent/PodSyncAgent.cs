@@ -90,7 +90,11 @@ public sealed class PodSyncAgent : IAsyncDisposable
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
         };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
-        workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time);
+        workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time)
+        {
+            // The relist runs once before any worker starts (adoption), so a pod it did not see is new to the runtime.
+            MayExistInRuntime = uid => _pleg is not { LastRelist: not null } pleg || pleg.PodUids.Contains(uid),
+        };
         _workers = workers;
         _workers.StatusChanged += pod => StatusChanged?.Invoke(pod);
         _pleg = new GenericPleg(_runtime, options.RelistPeriod, e => _workers.Signal(e), _log, time);

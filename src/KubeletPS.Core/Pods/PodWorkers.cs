@@ -39,6 +39,13 @@ public sealed class PodWorkers : IAsyncDisposable
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// False when the runtime cannot hold anything of the pod with this UID (the last relist had
+    /// none of it): a new worker's first sync then starts from an empty runtime state instead of
+    /// listing the runtime. Default: always read.
+    /// </summary>
+    public Func<string, bool> MayExistInRuntime { get; init; } = _ => true;
+
     /// <summary>Raised (on a worker's thread) after a pod's status changed.</summary>
     public event Action<V1Pod>? StatusChanged;
 
@@ -155,6 +162,7 @@ public sealed class PodWorkers : IAsyncDisposable
         // terminating from its first run, before Terminate() is even called.
         private bool _terminating = pod is null;
         private bool _terminal;
+        private bool _synced;
         private V1PodStatus? _status;
         private volatile RuntimePodStatus? _observed;
         private IReadOnlyDictionary<string, ContainerWaiting> _waiting = new Dictionary<string, ContainerWaiting>();
@@ -336,7 +344,10 @@ public sealed class PodWorkers : IAsyncDisposable
             V1Pod desired;
             lock (_lock) desired = _desired!;
             var manager = owner._manager;
-            var runtime = known ?? await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+            // A new pod the runtime has never seen needs no listing first (kubelet's pod cache is empty for it too).
+            var runtime = known ?? (!_synced && !owner.MayExistInRuntime(uid) ? RuntimePodStatus.Empty(uid) : null)
+                ?? await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+            _synced = true;
             var wait = owner._resync;
             var changed = false;
 
