@@ -9,7 +9,8 @@
     2. agent, cold: 30 static pod manifests written into the folder of an agent that has just started;
     3. agent, warm: the same after the agent has started and removed $Warmup pods (its code compiled,
        as in a kubelet that has been running a while).
-    Per pod: manifest written → all containers running. Prints each run, then the medians over $Rounds
+    Per pod: manifest written → container started (StartContainer returned: the agent's Started event,
+    the direct calls' return). Prints each run, then the medians over $Rounds
     rounds and the agent's p50 over the best direct schedule's. The benchmark program is the one
     ./build.ps1 Benchmark publishes: the engine precompiled (ReadyToRun) as the module ships it.
 #>
@@ -19,8 +20,10 @@ param([string] $ModulePath, [int] $Pods = 30, [int] $Rounds = 3, [int] $Warmup =
 $bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
 if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
 # As the agent runs as a service: the unit Install-KubeletService writes sets DOTNET_TieredPGO=0 (less
-# JIT work while pods start); every run here, direct CRI included, gets the same setting.
+# JIT work while pods start) and DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (idle thread-pool
+# threads do not spin for work); every run here, direct CRI included, gets the same settings.
 $env:DOTNET_TieredPGO = '0'
+$env:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit = '0'
 $runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @() }
 function Measure-Run([string] $Name, [string[]] $Arguments, [string] $Pattern) {
     Write-Host "-- $Name"
@@ -32,8 +35,8 @@ foreach ($round in 1..$Rounds) {
     Write-Host "== round $round of $Rounds"
     Measure-Run "direct CRI, all $Pods at once" @('direct-cri', '--pods', $Pods, '--parallel', $Pods) 'at once: p50 (\d+) ms, p99 (\d+) ms'
     Measure-Run "direct CRI, $Parallel at a time" @('direct-cri', '--pods', $Pods, '--parallel', $Parallel) 'at once: p50 (\d+) ms, p99 (\d+) ms'
-    Measure-Run 'agent, cold' @('agent', '--pods', $Pods, '--max-parallel', $Parallel) 'running: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
-    Measure-Run 'agent, warm' @('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) 'running: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
+    Measure-Run 'agent, cold' @('agent', '--pods', $Pods, '--max-parallel', $Parallel) 'to container started .*?: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
+    Measure-Run 'agent, warm' @('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) 'to container started .*?: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
 }
 function Get-Median([int[]] $Values) { $s = $Values | Sort-Object; if ($s.Count -eq 0) { return 0 }; $s[[int][Math]::Floor(($s.Count - 1) / 2)] }
 Write-Host "== medians over $Rounds rounds ($Pods pods, all asked for at once)"
