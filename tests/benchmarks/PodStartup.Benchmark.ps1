@@ -20,9 +20,11 @@ param([string] $ModulePath, [int] $Pods = 30, [int] $Rounds = 3, [int] $Warmup =
 $bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
 if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
 # As the agent runs as a service: the unit Install-KubeletService writes sets DOTNET_TieredPGO=0 (less
-# JIT work while pods start) and DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (idle thread-pool
-# threads do not spin for work); every run here, direct CRI included, gets the same settings.
+# JIT work while pods start), DOTNET_TC_CallCountingDelayMs=5000 (hot methods recompiled once the
+# agent is quiet) and DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 (idle thread-pool threads do not
+# spin for work); every run here, direct CRI included, gets the same settings.
 $env:DOTNET_TieredPGO = '0'
+$env:DOTNET_TC_CallCountingDelayMs = '5000'
 $env:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit = '0'
 $runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @() }
 function Measure-Run([string] $Name, [string[]] $Arguments, [string] $Pattern) {
