@@ -12,6 +12,10 @@ param([string] $ModulePath, [int] $Pods = 50, [int] $MaxPods = 110, [int] $Rate 
 # Published by ./build.ps1 Benchmark: the engine precompiled (ReadyToRun) as the module ships it.
 $bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
 if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
+# The runtime settings of the service unit Install-KubeletService writes (see PodStartup.Benchmark.ps1).
+$env:DOTNET_TieredPGO = '0'
+$env:DOTNET_TC_CallCountingDelayMs = '5000'
+$env:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit = '0'
 $parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount)
 Write-Host "-- the runtime's own floor: $Pods sandboxes and containers by direct CRI calls, $parallel at a time"
 & dotnet $bench direct-cri --pods $Pods --parallel $parallel

@@ -89,7 +89,7 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
     /// </summary>
     internal PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling)
     {
-        settling = false;
+        var holding = false;
         var pods = new List<V1Pod>();
         var errors = new List<PodSourceError>();
         var seen = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
@@ -99,25 +99,16 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
             foreach (var file in System.IO.Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
             {
                 if (Path.GetFileName(file).StartsWith('.')) continue;
-                V1Pod pod;
+                V1Pod? pod = null;
+                var hold = false; // still being written: the file's previous pod, if any, stands for it
                 try
                 {
-                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, QuietPeriod))
-                    {
-                        settling = true;
-                        if (!podsByFile.TryGetValue(file, out var previous)) continue;
-                        pod = previous;
-                    }
+                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, QuietPeriod)) hold = true;
                     else pod = ReadPod(file);
                 }
                 catch (Exception e) when (e is KubeletConfigException or IOException)
                 {
-                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, settleWindow))
-                    {
-                        settling = true;
-                        if (!podsByFile.TryGetValue(file, out var previous)) continue;
-                        pod = previous;
-                    }
+                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, settleWindow)) hold = true;
                     else
                     {
                         errors.Add(e is KubeletConfigException bad
@@ -126,6 +117,12 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                         continue;
                     }
                 }
+                if (hold)
+                {
+                    holding = true;
+                    pod = podsByFile.GetValueOrDefault(file);
+                }
+                if (pod is null) continue; // held back, and no pod from it before
                 var key = $"{pod.Namespace()}/{pod.Name()}";
                 if (names.TryGetValue(key, out var first))
                 {
@@ -139,7 +136,8 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         }
         podsByFile.Clear();
         foreach (var (file, pod) in seen) podsByFile[file] = pod;
-        return new PodSourceSnapshot(Name, pods, errors, settling);
+        settling = holding;
+        return new PodSourceSnapshot(Name, pods, errors, holding);
     }
 
     private static bool IsBeingWritten(string file, TimeSpan settleWindow)
