@@ -525,9 +525,13 @@ public sealed class KubeGenericRuntimeManager(
         return removed;
     }
 
+    /// <summary>
+    /// Removes a pod's directory; anything still mounted under it (a subPath bind mount, a tmpfs) is
+    /// unmounted first, and the directory is kept rather than deleted through a mount.
+    /// </summary>
     private static void TryDelete(string directory)
     {
-        try { if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); }
+        try { HostMounts.RemoveDirectory(directory); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
