@@ -26,7 +26,7 @@ public sealed class HostMountsTests : IDisposable
         var tmpfs = Directory.CreateDirectory(Path.Combine(pod, "volumes", "kubernetes.io~secret", "creds")).FullName;
         HostMounts.Mount("tmpfs", tmpfs, "tmpfs", 0, "size=1m");
         Assert.True(HostMounts.IsMountPoint(target));
-        Assert.Equal([target, tmpfs].OrderByDescending(p => p.Length), HostMounts.MountPointsUnder(pod));
+        Assert.Equal(new[] { target, tmpfs }.OrderByDescending(p => p.Length), HostMounts.MountPointsUnder(pod));
 
         HostMounts.RemoveDirectory(pod);
 
