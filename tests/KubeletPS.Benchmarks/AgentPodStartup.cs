@@ -25,6 +25,7 @@ public static class AgentPodStartup
         var maxParallel = KubeGenericRuntimeManager.DefaultParallelSandboxCreations;
         var warmup = 0;
         string? timelinePath = null;
+        var volumes = false;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -34,6 +35,7 @@ public static class AgentPodStartup
                 case "--max-parallel": maxParallel = int.Parse(args[i + 1]); break;
                 case "--warmup": warmup = int.Parse(args[i + 1]); break;
                 case "--timeline": timelinePath = args[i + 1]; break;
+                case "--volumes": volumes = bool.Parse(args[i + 1]); break;
                 default:
                     Console.Error.WriteLine($"agent: unknown argument {args[i]}");
                     return 2;
@@ -71,7 +73,7 @@ public static class AgentPodStartup
             // (JIT, tiering) as a kubelet that has been running a while is; the cold figure is the run without.
             var cpuWarmup = Process.GetCurrentProcess().TotalProcessorTime;
             var warm = Stopwatch.StartNew();
-            for (var i = 0; i < warmup; i++) await File.WriteAllTextAsync(Path.Combine(manifests, $"warmup-{i}.yaml"), Manifest($"warmup-{i}"));
+            for (var i = 0; i < warmup; i++) await File.WriteAllTextAsync(Path.Combine(manifests, $"warmup-{i}.yaml"), Manifest($"warmup-{i}", volumes));
             while ((await client.ListContainersAsync(new ContainerFilter { State = ContainerState.Running })).Count < warmup) await Task.Delay(100);
             for (var i = 0; i < warmup; i++) File.Delete(Path.Combine(manifests, $"warmup-{i}.yaml"));
             while ((await client.ListPodSandboxesAsync()).Any()) await Task.Delay(100);
@@ -90,7 +92,7 @@ public static class AgentPodStartup
         for (var i = 0; i < pods; i++)
         {
             var name = $"bench-{i}";
-            await File.WriteAllTextAsync(Path.Combine(manifests, name + ".yaml"), Manifest(name));
+            await File.WriteAllTextAsync(Path.Combine(manifests, name + ".yaml"), Manifest(name, volumes));
             written[$"{name}-bench"] = total.ElapsedTicks;
         }
 
@@ -133,7 +135,7 @@ public static class AgentPodStartup
         return running.Count == pods && durations.Length == pods ? 0 : 1;
     }
 
-    private static string Manifest(string name) => $$"""
+    private static string Manifest(string name, bool volumes = false) => volumes ? VolumesManifest(name) : $$"""
         apiVersion: v1
         kind: Pod
         metadata: {name: {{name}}}
@@ -144,6 +146,35 @@ public static class AgentPodStartup
             image: {{OciImageBuilder.BusyboxImage}}
             imagePullPolicy: IfNotPresent
             command: [sleep, "3600"]
+        """;
+
+    /// <summary>
+    /// The same pod with the volumes whose set-up the mount safety work changed: an emptyDir mounted
+    /// whole and through a subPath, and a downwardAPI volume.
+    /// </summary>
+    private static string VolumesManifest(string name) => $$"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: {{name}}, labels: {app: bench}}
+        spec:
+          terminationGracePeriodSeconds: 2
+          containers:
+          - name: main
+            image: {{OciImageBuilder.BusyboxImage}}
+            imagePullPolicy: IfNotPresent
+            command: [sleep, "3600"]
+            volumeMounts:
+            - {name: work, mountPath: /work}
+            - {name: work, mountPath: /data, subPath: data}
+            - {name: info, mountPath: /etc/podinfo}
+          volumes:
+          - name: work
+            emptyDir: {}
+          - name: info
+            downwardAPI:
+              items:
+              - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+              - {path: name, fieldRef: {fieldPath: metadata.name}}
         """;
 
     internal static double Percentile(double[] sorted, double p)

@@ -13,9 +13,15 @@
     the direct calls' return). Prints each run, then the medians over $Rounds
     rounds and the agent's p50 over the best direct schedule's. The benchmark program is the one
     ./build.ps1 Benchmark publishes: the engine precompiled (ReadyToRun) as the module ships it.
+
+    -Volumes gives every pod an emptyDir mounted whole and through a subPath, and a downwardAPI
+    volume. -Baseline names another published KubeletPS.Benchmarks.dll (e.g. built from an earlier
+    commit): its agent runs alternate with this build's in the same rounds, so a change's cost is
+    measured in one run on the same machine state.
 #>
 param([string] $ModulePath, [int] $Pods = 30, [int] $Rounds = 3, [int] $Warmup = 8,
-    [int] $Parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount))
+    [int] $Parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount),
+    [switch] $Volumes, [string] $Baseline)
 # Published by ./build.ps1 Benchmark: the engine precompiled (ReadyToRun) as the module ships it.
 $bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
 if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
@@ -27,9 +33,14 @@ $env:DOTNET_TieredPGO = '0'
 $env:DOTNET_TC_CallCountingDelayMs = '5000'
 $env:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit = '0'
 $runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @() }
-function Measure-Run([string] $Name, [string[]] $Arguments, [string] $Pattern) {
+if ($Baseline) {
+    if (-not (Test-Path $Baseline)) { throw "$Baseline not found" }
+    $runs['baseline agent, cold'] = @(); $runs['baseline agent, warm'] = @()
+}
+$agentArguments = if ($Volumes) { @('--volumes', 'true') } else { @() }
+function Measure-Run([string] $Name, [string[]] $Arguments, [string] $Pattern, [string] $Program = $bench) {
     Write-Host "-- $Name"
-    $out = & dotnet $bench @Arguments
+    $out = & dotnet $Program @Arguments
     $out | Write-Host
     if (($out -join "`n") -match $Pattern) { $script:runs[$Name] += , @([int]$Matches[1], [int]$Matches[2]) }
 }
@@ -37,8 +48,11 @@ foreach ($round in 1..$Rounds) {
     Write-Host "== round $round of $Rounds"
     Measure-Run "direct CRI, all $Pods at once" @('direct-cri', '--pods', $Pods, '--parallel', $Pods) 'at once: p50 (\d+) ms, p99 (\d+) ms'
     Measure-Run "direct CRI, $Parallel at a time" @('direct-cri', '--pods', $Pods, '--parallel', $Parallel) 'at once: p50 (\d+) ms, p99 (\d+) ms'
-    Measure-Run 'agent, cold' @('agent', '--pods', $Pods, '--max-parallel', $Parallel) 'to container started .*?: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
-    Measure-Run 'agent, warm' @('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) 'to container started .*?: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
+    $agentPattern = 'to container started .*?: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
+    Measure-Run 'agent, cold' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel) + $agentArguments) $agentPattern
+    if ($Baseline) { Measure-Run 'baseline agent, cold' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel) + $agentArguments) $agentPattern $Baseline }
+    Measure-Run 'agent, warm' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) + $agentArguments) $agentPattern
+    if ($Baseline) { Measure-Run 'baseline agent, warm' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) + $agentArguments) $agentPattern $Baseline }
 }
 function Get-Median([int[]] $Values) { $s = $Values | Sort-Object; if ($s.Count -eq 0) { return 0 }; $s[[int][Math]::Floor(($s.Count - 1) / 2)] }
 Write-Host "== medians over $Rounds rounds ($Pods pods, all asked for at once)"
@@ -46,7 +60,13 @@ $summary = foreach ($name in $runs.Keys) {
     [pscustomobject]@{ Run = $name; Rounds = $runs[$name].Count; P50ms = Get-Median ($runs[$name] | ForEach-Object { $_[0] }); P99ms = Get-Median ($runs[$name] | ForEach-Object { $_[1] }) }
 }
 $summary | Format-Table -AutoSize | Out-String | Write-Host
+if ($Baseline) {
+    foreach ($kind in 'cold', 'warm') {
+        $new = ($summary | Where-Object Run -eq "agent, $kind").P50ms; $old = ($summary | Where-Object Run -eq "baseline agent, $kind").P50ms
+        if ($new -and $old) { Write-Host ("agent, {0}: p50 {1} ms vs the baseline's {2} ms: {3:+0;-0} %" -f $kind, $new, $old, (100.0 * $new / $old - 100)) }
+    }
+}
 $best = ($summary | Where-Object Run -like 'direct*' | Where-Object P50ms -gt 0 | Measure-Object P50ms -Minimum).Minimum
-foreach ($agent in $summary | Where-Object Run -like 'agent*') {
+foreach ($agent in $summary | Where-Object Run -like '*agent*') {
     if ($best -and $agent.P50ms) { Write-Host ("{0}: p50 {1} ms vs the best direct CRI schedule's {2} ms: {3:+0;-0} %" -f $agent.Run, $agent.P50ms, $best, (100.0 * $agent.P50ms / $best - 100)) }
 }
