@@ -155,7 +155,10 @@ public static class AgentPodStartup
     private static string VolumesManifest(string name) => $$"""
         apiVersion: v1
         kind: Pod
-        metadata: {name: {{name}}, labels: {app: bench}}
+        metadata:
+          name: {{name}}
+          labels:
+            app: bench
         spec:
           terminationGracePeriodSeconds: 2
           containers:
@@ -173,8 +176,12 @@ public static class AgentPodStartup
           - name: info
             downwardAPI:
               items:
-              - {path: labels, fieldRef: {fieldPath: metadata.labels}}
-              - {path: name, fieldRef: {fieldPath: metadata.name}}
+              - path: labels
+                fieldRef:
+                  fieldPath: metadata.labels
+              - path: name
+                fieldRef:
+                  fieldPath: metadata.name
         """;
 
     internal static double Percentile(double[] sorted, double p)
