@@ -126,8 +126,6 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     [InlineData("imageGCHighThresholdPercent", "image garbage collection")]
     [InlineData("cgroupDriver", "cgroups")]
     [InlineData("cgroupsPerQOS", "cgroups")]
-    [InlineData("seccompDefault", "seccomp")]
-    [InlineData("allowedUnsafeSysctls", "sysctls")]
     public void Fields_the_agent_does_not_read_say_why(string field, string reason) =>
         Assert.Contains(reason, KubeletConfigurationSupport.Reason(field));
 
