@@ -80,6 +80,52 @@ Describe 'Get-KubeletConfig' {
         }
     }
 
+    Context 'fields set but not in effect' {
+        BeforeAll {
+            $kubeadm = Get-KubeletConfig -Path $kubeadmConfig -KubeconfigPath $kubeadmKubeconfig
+            $file = Join-Path $TestDrive 'not-in-effect.yaml'
+            Set-Content $file ("apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`n" +
+                "staticPodPath: /etc/kubernetes/manifests`nevictionHard:`n  memory.available: 300Mi`nsyncFrequency: 0s`n" +
+                "staticPodURLHeader:`n  Authorization:`n  - Bearer s3cr3t-t0ken`n")
+            $config = Get-KubeletConfig -Path $file -KubeconfigPath $kubeadmKubeconfig -WarningVariable readWarnings
+        }
+
+        It 'lists them as typed objects with field, file, line and reason' {
+            $kubeadm.NotInEffect[0].GetType().FullName | Should -Be 'KubeletPS.Output.KubeletConfigFieldNotInEffect'
+            $cgroup = $kubeadm.NotInEffect | Where-Object Field -EQ 'cgroupDriver'
+            $cgroup.Path | Should -Be $kubeadmConfig
+            $cgroup.Line | Should -Be 15
+            $cgroup.Value | Should -Be 'systemd'
+            $cgroup.Reason | Should -Match 'cgroups'
+            $kubeadm.NotInEffect.Field | Should -Contain 'rotateCertificates'
+            $kubeadm.NotInEffect.Field | Should -Contain 'authentication.x509.clientCAFile'
+            # In effect, or kubeadm's zero values (kubelet's defaults): not listed.
+            $kubeadm.NotInEffect.Field | Should -Not -Contain 'staticPodPath'
+            $kubeadm.NotInEffect.Field | Should -Not -Contain 'syncFrequency'
+            $kubeadm.NotInEffect.Field | Should -Not -Contain 'shutdownGracePeriod'
+        }
+
+        It 'lists only what the file sets, never a default, and never a secret value' {
+            $config.NotInEffect.Field | Should -Be @('evictionHard', 'staticPodURLHeader')
+            $config.NotInEffect[0].Line | Should -Be 4
+            $config.NotInEffect[0].Value | Should -Be '{memory.available: 300Mi}'
+            $config.NotInEffect[1].Value | Should -BeNullOrEmpty
+            ($config | Format-List * | Out-String -Width 300) + ($config.NotInEffect | Format-List * | Out-String -Width 300) + ($config.Settings | ConvertTo-Json -Depth 5) |
+                Should -Not -Match 's3cr3t'
+        }
+
+        It 'does not warn about them: only an agent that starts does' {
+            $readWarnings | Should -BeNullOrEmpty
+        }
+
+        It 'shows their count and names in the default view, and a table of them' {
+            $config | Out-String -Width 200 | Should -Match '(?m)^NotInEffect\s+: 2: evictionHard, staticPodURLHeader'
+            $text = $config | Select-Object -ExpandProperty NotInEffect | Out-String -Width 200
+            $text | Should -Match '(?m)^Field\s+Line\s+Value\s+Reason'
+            $text | Should -Match '(?m)^evictionHard\s+4 \{memory\.available: 300Mi\}\s+.*no eviction manager yet'
+        }
+    }
+
     Context 'module reload' {
         It 'still reaches the engine after Remove-Module and Import-Module' {
             Remove-Module KubeletPS

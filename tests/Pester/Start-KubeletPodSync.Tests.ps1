@@ -53,4 +53,17 @@ Describe 'Start-KubeletPodSync' {
         ($warnings -join "`n") | Should -Match 'broken\.yaml'
         @(Get-PodStatus $root).Count | Should -Be 0 -Because "-StopPodsOnExit removes the pods and their status files (warnings: $($warnings -join '; '))"
     }
+
+    It 'warns once when it starts about each config field it does not act on, with file and line' {
+        $config = Join-Path $Base 'not-in-effect.yaml'
+        $manifests = Join-Path $Base 'no-manifests'
+        $null = New-Item -ItemType Directory -Force $manifests
+        Set-Content $config "apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`nstaticPodPath: $manifests`nimageGCHighThresholdPercent: 70`n"
+        $run = @{ ConfigPath = $config; RuntimeEndpoint = $Ctd.Endpoint; RootDirectory = (Join-Path $Base 'warn'); PodLogDirectory = $Ctd.PodLogDirectory; NodeName = 'warn' }
+        Start-KubeletPodSync -Once @run -WhatIf -WarningVariable whatIfWarnings -WarningAction SilentlyContinue
+        $whatIfWarnings | Should -BeNullOrEmpty
+        Start-KubeletPodSync -Once @run -TimeoutSeconds 60 -WarningVariable warnings -WarningAction SilentlyContinue -ErrorAction Stop
+        @($warnings).Count | Should -Be 1 -Because ($warnings -join '; ')
+        "$($warnings[0])" | Should -Be "$($config):4:1: imageGCHighThresholdPercent is set but not in effect: no image garbage collection yet"
+    }
 }

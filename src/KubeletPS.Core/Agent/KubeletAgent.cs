@@ -56,6 +56,7 @@ public sealed class KubeletAgent : IAsyncDisposable
     /// </summary>
     public async Task RunAsync(Action<NodeRegistrationOutcome>? onRegistered, Action<int, string>? onRetry, CancellationToken cancellationToken)
     {
+        _context.Config.WarnNotInEffect(_log);
         var options = _context.Options;
         var heartbeat = _context.CreateHeartbeat(_request.Time, _log);
         heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);

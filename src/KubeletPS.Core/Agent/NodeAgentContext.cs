@@ -162,6 +162,7 @@ public sealed class NodeAgentContext : IAsyncDisposable
     /// </summary>
     public async Task RunHeartbeatAsync(Action<int, string>? onRetry, Action<NodeRegistrationOutcome>? onRegistered, IKubeletLog log, CancellationToken cancellationToken)
     {
+        Config.WarnNotInEffect(log);
         var heartbeat = CreateHeartbeat(null, log);
         var name = Options.NodeName;
         heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);

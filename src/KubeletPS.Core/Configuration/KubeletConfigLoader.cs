@@ -4,13 +4,14 @@ namespace KubeletPS.Core.Configuration;
 public sealed class LoadedKubeletConfig
 {
     internal LoadedKubeletConfig(string? configPath, KubeletConfiguration configuration, Kubeconfig? kubeconfig,
-        string? kubeconfigPath, IReadOnlyList<ConfigWarning> warnings)
+        string? kubeconfigPath, IReadOnlyList<ConfigWarning> warnings, IReadOnlyList<ConfigFieldNotInEffect> notInEffect)
     {
         ConfigPath = configPath;
         Configuration = configuration;
         Kubeconfig = kubeconfig;
         KubeconfigPath = kubeconfigPath;
         Warnings = warnings;
+        NotInEffect = notInEffect;
     }
 
     /// <summary>The config file read, or null when there was none and kubelet's defaults apply.</summary>
@@ -25,6 +26,19 @@ public sealed class LoadedKubeletConfig
     public string? KubeconfigPath { get; }
     public IReadOnlyList<ConfigWarning> Warnings { get; }
     public IReadOnlyList<ConfigWarning> UnknownFields => Warnings.Where(w => w.IsUnknownField).ToList();
+
+    /// <summary>The fields the config file sets that the agent does not act on (none without a file: defaults are never listed).</summary>
+    public IReadOnlyList<ConfigFieldNotInEffect> NotInEffect { get; }
+
+    /// <summary>
+    /// Writes one warning per field in <see cref="NotInEffect"/>, with the file, line and reason:
+    /// what an agent does once when it starts, so no setting is believed that has no effect.
+    /// </summary>
+    public void WarnNotInEffect(IKubeletLog log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        foreach (var field in NotInEffect) log.Warning(field.ToString());
+    }
 }
 
 /// <summary>
@@ -48,6 +62,7 @@ public static class KubeletConfigLoader
         log ??= NullKubeletLog.Instance;
         var anyGiven = configPath is not null || kubeconfigPath is not null;
         var warnings = new List<ConfigWarning>();
+        IReadOnlyList<ConfigFieldNotInEffect> notInEffect = [];
 
         KubeletConfiguration configuration;
         var configFile = configPath is null ? NodePaths.UnderRoot(DefaultConfigPath, root) : Path.GetFullPath(configPath);
@@ -60,9 +75,10 @@ public static class KubeletConfigLoader
         else
         {
             log.Info($"Reading the kubelet configuration '{configFile}'.");
-            var (loaded, configWarnings) = await KubeletConfigurationFile.LoadAsync(configFile, root, cancellationToken).ConfigureAwait(false);
-            configuration = loaded;
-            warnings.AddRange(configWarnings);
+            var read = await KubeletConfigurationFile.ReadAsync(configFile, root, cancellationToken).ConfigureAwait(false);
+            configuration = read.Configuration;
+            warnings.AddRange(read.Warnings);
+            notInEffect = read.NotInEffect;
         }
 
         Kubeconfig? kubeconfig = null;
@@ -81,6 +97,6 @@ public static class KubeletConfigLoader
         }
 
         foreach (var warning in warnings) log.Warning(warning.ToString());
-        return new LoadedKubeletConfig(configFile, configuration, kubeconfig, kubeconfigFile, warnings);
+        return new LoadedKubeletConfig(configFile, configuration, kubeconfig, kubeconfigFile, warnings, notInEffect);
     }
 }

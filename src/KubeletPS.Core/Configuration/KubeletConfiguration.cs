@@ -21,7 +21,8 @@ public sealed class KubeletConfiguration
     [ConfigField("fileCheckFrequency")] public TimeSpan FileCheckFrequency { get; set; }
     [ConfigField("httpCheckFrequency")] public TimeSpan HttpCheckFrequency { get; set; }
     [ConfigField("staticPodURL")] public string StaticPodUrl { get; set; } = "";
-    [ConfigField("staticPodURLHeader")] public Dictionary<string, List<string>>? StaticPodUrlHeader { get; set; }
+    // The headers carry the pod URL's credentials (Authorization): never shown.
+    [ConfigField("staticPodURLHeader", Secret = true)] public Dictionary<string, List<string>>? StaticPodUrlHeader { get; set; }
     [ConfigField("address")] public string Address { get; set; } = "";
     [ConfigField("port")] public int Port { get; set; }
     [ConfigField("readOnlyPort")] public int ReadOnlyPort { get; set; }

@@ -10,14 +10,31 @@ public static class KubeletConfigurationFile
     public static async Task<(KubeletConfiguration Configuration, IReadOnlyList<ConfigWarning> Warnings)> LoadAsync(
         string path, string? root = null, CancellationToken cancellationToken = default)
     {
+        var read = await ReadAsync(path, root, cancellationToken).ConfigureAwait(false);
+        return (read.Configuration, read.Warnings);
+    }
+
+    /// <summary>Reads the file as <see cref="LoadAsync"/> does, also telling which fields it sets that the agent does not act on.</summary>
+    public static async Task<ParsedKubeletConfiguration> ReadAsync(string path, string? root = null, CancellationToken cancellationToken = default)
+    {
         path = Path.GetFullPath(path);
         var text = await ConfigFiles.ReadAsync(path, "kubelet configuration", cancellationToken).ConfigureAwait(false);
-        var configuration = Parse(text, path, root, out var warnings);
-        return (configuration, warnings);
+        return ParseWithAudit(text, path, root);
     }
 
     /// <summary>Parses the text of <paramref name="path"/> into effective values (defaults applied, paths resolved).</summary>
     public static KubeletConfiguration Parse(string text, string path, string? root, out IReadOnlyList<ConfigWarning> warnings)
+    {
+        var parsed = ParseWithAudit(text, path, root);
+        warnings = parsed.Warnings;
+        return parsed.Configuration;
+    }
+
+    /// <summary>
+    /// Parses as <see cref="Parse"/> does, and lists the fields the file sets (not the defaults) that
+    /// <see cref="KubeletConfigurationSupport"/> says the agent does not act on.
+    /// </summary>
+    public static ParsedKubeletConfiguration ParseWithAudit(string text, string path, string? root)
     {
         var document = YamlObjectReader.LoadMapping(path, text);
         // Like kubelet's decoder, know the kind before judging the fields.
@@ -25,14 +42,14 @@ public static class KubeletConfigurationFile
         CheckTypeMeta(typeReader.Read<TypeMeta>(document), typeReader, path);
         var reader = new YamlObjectReader(path);
         var configuration = reader.Read<KubeletConfiguration>(document);
-        warnings = reader.Warnings;
+        var notInEffect = ConfigFieldAudit.NotInEffect(path, document, configuration, KubeletConfigurationSupport.Reason);
         KubeletConfigurationDefaults.Apply(configuration);
         var folder = Path.GetDirectoryName(path)!;
         foreach (var (_, get, set) in configuration.PathFields())
         {
             if (get() is { Length: > 0 } value) set(NodePaths.Resolve(value, folder, root));
         }
-        return configuration;
+        return new ParsedKubeletConfiguration(configuration, reader.Warnings, notInEffect);
     }
 
     /// <summary>The effective configuration of a kubelet started without a config file.</summary>
@@ -69,6 +86,10 @@ public static class KubeletConfigurationFile
         }
     }
 }
+
+/// <summary>A parsed KubeletConfiguration file: effective values, tolerated problems, and the fields set that are not in effect.</summary>
+public sealed record ParsedKubeletConfiguration(
+    KubeletConfiguration Configuration, IReadOnlyList<ConfigWarning> Warnings, IReadOnlyList<ConfigFieldNotInEffect> NotInEffect);
 
 internal sealed class TypeMeta
 {

@@ -53,9 +53,10 @@ public sealed class StartKubeletPodSyncCommand : KubeletCmdlet
     protected override void ProcessRecord()
     {
         PodSyncAgentOptions options;
+        LoadedKubeletConfig? config;
         try
         {
-            options = ResolveOptions();
+            options = ResolveOptions(out config);
         }
         catch (KubeletException e)
         {
@@ -70,6 +71,7 @@ public sealed class StartKubeletPodSyncCommand : KubeletCmdlet
         }
         var target = $"node {options.NodeName}: static pods from {options.StaticPodPath} on {options.RuntimeEndpoint}";
         if (!ShouldProcess(target, Once ? "Run pods once" : "Run pods until stopped")) return;
+        config?.WarnNotInEffect(Log);
 
         WriteVerbose($"Node {options.NodeName}, static pods {options.StaticPodPath}, runtime {options.RuntimeEndpoint}, root {options.RootDirectory}, pod logs {options.PodLogsDirectory}, sync every {options.SyncFrequency}, file check every {options.FileCheckFrequency}.");
         try
@@ -112,15 +114,16 @@ public sealed class StartKubeletPodSyncCommand : KubeletCmdlet
         }
     }
 
-    private PodSyncAgentOptions ResolveOptions()
+    private PodSyncAgentOptions ResolveOptions(out LoadedKubeletConfig? loaded)
     {
         KubeletConfiguration? configuration = null;
+        loaded = null;
         var configPath = ConfigPath is not null ? ResolveLiteralPath(ConfigPath)
             : File.Exists(KubeletConfigLoader.DefaultConfigPath) ? KubeletConfigLoader.DefaultConfigPath : null;
         if (configPath is not null)
         {
             WriteVerbose($"Reading the kubelet configuration {configPath}.");
-            var loaded = RunOnPipeline(ct => KubeletConfigLoader.LoadAsync(configPath, null, null, ct, Log));
+            loaded = RunOnPipeline(ct => KubeletConfigLoader.LoadAsync(configPath, null, null, ct, Log));
             configuration = loaded.Configuration;
         }
         var nodeName = Core.Node.NodeName.Resolve(NodeName);

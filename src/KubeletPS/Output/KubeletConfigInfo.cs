@@ -55,6 +55,7 @@ public sealed class KubeletConfigInfo
         Token = k?.TokenSource;
         Warnings = loaded.Warnings.Select(w => w.ToString()).ToArray();
         UnknownFields = loaded.UnknownFields.Select(w => w.Field).ToArray();
+        NotInEffect = loaded.NotInEffect.Select(f => new KubeletConfigFieldNotInEffect(f)).ToArray();
     }
 
     /// <summary>The kubelet configuration file read; null when there was none and kubelet's defaults apply.</summary>
@@ -119,6 +120,9 @@ public sealed class KubeletConfigInfo
 
     /// <summary>The paths of the fields kubelet does not know (e.g. "authentication.webhook.cacheTtl").</summary>
     public string[] UnknownFields { get; }
+
+    /// <summary>The fields the file sets (never a default) that the agent does not act on, each with its line and the reason.</summary>
+    public KubeletConfigFieldNotInEffect[] NotInEffect { get; }
 
     /// <summary>Every KubeletConfiguration field with its effective value, keyed by YAML name; nested objects are nested dictionaries, durations Go strings ("1m0s").</summary>
     public OrderedDictionary Settings { get; }

@@ -170,11 +170,17 @@ public sealed class KubeletConfigurationTests : IDisposable
         var empty = Load("");
         var fullSettings = ConfigSettings.ToDictionary(full);
         var emptySettings = ConfigSettings.ToDictionary(empty);
-        var names = typeof(KubeletConfiguration).GetProperties()
-            .Select(p => p.GetCustomAttribute<ConfigFieldAttribute>()?.Name).OfType<string>()
-            .Where(n => n is not "apiVersion" and not "kind").ToList();
+        var fields = typeof(KubeletConfiguration).GetProperties()
+            .Select(p => p.GetCustomAttribute<ConfigFieldAttribute>()).OfType<ConfigFieldAttribute>()
+            .Where(f => f.Name is not "apiVersion" and not "kind").ToList();
+        var names = fields.Where(f => !f.Secret).Select(f => f.Name).ToList();
         Assert.True(names.Count > 120, $"only {names.Count} fields");
         var text = File.ReadAllText(fullPath);
+        foreach (var secret in fields.Where(f => f.Secret))
+        {
+            Assert.Contains($"\n{secret.Name}:", text);
+            Assert.False(fullSettings.Contains(secret.Name), $"{secret.Name} is secret");
+        }
         foreach (var name in names)
         {
             Assert.Contains($"\n{name}:", text);
