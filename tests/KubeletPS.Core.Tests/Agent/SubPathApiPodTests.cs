@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using k8s;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;
@@ -88,6 +89,31 @@ public sealed class SubPathApiPodTests(KubeletAgentFixture fixture) : IAsyncLife
             Assert.Contains(_server.Store.List("events", "default"), e => (string?)e["reason"] == "Failed" && (string?)e["involvedObject"]?["name"] == "escape"
                 && (string?)e["message"] == "Error: failed to prepare subPath for volumeMount \"w\" of container \"app\"");
             Assert.Equal(MarkerText, File.ReadAllText(marker));
+
+            // subPath of the API-object volumes (a key of a configMap, of a secret, of a downwardAPI and of a projected volume) still works.
+            _server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sub-config","namespace":"default"},"data":{"greeting":"hello"}}""")!.AsObject());
+            _server.Store.Create("secrets", JsonNode.Parse("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"sub-secret","namespace":"default"},"data":{"password":"czNjcmV0"}}""")!.AsObject());
+            _server.Store.Create("pods", JsonNode.Parse("""
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"keys","namespace":"default"},
+                 "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":1,
+                  "volumes":[{"name":"cfg","configMap":{"name":"sub-config"}},{"name":"sec","secret":{"secretName":"sub-secret"}},
+                             {"name":"info","downwardAPI":{"items":[{"path":"meta/name","fieldRef":{"fieldPath":"metadata.name"}}]}},
+                             {"name":"proj","projected":{"sources":[{"configMap":{"name":"sub-config","items":[{"key":"greeting","path":"g"}]}}]}}],
+                  "containers":[{"name":"main","image":"kubeletps.local/busybox:latest","imagePullPolicy":"IfNotPresent","command":["sleep","3600"],
+                    "volumeMounts":[{"name":"cfg","mountPath":"/etc/greeting","subPath":"greeting"},{"name":"sec","mountPath":"/etc/password","subPath":"password"},
+                                    {"name":"info","mountPath":"/etc/meta","subPath":"meta"},{"name":"proj","mountPath":"/etc/g","subPath":"g"}]}]}}
+                """.Replace("NODE", Node))!.AsObject());
+            await TestApiClients.WaitUntilAsync(() => (string?)_server.Store.Get("pods", "default", "keys")?["status"]?["phase"] == "Running", "the keys pod is Running", 90);
+            var id = ((string)_server.Store.Get("pods", "default", "keys")!["status"]!["containerStatuses"]![0]!["containerID"]!)["containerd://".Length..];
+            await using var runtime = fixture.Containerd.CreateClient();
+            Assert.Equal("hello s3cret keys hello", (await runtime.ExecSyncAsync(id, ["sh", "-c", "echo $(cat /etc/greeting) $(cat /etc/password) $(cat /etc/meta/name) $(cat /etc/g)"], TimeSpan.FromSeconds(10))).Stdout.Trim());
+
+            // Deleting both pods leaves no mount behind.
+            var (admin, _) = TestApiClients.ForAdmin(_server);
+            await admin.CoreV1.DeleteNamespacedPodAsync("keys", "default");
+            await admin.CoreV1.DeleteNamespacedPodAsync("escape", "default");
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("pods", "default", "keys") is null && _server.Store.Get("pods", "default", "escape") is null, "both pods are gone", 60);
+            await TestApiClients.WaitUntilAsync(() => !File.ReadLines("/proc/self/mountinfo").Any(l => l.Contains(root, StringComparison.Ordinal)), "no mount is left under the root directory", 30);
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {
