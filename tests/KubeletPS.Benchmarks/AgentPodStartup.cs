@@ -25,10 +25,12 @@ public static class AgentPodStartup
         var maxParallel = KubeGenericRuntimeManager.DefaultParallelSandboxCreations;
         var warmup = 0;
         string? timelinePath = null;
+        var subPaths = 0;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
+                case "--subpaths": subPaths = int.Parse(args[i + 1]); break;
                 case "--pods": pods = int.Parse(args[i + 1]); break;
                 case "--dir": dir = args[i + 1]; break;
                 case "--max-parallel": maxParallel = int.Parse(args[i + 1]); break;
@@ -71,7 +73,7 @@ public static class AgentPodStartup
             // (JIT, tiering) as a kubelet that has been running a while is; the cold figure is the run without.
             var cpuWarmup = Process.GetCurrentProcess().TotalProcessorTime;
             var warm = Stopwatch.StartNew();
-            for (var i = 0; i < warmup; i++) await File.WriteAllTextAsync(Path.Combine(manifests, $"warmup-{i}.yaml"), Manifest($"warmup-{i}"));
+            for (var i = 0; i < warmup; i++) await File.WriteAllTextAsync(Path.Combine(manifests, $"warmup-{i}.yaml"), Manifest($"warmup-{i}", subPaths));
             while ((await client.ListContainersAsync(new ContainerFilter { State = ContainerState.Running })).Count < warmup) await Task.Delay(100);
             for (var i = 0; i < warmup; i++) File.Delete(Path.Combine(manifests, $"warmup-{i}.yaml"));
             while ((await client.ListPodSandboxesAsync()).Any()) await Task.Delay(100);
@@ -90,7 +92,7 @@ public static class AgentPodStartup
         for (var i = 0; i < pods; i++)
         {
             var name = $"bench-{i}";
-            await File.WriteAllTextAsync(Path.Combine(manifests, name + ".yaml"), Manifest(name));
+            await File.WriteAllTextAsync(Path.Combine(manifests, name + ".yaml"), Manifest(name, subPaths));
             written[$"{name}-bench"] = total.ElapsedTicks;
         }
 
@@ -133,18 +135,31 @@ public static class AgentPodStartup
         return running.Count == pods && durations.Length == pods ? 0 : 1;
     }
 
-    private static string Manifest(string name) => $$"""
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: {{name}}}
-        spec:
-          terminationGracePeriodSeconds: 2
-          containers:
-          - name: main
-            image: {{OciImageBuilder.BusyboxImage}}
-            imagePullPolicy: IfNotPresent
-            command: [sleep, "3600"]
-        """;
+    /// <summary>
+    /// A pod of one sleeping container with an emptyDir: mounted whole, or with <paramref name="subPaths"/>
+    /// &gt; 0 as that many subPaths (each a safe bind mount: the cost the --subpaths runs measure).
+    /// </summary>
+    private static string Manifest(string name, int subPaths)
+    {
+        var mounts = subPaths == 0 ? "[{name: work, mountPath: /work}]"
+            : "[" + string.Join(", ", Enumerable.Range(0, subPaths).Select(i => $"{{name: work, mountPath: /sub{i}, subPath: dir{i}}}")) + "]";
+        return $$"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: {{name}}}
+            spec:
+              terminationGracePeriodSeconds: 2
+              volumes:
+              - name: work
+                emptyDir: {}
+              containers:
+              - name: main
+                image: {{OciImageBuilder.BusyboxImage}}
+                imagePullPolicy: IfNotPresent
+                command: [sleep, "3600"]
+                volumeMounts: {{mounts}}
+            """;
+    }
 
     internal static double Percentile(double[] sorted, double p)
         => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

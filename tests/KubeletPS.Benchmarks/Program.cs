@@ -13,7 +13,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: KubeletPS.Benchmarks direct-cri [--pods N] [--parallel N] [--endpoint unix:///path] [--dir DIR]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks heartbeat [--seconds N] [--module out/KubeletPS/KubeletPS.psd1]");
-    Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR] [--subpaths N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks api-pods [--pods N] [--steady-seconds N]");
     return 2;
 }

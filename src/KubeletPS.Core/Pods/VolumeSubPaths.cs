@@ -125,7 +125,8 @@ public sealed class VolumeSubPaths(string rootDirectory)
     private static void PrepareTarget(string target, bool directory)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(target)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
-        if (HostMounts.IsMountPoint(target)) HostMounts.Unmount(target);
+        // Normally gone already (CleanContainer); the mount table is read only when something is left there.
+        if (Path.Exists(target) && HostMounts.IsMountPoint(target)) HostMounts.Unmount(target);
         if (directory)
         {
             if (File.Exists(target)) File.Delete(target);
