@@ -93,7 +93,8 @@ public sealed class VolumeSubPaths(string rootDirectory)
         }
         catch (SubPathWalkException e)
         {
-            throw new SubPathException(e.WhileCreating ? $"failed to create subPath directory for volumeMount \"{volumeName}\" of container \"{containerName}\"" : refused, e.Message);
+            throw new SubPathException(e.WhileCreating ? $"failed to create subPath directory for volumeMount \"{volumeName}\" of container \"{containerName}\"" : refused,
+                $"subPath {subPath} of volume {volumeName}: {e.Message}");
         }
         var target = BindTarget(uid, volumeName, containerName, mountIndex);
         try

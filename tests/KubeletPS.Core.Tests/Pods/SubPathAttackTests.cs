@@ -81,6 +81,8 @@ public sealed class SubPathAttackTests(PodSyncFixture fixture) : IDisposable
         Assert.Equal("CreateContainerConfigError", waiting.Reason);
         Assert.Equal($"failed to prepare subPath for volumeMount \"{volumeMount}\" of container \"{container}\"", waiting.Message);
         Assert.Contains(h.Events.WithReason(EventReasons.Failed), e => e.Message == $"Error: {waiting.Message}");
+        // What was found is in the node's log only, never in the pod's status.
+        Assert.Contains(h.Log.Warnings, l => l.Contains($"CreateContainerConfigError: {waiting.Message}: subPath ", StringComparison.Ordinal) && l.Contains("of volume w: ", StringComparison.Ordinal));
         Assert.Equal(MarkerText, File.ReadAllText(Marker));
     }
 
