@@ -146,6 +146,22 @@ public sealed class VolumeSubPathsTests : IDisposable
     }
 
     [Fact]
+    public void A_new_instance_is_checked_afresh_after_the_directory_was_swapped_for_a_link_and_the_old_mount_is_gone()
+    {
+        var subPaths = new VolumeSubPaths(Path.Combine(_dir, "root"));
+        var first = subPaths.Bind("uid1", "w", Volume, "app", 0, "late");
+        Assert.True(HostMounts.IsMountPoint(first));
+        // A sibling container swaps the directory for a link to / while the first instance runs.
+        Directory.Delete(Path.Combine(Volume, "late"));
+        Link("late", "/");
+
+        subPaths.CleanContainer("uid1", "app");
+        var e = Assert.Throws<SubPathException>(() => subPaths.Bind("uid1", "w", Volume, "app", 0, "late"));
+        Assert.Contains("unexpected symlink found late -> /", e.Detail);
+        Assert.Empty(HostMounts.MountPointsUnder(_dir));
+    }
+
+    [Fact]
     public void Bind_refuses_a_link_out_with_kubelet_s_message_and_says_what_it_found_in_the_detail()
     {
         Link("escape", "/");
