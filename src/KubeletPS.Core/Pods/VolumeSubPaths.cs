@@ -181,7 +181,13 @@ public sealed class VolumeSubPaths(string rootDirectory)
                 if (fd < 0 && errno == ENoEnt && createMissing)
                 {
                     fd = MakeDirectory(parent, name, mode, Current(name));
-                    if (fd < 0) { pending.AddFirst(name); continue; } // someone else made it meanwhile: open what is there
+                    if (fd < 0)
+                    {
+                        // Someone else made it meanwhile: open what is there (a bounded number of times, so a racing container cannot keep us here).
+                        if (++links > MaxSymlinks) throw new SubPathWalkException($"{Current(name)} in volume {volumePath} keeps appearing and disappearing", whileCreating: true);
+                        pending.AddFirst(name);
+                        continue;
+                    }
                 }
                 if (fd < 0) throw new SubPathWalkException($"cannot open {Current(name)} in volume {volumePath}: {Error("openat", errno).Message}");
                 FileIdentity what;
