@@ -347,7 +347,8 @@ public sealed class KubeGenericRuntimeManager(
         }
         catch (Exception e) when (e is ContainerConfigException or IOException)
         {
-            log.Warning($"pod {name} container {container.Name}: CreateContainerConfigError: {e.Message}");
+            // A subPath refusal tells the user only kubelet's message; what was found goes to the node's log.
+            log.Warning($"pod {name} container {container.Name}: CreateContainerConfigError: {e.Message}{(e is SubPathException s ? $": {s.Detail}" : "")}");
             Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
             result.Waiting[container.Name] = new ContainerWaiting("CreateContainerConfigError", e.Message);
             result.Retry(TimeSpan.FromSeconds(10));

@@ -16,6 +16,7 @@ namespace KubeletPS.Core.Pods;
 public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, PodDns dns, string? hostIp)
 {
     private readonly PodHostsFile _hosts = new(rootDirectory, dns.ClusterDomain);
+    private readonly VolumeSubPaths _subPaths = new(rootDirectory);
 
     /// <summary>Configmaps and secrets for env and envFrom; null in standalone mode (such env is refused).</summary>
     public IPodConfigObjects? Objects { get; init; }
@@ -90,17 +91,16 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         var args = (container.Args ?? []).Select(a => EnvExpansion.Expand(a, n => envMap.GetValueOrDefault(n))).ToList();
 
         var mounts = new List<MountSpec>();
-        foreach (var mount in container.VolumeMounts ?? [])
+        var volumeMounts = container.VolumeMounts ?? [];
+        // A new instance gets subPath mounts checked now: the volume may have changed since the last one started.
+        _subPaths.CleanContainer(pod.Metadata.Uid, container.Name);
+        for (var index = 0; index < volumeMounts.Count; index++)
         {
+            var mount = volumeMounts[index];
             if (!volumePaths.TryGetValue(mount.Name, out var hostPath))
                 throw new ContainerConfigException($"volume \"{mount.Name}\" of container \"{container.Name}\" is not prepared.");
-            if (!string.IsNullOrEmpty(mount.SubPath))
-            {
-                if (mount.SubPath.Split('/').Contains("..") || Path.IsPathRooted(mount.SubPath))
-                    throw new ContainerConfigException($"volumeMount \"{mount.Name}\": subPath \"{mount.SubPath}\" must be a relative path without '..'.");
-                hostPath = Path.Combine(hostPath, mount.SubPath);
-                if (!File.Exists(hostPath)) Directory.CreateDirectory(hostPath);
-            }
+            if (VolumeSubPaths.SubPathOf(mount, envMap) is { } subPath)
+                hostPath = _subPaths.Bind(pod.Metadata.Uid, mount.Name, hostPath, container.Name, index, subPath);
             var propagation = mount.MountPropagation switch
             {
                 "HostToContainer" => MountPropagationMode.HostToContainer,
