@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
+using KubeletPS.Core.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -19,10 +20,10 @@ public static class ManifestReader
 {
     public static (T Object, IReadOnlyList<ManifestProblem> UnknownFields) Read<T>(string text, string path)
     {
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(text));
+            stream = BoundedYaml.Load(text, path, YamlBounds.Manifest);
         }
         catch (YamlException e)
         {

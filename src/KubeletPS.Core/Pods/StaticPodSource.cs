@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using k8s.Models;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Pods;
@@ -155,7 +156,7 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
 
     public V1Pod ReadPod(string file)
     {
-        var text = File.ReadAllText(file);
+        var text = BoundedYaml.ReadFile(file, YamlBounds.Manifest);
         var (pod, unknown) = ManifestReader.Read<V1Pod>(text, file);
         if (unknown.Count > 0)
         {
