@@ -2,6 +2,7 @@ using System.Text;
 using k8s.Models;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Pods;
+using Xunit.Abstractions;
 
 namespace KubeletPS.Core.Tests.Configuration;
 
@@ -10,7 +11,7 @@ namespace KubeletPS.Core.Tests.Configuration;
 /// 600 bytes, 9^9 nodes once expanded), nesting 100 000 levels deep, and a file over the size limit. Each
 /// must be refused with the file and a line, fast and within a few MiB.
 /// </summary>
-public sealed class YamlBoundsTests : IDisposable
+public sealed class YamlBoundsTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>What a refused file may cost; the unbounded readers went past gigabytes.</summary>
     private const long AllocationBound = 64L * 1024 * 1024;
@@ -35,8 +36,9 @@ public sealed class YamlBoundsTests : IDisposable
 
     internal static string Deep(int depth) => new string('[', depth) + new string(']', depth);
 
-    private static T Refused<T>(Action read, out long allocated) where T : Exception
+    private T Refused<T>(Action read, out long allocated) where T : Exception
     {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var before = GC.GetTotalAllocatedBytes(true);
         T? caught = null;
         try
@@ -48,6 +50,7 @@ public sealed class YamlBoundsTests : IDisposable
             caught = e;
         }
         allocated = GC.GetTotalAllocatedBytes(true) - before;
+        output.WriteLine($"refused after allocating {allocated / 1024} KiB in {watch.Elapsed.TotalMilliseconds:0} ms: {caught?.Message[..Math.Min(caught.Message.Length, 200)]}");
         Assert.True(allocated < AllocationBound, $"reading allocated {allocated / (1024 * 1024)} MiB");
         return caught ?? throw new Xunit.Sdk.XunitException("the file was accepted");
     }
@@ -167,6 +170,24 @@ public sealed class YamlBoundsTests : IDisposable
         var kubeconfig = _files.Write("big.conf", string.Concat(Enumerable.Repeat(padding, 1024 + 1)));
         e = Refused<KubeletConfigException>(() => KubeconfigLoader.LoadAsync(kubeconfig).GetAwaiter().GetResult(), out _);
         Assert.Equal(kubeconfig, e.Path);
+    }
+
+    [Fact]
+    public void Nesting_just_under_the_limit_fits_in_a_thread_pool_threads_stack()
+    {
+        // 1.5 MiB: .NET's default stack for a secondary thread on Linux, where the static pod source reads.
+        var manifest = _files.Write("deep.yaml", PodHeader + "spec:\n  x: " + Deep(YamlBounds.DefaultMaxDepth - 2) + "\n");
+        Exception? outcome = null;
+        var thread = new Thread(() =>
+        {
+            try { ManifestReader.Read<V1Pod>(File.ReadAllText(manifest), manifest); }
+            catch (Exception e) { outcome = e; }
+        }, maxStackSize: 1536 * 1024);
+        thread.Start();
+        thread.Join();
+        // System.Text.Json refuses it (its reader stops at 64 levels): an error naming the file, not a crash.
+        var e = Assert.IsType<KubeletConfigException>(outcome);
+        Assert.Equal(manifest, e.Path);
     }
 
     [Fact]
