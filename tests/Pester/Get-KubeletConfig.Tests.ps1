@@ -221,6 +221,24 @@ Describe 'Get-KubeletConfig' {
             $record.Exception.Line | Should -Be 5
         }
 
+        It 'refuses a billion-laughs config file and kubeconfig at the alias, after reading a few KiB' {
+            # Nine anchors of nine aliases each: 9^9 values once expanded.
+            $laughs = @('a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]') +
+                @(foreach ($c in 'bcdefghi'.ToCharArray()) { "${c}: &$c [$((@("*$([char]([int]$c - 1))") * 9) -join ', ')]" })
+            $config = Join-Path $TestDrive 'laughs.yaml'
+            Set-Content $config (@('apiVersion: kubelet.config.k8s.io/v1beta1', 'kind: KubeletConfiguration') + $laughs)
+            $before = [GC]::GetTotalAllocatedBytes($true)
+            $record = Get-ErrorRecord { Get-KubeletConfig -Path $config -KubeconfigPath $kubeadmKubeconfig }
+            ([GC]::GetTotalAllocatedBytes($true) - $before) | Should -BeLessThan 64MB
+            $record.FullyQualifiedErrorId | Should -BeLike 'GetKubeletConfigInvalidYaml,*'
+            $record.Exception.Message | Should -Match "^$([regex]::Escape($config)):\d+:\d+: document contains excessive aliasing"
+
+            $kubeconfig = Join-Path $TestDrive 'laughs.conf'
+            Set-Content $kubeconfig (@('apiVersion: v1', 'kind: Config', 'preferences:') + ($laughs | ForEach-Object { "  $_" }))
+            $record = Get-ErrorRecord { Get-KubeletConfig -Path $kubeadmConfig -KubeconfigPath $kubeconfig }
+            $record.Exception.Message | Should -Match "^$([regex]::Escape($kubeconfig)):\d+:\d+: document contains excessive aliasing"
+        }
+
         It 'says which kind was found and which is expected' {
             $record = Get-ErrorRecord { Get-KubeletConfig -Path (Join-Path $data 'broken/wrong-kind.yaml') -KubeconfigPath $kubeadmKubeconfig }
             $record.FullyQualifiedErrorId | Should -BeLike 'GetKubeletConfigWrongKind,*'

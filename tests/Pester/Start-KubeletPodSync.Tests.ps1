@@ -66,4 +66,40 @@ Describe 'Start-KubeletPodSync' {
         @($warnings).Count | Should -Be 1 -Because ($warnings -join '; ')
         "$($warnings[0])" | Should -Be "$($config):4:1: imageGCHighThresholdPercent is set but not in effect: no image garbage collection yet"
     }
+
+    It 'refuses each invalid manifest with its file, field and line, starts the good one and finishes' {
+        $root = Join-Path $Base 'invalid'
+        $manifests = Join-Path $Base 'invalid-manifests'
+        $null = New-Item -ItemType Directory -Force $manifests
+        function New-Manifest([string] $Name, [string] $Metadata = '', [string] $Ports = '') {
+            "apiVersion: v1`nkind: Pod`nmetadata:`n  name: $Name`n$Metadata`nspec:`n  terminationGracePeriodSeconds: 1`n  containers:`n" +
+            "  - name: main`n    image: kubeletps.local/busybox:latest`n    imagePullPolicy: IfNotPresent`n    command: [sleep, '3600']`n$Ports`n"
+        }
+        Set-Content (Join-Path $manifests 'good.yaml') (New-Manifest 'good')
+        Set-Content (Join-Path $manifests '.swap.yaml') 'not: [a pod'
+        $bad = [ordered]@{
+            'bad-name.yaml'       = @((New-Manifest 'Bad_Name!'), 4, 'metadata\.name: Invalid value: "Bad_Name!-invalid": a lowercase RFC 1123 subdomain')
+            'long-name.yaml'      = @((New-Manifest ('a' * 300)), 4, 'metadata\.name: Invalid value: "a+-invalid": must be no more than 253 characters')
+            'big-annotation.yaml' = @((New-Manifest 'big' "  annotations:`n    big: $('x' * 300KB)"), 6, 'metadata\.annotations: Too long: must have at most 262144 bytes')
+            'port-70000.yaml'     = @((New-Manifest 'port' -Ports "    ports:`n    - containerPort: 70000"), 14, 'spec\.containers\[0\]\.ports\[0\]\.containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive')
+            'same-hostport.yaml'  = @((New-Manifest 'hostports' -Ports "    ports:`n    - containerPort: 80`n      hostPort: 8080`n    - containerPort: 81`n      hostPort: 8080"), 17,
+                'spec\.containers\[0\]\.ports\[1\]\.hostPort: Duplicate value: "/TCP/8080"')
+        }
+        foreach ($file in $bad.Keys) { Set-Content (Join-Path $manifests $file) $bad[$file][0] }
+        # Written long enough ago that the folder is read as it is, not held back as being written.
+        Get-ChildItem -Force $manifests | ForEach-Object { $_.LastWriteTimeUtc = [datetime]::UtcNow.AddMinutes(-1) }
+
+        $verbose = Start-KubeletPodSync -Once -StaticPodPath $manifests -RuntimeEndpoint $Ctd.Endpoint -RootDirectory $root `
+            -PodLogDirectory $Ctd.PodLogDirectory -NodeName invalid -TimeoutSeconds 120 -StopPodsOnExit -Verbose `
+            -WarningVariable warnings -WarningAction SilentlyContinue -ErrorAction Stop 4>&1
+        ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message) -join "`n" |
+            Should -Match 'pod good-invalid: started container main'
+        foreach ($file in $bad.Keys) {
+            $path = [regex]::Escape((Join-Path $manifests $file))
+            $line = $bad[$file][1]
+            @($warnings | Where-Object { "$_" -match "^${path}:${line}:\d+: invalid pod: $($bad[$file][2])" }).Count |
+                Should -Be 1 -Because "$file is reported once at line $line (warnings: $($warnings -join '; '))"
+        }
+        @($warnings | Where-Object { "$_" -match 'swap' }).Count | Should -Be 0 -Because 'dot-files are ignored'
+    }
 }

@@ -245,9 +245,12 @@ public sealed class PodSyncAgent : IAsyncDisposable
     {
         try
         {
+            // A refused file is reported when its error first appears, not at every snapshot another file causes.
+            var reported = new HashSet<PodSourceError>();
             await foreach (var snapshot in source.WatchAsync(ct).ConfigureAwait(false))
             {
-                foreach (var error in snapshot.Errors) _log.Warning(error.Path is { } path && !error.Message.Contains(path, StringComparison.Ordinal) ? $"{path}: {error.Message}" : error.Message);
+                foreach (var error in snapshot.Errors.Where(e => !reported.Contains(e))) _log.Warning(error.Path is { } path && !error.Message.Contains(path, StringComparison.Ordinal) ? $"{path}: {error.Message}" : error.Message);
+                reported = snapshot.Errors.ToHashSet();
                 var desired = _config.Set(snapshot);
                 IReadOnlyDictionary<string, V1Pod> before;
                 lock (_lock)

@@ -2,7 +2,7 @@ namespace KubeletPS.Core.Configuration;
 
 internal static class ConfigFiles
 {
-    /// <summary>Reads a configuration file; a missing or unreadable file is a KubeletConfigException naming it.</summary>
+    /// <summary>Reads a configuration file (at most <see cref="YamlBounds.ConfigFile"/>); a missing, unreadable or oversized file is a KubeletConfigException naming it.</summary>
     internal static async Task<string> ReadAsync(string path, string what, CancellationToken cancellationToken)
     {
         try
@@ -11,7 +11,7 @@ internal static class ConfigFiles
             {
                 throw new KubeletConfigException($"the {what} path is a directory, not a file.", path, category: KubeletErrorKind.InvalidArgument);
             }
-            return await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+            return await BoundedYaml.ReadFileAsync(path, YamlBounds.ConfigFile, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

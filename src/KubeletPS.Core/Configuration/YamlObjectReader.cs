@@ -32,10 +32,10 @@ internal sealed class YamlObjectReader
     /// <summary>Parses the single document of a file; an empty file gives an empty mapping.</summary>
     internal static YamlMappingNode LoadMapping(string file, string text)
     {
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(text));
+            stream = BoundedYaml.Load(text, file, YamlBounds.ConfigFile);
         }
         catch (YamlException e)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
+using KubeletPS.Core.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -9,6 +10,17 @@ namespace KubeletPS.Core.Pods;
 
 /// <summary>A problem with one field of a manifest, with the line it is on.</summary>
 public sealed record ManifestProblem(string Field, int Line, int Column, string Message);
+
+/// <summary>An object read from a manifest, with the YAML it came from for finding a field's line.</summary>
+public sealed class ManifestDocument<T>(T value, IReadOnlyList<ManifestProblem> unknownFields, YamlNode root)
+{
+    public T Object => value;
+
+    public IReadOnlyList<ManifestProblem> UnknownFields => unknownFields;
+
+    /// <summary>The line and column of a field path (see <see cref="ManifestReader.Locate"/>).</summary>
+    public (int Line, int Column) Locate(string fieldPath) => ManifestReader.Locate(root, fieldPath);
+}
 
 /// <summary>
 /// Reads Kubernetes objects from YAML or JSON the way the API machinery does (YAML → JSON →
@@ -19,10 +31,17 @@ public static class ManifestReader
 {
     public static (T Object, IReadOnlyList<ManifestProblem> UnknownFields) Read<T>(string text, string path)
     {
-        var stream = new YamlStream();
+        var document = ReadDocument<T>(text, path);
+        return (document.Object, document.UnknownFields);
+    }
+
+    /// <summary>Reads one object, keeping its YAML tree so that a field path's line can be found afterwards.</summary>
+    public static ManifestDocument<T> ReadDocument<T>(string text, string path)
+    {
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(text));
+            stream = BoundedYaml.Load(text, path, YamlBounds.Manifest);
         }
         catch (YamlException e)
         {
@@ -53,7 +72,7 @@ public static class ManifestReader
         var known = JsonNode.Parse(KubernetesJson.Serialize(value));
         var unknown = new List<ManifestProblem>();
         FindUnknown(root, known, "", unknown);
-        return (value, unknown);
+        return new ManifestDocument<T>(value, unknown, root);
     }
 
     /// <summary>YAML → JSON as sigs.k8s.io/yaml does: plain scalars become numbers, booleans or null.</summary>
@@ -111,37 +130,63 @@ public static class ManifestReader
         }
     }
 
-    /// <summary>The line and column of a System.Text.Json path ($.spec.containers[0].name) in the YAML tree.</summary>
-    private static (int Line, int Column) Locate(YamlNode root, string jsonPath)
+    /// <summary>
+    /// The line and column of a field path in the YAML tree: "spec.containers[0].ports[1].hostPort",
+    /// a map key in brackets ("metadata.labels[app.kubernetes.io/name]"), or a System.Text.Json path
+    /// ("$.spec.containers[0].name"). A path that goes further than the document gives its deepest part there.
+    /// </summary>
+    public static (int Line, int Column) Locate(YamlNode root, string fieldPath)
     {
         YamlNode current = root;
         var best = (Line: (int)root.Start.Line, Column: (int)root.Start.Column);
-        foreach (var segment in jsonPath.TrimStart('$').Split('.', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var (name, key) in Segments(TrimJsonPath(fieldPath)))
         {
-            var name = segment;
-            var index = -1;
-            var bracket = segment.IndexOf('[');
-            if (bracket >= 0)
-            {
-                name = segment[..bracket];
-                _ = int.TryParse(segment[(bracket + 1)..].TrimEnd(']'), out index);
-            }
-            if (name.Length > 0)
+            if (name is not null)
             {
                 if (current is not YamlMappingNode map) break;
-                var entry = map.Children.FirstOrDefault(c => ((YamlScalarNode)c.Key).Value == name);
+                var entry = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode k && k.Value == name);
                 if (entry.Key is null) break;
                 best = ((int)entry.Key.Start.Line, (int)entry.Key.Start.Column);
                 current = entry.Value;
             }
-            if (index >= 0)
+            else if (current is YamlSequenceNode seq && int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
             {
-                if (current is not YamlSequenceNode seq || index >= seq.Children.Count) break;
+                if (index >= seq.Children.Count) break;
                 current = seq.Children[index];
                 best = ((int)current.Start.Line, (int)current.Start.Column);
             }
+            else if (current is YamlMappingNode keyed)
+            {
+                var entry = keyed.Children.FirstOrDefault(c => c.Key is YamlScalarNode k && k.Value == key);
+                if (entry.Key is null) break;
+                best = ((int)entry.Key.Start.Line, (int)entry.Key.Start.Column);
+                current = entry.Value;
+            }
+            else break;
         }
         return best;
+    }
+
+    /// <summary>Splits "a.b[0][key].c" into (a), (b), [0], [key], (c); a bracket holds anything up to its "]".</summary>
+    private static IEnumerable<(string? Name, string? Key)> Segments(string path)
+    {
+        var i = 0;
+        while (i < path.Length)
+        {
+            if (path[i] == '.') { i++; continue; }
+            if (path[i] == '[')
+            {
+                var close = path.IndexOf(']', i + 1);
+                if (close < 0) yield break;
+                yield return (null, path[(i + 1)..close].Trim('\'', '"'));
+                i = close + 1;
+                continue;
+            }
+            var end = path.IndexOfAny(['.', '['], i);
+            if (end < 0) end = path.Length;
+            yield return (path[i..end], null);
+            i = end;
+        }
     }
 
     private static string TrimJsonPath(string path) => path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');

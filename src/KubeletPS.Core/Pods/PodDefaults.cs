@@ -26,10 +26,11 @@ public static class PodDefaults
             foreach (var probe in new[] { container.LivenessProbe, container.ReadinessProbe, container.StartupProbe })
             {
                 if (probe is null) continue;
-                probe.TimeoutSeconds ??= 1;
-                probe.PeriodSeconds ??= 10;
-                probe.SuccessThreshold ??= 1;
-                probe.FailureThreshold ??= 3;
+                // Go's int32 fields: 0 is unset, and defaulted like a missing field.
+                if (probe.TimeoutSeconds is null or 0) probe.TimeoutSeconds = 1;
+                if (probe.PeriodSeconds is null or 0) probe.PeriodSeconds = 10;
+                if (probe.SuccessThreshold is null or 0) probe.SuccessThreshold = 1;
+                if (probe.FailureThreshold is null or 0) probe.FailureThreshold = 3;
                 if (probe.HttpGet is { } http) http.Scheme ??= "HTTP";
             }
         }

@@ -2,8 +2,11 @@ using k8s.Models;
 
 namespace KubeletPS.Core.Pods;
 
-/// <summary>A pod definition that could not be used, with where it came from.</summary>
-public sealed record PodSourceError(string Source, string Message, string? Path = null, int? Line = null);
+/// <summary>
+/// A pod definition that could not be used, with where it came from. <paramref name="Changed"/> is when the
+/// file was last written: the same error of an unchanged file is the same value, so it is reported once.
+/// </summary>
+public sealed record PodSourceError(string Source, string Message, string? Path = null, int? Line = null, string? Field = null, DateTime? Changed = null);
 
 /// <summary>
 /// The complete desired set of pods from one source at one moment (kubelet's SET operation).

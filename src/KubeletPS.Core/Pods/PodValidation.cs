@@ -3,50 +3,55 @@ using k8s.Models;
 namespace KubeletPS.Core.Pods;
 
 /// <summary>
-/// Checks a pod for what this agent cannot run faithfully, so that it is refused with a reason
-/// instead of being run differently from what the spec says.
+/// Checks a static pod before anything runs: first as the API server validates a pod on create
+/// (<see cref="ObjectMetaValidation"/>, <see cref="PodSpecValidation"/>), then for what this agent cannot
+/// run faithfully, so that it is refused with a reason instead of being run differently from what the spec says.
 /// </summary>
 public static class PodValidation
 {
     private static readonly string[] SupportedVolumes = ["emptyDir", "hostPath", "configMap", "secret", "downwardAPI", "projected"];
 
-    public static void Validate(V1Pod pod, string source)
+    /// <summary>
+    /// Validates a defaulted pod read from <paramref name="source"/>; <paramref name="locate"/> gives the line
+    /// of a field path in the file. Every error is in the exception's message (kubelet's "invalid pod: …"),
+    /// the first one's field and line in its <see cref="KubeletConfigException.Field"/> and Line.
+    /// </summary>
+    public static void Validate(V1Pod pod, string source, Func<string, (int Line, int Column)?>? locate = null)
     {
-        var spec = pod.Spec;
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (container, field) in (spec.InitContainers ?? []).Select((c, i) => (c, $"spec.initContainers[{i}]"))
-                     .Concat((spec.Containers ?? []).Select((c, i) => (c, $"spec.containers[{i}]"))))
-        {
-            if (string.IsNullOrEmpty(container.Name))
-                throw new KubeletConfigException($"{field}.name is required.", source, field: $"{field}.name");
-            if (!names.Add(container.Name))
-                throw new KubeletConfigException($"{field}.name: container name \"{container.Name}\" is used twice.", source, field: $"{field}.name");
-            if (string.IsNullOrEmpty(container.Image))
-                throw new KubeletConfigException($"{field}.image is required.", source, field: $"{field}.image");
-            if (container.ImagePullPolicy is not (null or "Always" or "IfNotPresent" or "Never"))
-                throw new KubeletConfigException($"{field}.imagePullPolicy: \"{container.ImagePullPolicy}\" is not Always, IfNotPresent or Never.", source, field: $"{field}.imagePullPolicy");
-            foreach (var mount in container.VolumeMounts ?? [])
-            {
-                if (spec.Volumes?.Any(v => v.Name == mount.Name) != true)
-                    throw new KubeletConfigException($"{field}.volumeMounts: volume \"{mount.Name}\" is not defined in spec.volumes.", source, field: $"{field}.volumeMounts");
-            }
-        }
-        if (spec.RestartPolicy is not (null or "Always" or "OnFailure" or "Never"))
-            throw new KubeletConfigException($"spec.restartPolicy: \"{spec.RestartPolicy}\" is not Always, OnFailure or Never.", source, field: "spec.restartPolicy");
+        var errors = ObjectMetaValidation.Validate(pod.Metadata);
+        errors.AddRange(PodSpecValidation.Validate(pod.Spec));
+        errors.AddRange(Unsupported(pod.Spec));
+        if (errors.Count == 0) return;
+
+        var located = errors.Select(e => (Error: e, Where: locate?.Invoke(e.Location))).ToList();
+        var first = located[0];
+        var message = "invalid pod: " + string.Join("; ", located.Select((e, i) =>
+            i > 0 && e.Where is { } w ? $"{e.Error} (line {w.Line})" : e.Error.ToString()));
+        throw new KubeletConfigException(message, source, first.Where?.Line, first.Where?.Column, first.Error.Field);
+    }
+
+    /// <summary>What the API accepts but this agent does not run.</summary>
+    private static IEnumerable<FieldError> Unsupported(V1PodSpec spec)
+    {
         if (spec.EphemeralContainers is { Count: > 0 })
-            throw new KubeletConfigException("spec.ephemeralContainers are not supported by this agent.", source, field: "spec.ephemeralContainers");
+            yield return FieldError.Forbidden("spec.ephemeralContainers", "ephemeral containers are not supported by this agent");
         foreach (var (volume, i) in (spec.Volumes ?? []).Select((v, i) => (v, i)))
         {
             var kind = VolumeKind(volume);
-            if (kind is null || !SupportedVolumes.Contains(kind))
-                throw new KubeletConfigException($"spec.volumes[{i}] \"{volume.Name}\": volume type {kind ?? "(none)"} is not supported (supported: {string.Join(", ", SupportedVolumes)}).",
-                    source, field: $"spec.volumes[{i}]");
+            if (kind is not null && !SupportedVolumes.Contains(kind))
+                yield return FieldError.Forbidden($"spec.volumes[{i}].{kind}", $"volume \"{volume.Name}\": volume type {kind} is not supported (supported: {string.Join(", ", SupportedVolumes)})");
+        }
+        foreach (var (container, field) in (spec.InitContainers ?? []).Select((c, i) => (c, $"spec.initContainers[{i}]"))
+                     .Concat((spec.Containers ?? []).Select((c, i) => (c, $"spec.containers[{i}]"))))
+        {
+            foreach (var (mount, m) in (container.VolumeMounts ?? []).Select((x, m) => (x, m)))
+            {
+                // The API leaves this to the runtime; refused here with the field rather than as a runtime error later.
+                if (!string.IsNullOrEmpty(mount.MountPath) && !mount.MountPath.StartsWith('/'))
+                    yield return FieldError.Invalid($"{field}.volumeMounts[{m}].mountPath", mount.MountPath, "must be an absolute path");
+            }
         }
     }
 
-    public static string? VolumeKind(V1Volume volume)
-    {
-        var json = System.Text.Json.Nodes.JsonNode.Parse(k8s.KubernetesJson.Serialize(volume))!.AsObject();
-        return json.Select(p => p.Key).FirstOrDefault(k => k != "name");
-    }
+    public static string? VolumeKind(V1Volume volume) => PodSpecValidation.VolumeSources(volume).FirstOrDefault();
 }

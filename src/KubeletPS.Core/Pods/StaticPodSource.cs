@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using k8s.Models;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Pods;
@@ -111,9 +112,10 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                     if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, settleWindow)) hold = true;
                     else
                     {
+                        var changed = LastWrite(file);
                         errors.Add(e is KubeletConfigException bad
-                            ? new PodSourceError(Name, bad.Message, file, bad.Line)
-                            : new PodSourceError(Name, $"{file}: {e.Message}", file));
+                            ? new PodSourceError(Name, bad.Message, file, bad.Line, bad.Field, changed)
+                            : new PodSourceError(Name, $"{file}: {e.Message}", file, Changed: changed));
                         continue;
                     }
                 }
@@ -140,6 +142,18 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         return new PodSourceSnapshot(Name, pods, errors, holding);
     }
 
+    private static DateTime? LastWrite(string file)
+    {
+        try
+        {
+            return File.GetLastWriteTimeUtc(file);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private static bool IsBeingWritten(string file, TimeSpan settleWindow)
     {
         try
@@ -155,8 +169,9 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
 
     public V1Pod ReadPod(string file)
     {
-        var text = File.ReadAllText(file);
-        var (pod, unknown) = ManifestReader.Read<V1Pod>(text, file);
+        var text = BoundedYaml.ReadFile(file, YamlBounds.Manifest);
+        var document = ManifestReader.ReadDocument<V1Pod>(text, file);
+        var (pod, unknown) = (document.Object, document.UnknownFields);
         if (unknown.Count > 0)
         {
             var u = unknown[0];
@@ -175,8 +190,9 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         {
             throw new KubeletConfigException("spec.containers must list at least one container.", file, field: "spec.containers");
         }
-        PodValidation.Validate(pod, file);
+        // As kubelet's file source (tryDecodeSinglePod): defaults first, then the API server's validation.
         ApplyDefaults(pod, file, text);
+        PodValidation.Validate(pod, file, field => document.Locate(field));
         return pod;
     }
 
@@ -191,7 +207,6 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
             meta.Uid = Convert.ToHexString(hash).ToLowerInvariant();
         }
         meta.Name = $"{meta.Name}-{nodeName.ToLowerInvariant()}";
-        NodeName.Validate(meta.Name);
         if (string.IsNullOrEmpty(meta.NamespaceProperty)) meta.NamespaceProperty = "default";
         meta.Annotations ??= new Dictionary<string, string>();
         meta.Annotations[PodAnnotations.ConfigHash] = meta.Uid;
@@ -204,5 +219,5 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
 
     private static string Fingerprint(PodSourceSnapshot snapshot) =>
         string.Join("\n", snapshot.Pods.Select(p => p.Metadata.Uid + p.Metadata.Name))
-        + "\n" + string.Join("\n", snapshot.Errors.Select(e => e.Message)) + (snapshot.Settling ? "\nsettling" : "");
+        + "\n" + string.Join("\n", snapshot.Errors.Select(e => $"{e.Message} {e.Changed?.Ticks}")) + (snapshot.Settling ? "\nsettling" : "");
 }

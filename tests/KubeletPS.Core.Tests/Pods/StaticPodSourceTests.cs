@@ -93,7 +93,7 @@ public sealed class StaticPodSourceTests : IDisposable
     [Theory]
     [InlineData("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  containers:\n  - name: c\n    image: i\n", "is not a Pod")]
     [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n  volumes:\n  - name: v\n    nfs:\n      server: s\n      path: /\n", "volume type nfs is not supported")]
-    [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n  - name: c\n    image: i\n", "used twice")]
+    [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n  - name: c\n    image: i\n", "spec.containers[1].name: Duplicate value: \"c\"")]
     [InlineData("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n    env:\n    - name: PORT\n      value: 8080\n", "env[0].value")]
     public void Unsupported_or_invalid_pods_are_refused_with_the_reason(string yaml, string expected)
     {
