@@ -203,4 +203,30 @@ public sealed class ApiObjectVolumeTests(KubeletAgentFixture fixture) : IAsyncLi
             Assert.Equal("hi\ntmpfs", result.Stdout.Trim());
         });
     }
+
+    [Fact]
+    public async Task A_pod_writing_past_its_emptyDir_sizeLimit_is_evicted_with_kubelets_message_and_an_Evicted_event()
+    {
+        await WithAgentAsync(async () =>
+        {
+            CreatePod("""
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"filler","namespace":"default"},
+                 "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":2,"containers":[{"name":"main","image":"kubeletps.local/busybox:latest",
+                   "imagePullPolicy":"IfNotPresent","command":["sh","-c","dd if=/dev/zero of=/scratch/fill bs=1024 count=2048 && sleep 3600"],
+                   "volumeMounts":[{"name":"scratch","mountPath":"/scratch"}]}],
+                  "volumes":[{"name":"scratch","emptyDir":{"sizeLimit":"1Mi"}}]}}
+                """);
+            await TestApiClients.WaitUntilAsync(() => Phase("filler") == "Failed", "the pod is evicted", 90);
+            var status = _server.Store.Get("pods", "default", "filler")!["status"]!;
+            Assert.Equal("Evicted", (string?)status["reason"]);
+            Assert.Equal("Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". ", (string?)status["message"]);
+            Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget" && (string?)c["reason"] == "TerminationByKubelet");
+            Assert.NotNull(status["containerStatuses"]![0]!["state"]!["terminated"]);
+
+            var (admin, _) = TestApiClients.ForAdmin(_server);
+            await TestApiClients.WaitUntilAsync(async () => (await admin.CoreV1.ListNamespacedEventAsync("default")).Items
+                .Any(e => e.InvolvedObject.Name == "filler" && e.Reason == "Evicted" && e.Type == "Warning" && e.Message.Contains("exceeds the limit \"1Mi\"", StringComparison.Ordinal)),
+                "an Evicted warning event", 30);
+        });
+    }
 }
