@@ -303,6 +303,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
                 var desired = Desired;
+                // Most nodes have no emptyDir with a sizeLimit: then no pod status is even copied.
+                if (!desired.Values.Any(EmptyDirLimits.HasSizeLimit)) continue;
                 IReadOnlyList<PodEvictionRequest> evictions;
                 try { evictions = _emptyDirLimits.Check(_workers.Pods.Where(p => desired.ContainsKey(p.Metadata.Uid))); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)

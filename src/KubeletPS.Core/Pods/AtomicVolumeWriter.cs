@@ -55,12 +55,11 @@ public sealed class AtomicVolumeWriter(string targetDirectory)
         }
         else
         {
-            // First write: whatever is in the directory was not written by this writer (an older
-            // agent's plain files); the user-visible names become links, so those go first.
+            // First write: without ..data nothing here is a complete version (an older agent's
+            // plain files, a timestamped directory left by a write cut short); it all goes.
             toRemove = [];
             foreach (var entry in new DirectoryInfo(targetDirectory).EnumerateFileSystemInfos())
             {
-                if (entry.Name.StartsWith("..", StringComparison.Ordinal)) continue;
                 if (entry is DirectoryInfo { LinkTarget: null } directory) directory.Delete(recursive: true);
                 else entry.Delete();
             }

@@ -31,7 +31,7 @@ public sealed class EmptyDirLimits(PodVolumes volumes, IKubeletLog log)
         var evict = new List<PodEvictionRequest>();
         foreach (var pod in pods)
         {
-            if (pod.Status?.Phase is "Succeeded" or "Failed" || IsCriticalPod(pod)) continue;
+            if (pod.Status?.Phase is "Succeeded" or "Failed" || IsCriticalPod(pod) || !HasSizeLimit(pod)) continue;
             foreach (var volume in pod.Spec.Volumes ?? [])
             {
                 if (volume.EmptyDir is not { SizeLimit: { } limit } emptyDir) continue;
@@ -47,6 +47,9 @@ public sealed class EmptyDirLimits(PodVolumes volumes, IKubeletLog log)
         }
         return evict;
     }
+
+    /// <summary>Whether the pod has an emptyDir with a sizeLimit (the only pods the check measures).</summary>
+    public static bool HasSizeLimit(V1Pod pod) => (pod.Spec.Volumes ?? []).Any(v => v.EmptyDir?.SizeLimit is not null);
 
     /// <summary>kubelettypes.IsCriticalPod: a static or mirror pod, or one of a system-critical priority.</summary>
     public static bool IsCriticalPod(V1Pod pod) =>

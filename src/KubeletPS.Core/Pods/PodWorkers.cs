@@ -254,7 +254,7 @@ public sealed class PodWorkers : IAsyncDisposable
         {
             lock (_lock)
             {
-                if (_terminating || _eviction is not null) return false;
+                if (_terminating || _terminal || _eviction is not null) return false;
                 _eviction = eviction;
             }
             Wake();

@@ -115,8 +115,10 @@ public sealed class AtomicVolumeWriterTests : IDisposable
     }
 
     [Fact]
-    public void Plain_files_an_older_agent_wrote_in_place_become_links_on_the_first_write()
+    public void Plain_files_an_older_agent_wrote_in_place_and_a_directory_of_a_write_cut_short_are_replaced_on_the_first_write()
     {
+        Directory.CreateDirectory(Path.Combine(_dir, "..2020_01_01_00_00_00.1"));
+        File.WriteAllText(Path.Combine(_dir, "..2020_01_01_00_00_00.1", "greeting"), "half");
         File.WriteAllText(Path.Combine(_dir, "greeting"), "stale");
         File.WriteAllText(Path.Combine(_dir, "removed"), "stale");
         Directory.CreateDirectory(Path.Combine(_dir, "conf"));
@@ -129,5 +131,6 @@ public sealed class AtomicVolumeWriterTests : IDisposable
         Assert.Equal("fresh", Read("greeting"));
         Assert.Equal("fresh", Read("conf/a"));
         Assert.False(File.Exists(Path.Combine(_dir, "removed")));
+        Assert.Single(TimestampDirs());
     }
 }
