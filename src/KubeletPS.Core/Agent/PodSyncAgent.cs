@@ -48,6 +48,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
     private readonly PodStatusGenerator _statusGenerator;
     private readonly PodWorkers _workers;
     private readonly GenericPleg _pleg;
+    private readonly EmptyDirLimits _emptyDirLimits;
+    private readonly IEventRecorder _events;
     private readonly object _lock = new();
     private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
     private readonly Dictionary<string, string> _semanticKeys = new(StringComparer.Ordinal);
@@ -83,6 +85,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable };
         var tokens = options.ConfigObjects is { } objects ? new ServiceAccountTokenManager(objects.CreateServiceAccountToken, time, _log) : null;
         var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
+        _emptyDirLimits = new EmptyDirLimits(volumes, _log);
+        _events = events;
         var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
             new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time)
         {
@@ -127,6 +131,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var loops = _sources.Select(s => WatchSourceAsync(s, stop.Token)).ToList();
             loops.Add(_pleg.RunAsync(stop.Token));
+            loops.Add(MonitorEvictionsAsync(stop.Token));
             try
             {
                 await Task.WhenAll(loops).ConfigureAwait(false);
@@ -281,6 +286,40 @@ public sealed class PodSyncAgent : IAsyncDisposable
                     _options.ConfigObjects?.UnregisterPod(uid);
                 }
                 Housekeeping();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The eviction manager's loop, at its monitoring interval: pods whose emptyDir is over its
+    /// sizeLimit are evicted (an Evicted warning event, then the worker kills the pod and reports it
+    /// Failed with the reason and message).
+    /// </summary>
+    private async Task MonitorEvictionsAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_options.EvictionMonitoringPeriod, _options.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                var desired = Desired;
+                // Most nodes have no emptyDir with a sizeLimit: then no pod status is even copied.
+                if (!desired.Values.Any(EmptyDirLimits.HasSizeLimit)) continue;
+                IReadOnlyList<PodEvictionRequest> evictions;
+                try { evictions = _emptyDirLimits.Check(_workers.Pods.Where(p => desired.ContainsKey(p.Metadata.Uid))); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    _log.Warning($"eviction manager: cannot measure emptyDir volumes: {e.Message}");
+                    continue;
+                }
+                foreach (var eviction in evictions)
+                {
+                    if (!_workers.EvictPod(eviction.Pod.Metadata.Uid, eviction.Reason, eviction.Message)) continue;
+                    _events.Event(EventReferences.ForPod(eviction.Pod), EventTypes.Warning, eviction.Reason, eviction.Message);
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

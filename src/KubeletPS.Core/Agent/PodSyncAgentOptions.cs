@@ -26,6 +26,9 @@ public sealed record PodSyncAgentOptions
     /// <summary>How often PLEG relists the runtime (kubelet: 1 s).</summary>
     public TimeSpan RelistPeriod { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often the eviction manager measures emptyDir volumes against their sizeLimit (kubelet: 10 s).</summary>
+    public TimeSpan EvictionMonitoringPeriod { get; init; } = EmptyDirLimits.DefaultMonitoringPeriod;
+
     public IReadOnlyList<string> ClusterDns { get; init; } = [];
     public string ClusterDomain { get; init; } = "";
     public string? ResolvConf { get; init; } = KubeletConfigurationDefaults.DefaultResolvConf;

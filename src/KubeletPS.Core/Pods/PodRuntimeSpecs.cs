@@ -107,7 +107,9 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
                 "Bidirectional" => MountPropagationMode.Bidirectional,
                 _ => MountPropagationMode.Private,
             };
-            mounts.Add(new MountSpec(mount.MountPath, hostPath, mount.ReadOnlyProperty == true, propagation));
+            // configMap, secret, downwardAPI and projected: read-only whatever the mount says, as kubelet forces it.
+            var readOnly = mount.ReadOnlyProperty == true || PodVolumes.IsAlwaysReadOnly(pod, mount.Name);
+            mounts.Add(new MountSpec(mount.MountPath, hostPath, readOnly, propagation));
         }
 
         // Kubelet's managed /etc/hosts, unless the container mounts its own.

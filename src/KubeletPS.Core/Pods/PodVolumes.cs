@@ -9,9 +9,11 @@ public sealed class ContainerConfigException(string message) : Exception(message
 /// The pod's volumes on the node (a small volume manager): emptyDir under
 /// <c>{root}/pods/{uid}/volumes/kubernetes.io~empty-dir/NAME</c> and hostPath with kubelet's type
 /// checks; configMap, secret, downwardAPI and projected volumes written under
-/// <c>{root}/pods/{uid}/volumes/kubernetes.io~configmap|secret|downward-api|projected/NAME</c> at
-/// each sync (so updates, and refreshed service account tokens, reach the pod) when the agent has
-/// an API server. Without one (standalone), and for static pods, which may not refer to API
+/// <c>{root}/pods/{uid}/volumes/kubernetes.io~configmap|secret|downward-api|projected/NAME</c> by
+/// the <see cref="AtomicVolumeWriter"/> at each sync (so updates, and refreshed service account
+/// tokens, reach running containers through the <c>..data</c> swap) when the agent has an API
+/// server; secret and projected volumes, and emptyDir medium Memory, on a tmpfs
+/// (<see cref="MemoryBackedVolumes"/>). Without one (standalone), and for static pods, which may not refer to API
 /// objects, volumes that need the API are refused with a reason rather than mounted empty.
 /// </summary>
 public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects = null, ServiceAccountTokenManager? tokens = null)
@@ -30,12 +32,30 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
     /// <summary>The node's allocatable resources: what a resourceFieldRef to a limit the container does not set reads.</summary>
     public Func<IReadOnlyDictionary<string, ResourceQuantity>> NodeAllocatable { get; init; } = DownwardApi.MachineCapacity;
 
+    private readonly MemoryBackedVolumes _memory = new();
+
     public string PodDirectory(string uid) => Path.Combine(rootDirectory, "pods", uid);
 
     public string EmptyDirPath(string uid, string name) => Path.Combine(PodDirectory(uid), "volumes", "kubernetes.io~empty-dir", name);
 
     /// <summary>The pod is gone: its cached service account tokens go too (its directory is removed by the caller).</summary>
-    public void ForgetPod(string uid) => Tokens?.DeleteServiceAccountTokens(uid);
+    public void ForgetPod(string uid)
+    {
+        Tokens?.DeleteServiceAccountTokens(uid);
+        _memory.ForgetPod(PodDirectory(uid));
+    }
+
+    /// <summary>
+    /// Volume kinds kubelet always mounts read-only into containers, whatever the volumeMount says
+    /// (their content comes from the API; a container must not change it for the others or for
+    /// the next sync): configMap, secret, downwardAPI and projected.
+    /// </summary>
+    public static bool IsAlwaysReadOnly(V1Volume volume) =>
+        volume.ConfigMap is not null || volume.Secret is not null || volume.DownwardAPI is not null || volume.Projected is not null;
+
+    /// <summary>Whether the pod's volume <paramref name="name"/> is mounted read-only whatever its volumeMount says.</summary>
+    public static bool IsAlwaysReadOnly(V1Pod pod, string name) =>
+        pod.Spec.Volumes?.FirstOrDefault(v => v.Name == name) is { } volume && IsAlwaysReadOnly(volume);
 
     /// <summary>Sets up every volume of the pod; returns volume name → host path.</summary>
     public IReadOnlyDictionary<string, string> Prepare(V1Pod pod)
@@ -46,9 +66,10 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
         {
             if (volume.EmptyDir is { } emptyDir)
             {
-                if (emptyDir.Medium == "Memory")
-                    throw new ContainerConfigException($"volume \"{volume.Name}\": emptyDir medium Memory (tmpfs) is not supported by this agent.");
                 var dir = EmptyDirPath(uid, volume.Name);
+                if (emptyDir.Medium == "Memory") _memory.EnsureTmpfs(volume.Name, dir, MemoryBackedVolumes.SizeFor(pod, emptyDir.SizeLimit, NodeAllocatable()));
+                else if (!string.IsNullOrEmpty(emptyDir.Medium))
+                    throw new ContainerConfigException($"volume \"{volume.Name}\": emptyDir medium {emptyDir.Medium} is not supported by this agent.");
                 Directory.CreateDirectory(dir);
                 // Kubelet makes emptyDir world-writable so any runAsUser can use it.
                 SetMode(dir, 0x1FF);
@@ -61,25 +82,26 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
             }
             else if (volume.ConfigMap is { } configMap)
             {
-                var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+                var files = new Dictionary<string, FileProjection>(StringComparer.Ordinal);
                 ProjectConfigMap(pod, volume.Name, configMap.Name, configMap.Items, configMap.DefaultMode ?? DefaultMode, configMap.Optional == true, files);
-                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~configmap", volume.Name, files);
+                paths[volume.Name] = WriteVolume(pod, "kubernetes.io~configmap", volume.Name, files, memoryBacked: false);
             }
             else if (volume.Secret is { } secret)
             {
-                var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+                var files = new Dictionary<string, FileProjection>(StringComparer.Ordinal);
                 ProjectSecret(pod, volume.Name, secret.SecretName, secret.Items, secret.DefaultMode ?? DefaultMode, secret.Optional == true, files);
-                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~secret", volume.Name, files);
+                paths[volume.Name] = WriteVolume(pod, "kubernetes.io~secret", volume.Name, files, memoryBacked: true);
             }
             else if (volume.DownwardAPI is { } downward)
             {
-                var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+                var files = new Dictionary<string, FileProjection>(StringComparer.Ordinal);
                 ProjectDownwardApi(pod, volume.Name, downward.Items, downward.DefaultMode ?? DefaultMode, files);
-                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~downward-api", volume.Name, files);
+                paths[volume.Name] = WriteVolume(pod, "kubernetes.io~downward-api", volume.Name, files, memoryBacked: false);
             }
             else if (volume.Projected is { } projected)
             {
-                paths[volume.Name] = WriteFiles(uid, "kubernetes.io~projected", volume.Name, Project(pod, volume.Name, projected));
+                // Kubelet's projected plugin wraps a Memory emptyDir: its tokens and secrets stay off the disk.
+                paths[volume.Name] = WriteVolume(pod, "kubernetes.io~projected", volume.Name, Project(pod, volume.Name, projected), memoryBacked: true);
             }
             else
             {
@@ -95,9 +117,9 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
     /// directory, with the volume's defaultMode unless an item sets its own mode. The errors of
     /// all sources are reported together.
     /// </summary>
-    private Dictionary<string, (byte[] Content, int Mode)> Project(V1Pod pod, string volume, V1ProjectedVolumeSource projected)
+    private Dictionary<string, FileProjection> Project(V1Pod pod, string volume, V1ProjectedVolumeSource projected)
     {
-        var files = new Dictionary<string, (byte[] Content, int Mode)>(StringComparer.Ordinal);
+        var files = new Dictionary<string, FileProjection>(StringComparer.Ordinal);
         var defaultMode = projected.DefaultMode ?? DefaultMode;
         var errors = new List<string>();
         foreach (var source in projected.Sources ?? [])
@@ -127,7 +149,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
     }
 
     private void ProjectConfigMap(V1Pod pod, string volume, string name, IList<V1KeyToPath>? items, int defaultMode, bool optional,
-        Dictionary<string, (byte[] Content, int Mode)> files)
+        Dictionary<string, FileProjection> files)
     {
         var data = ApiObjects(pod, volume, $"configmap \"{name}\"").GetConfigMap(pod.Namespace() ?? "default", name);
         if (data is null && !optional) throw new ContainerConfigException($"volume \"{volume}\": configmap \"{name}\" not found");
@@ -135,7 +157,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
     }
 
     private void ProjectSecret(V1Pod pod, string volume, string name, IList<V1KeyToPath>? items, int defaultMode, bool optional,
-        Dictionary<string, (byte[] Content, int Mode)> files)
+        Dictionary<string, FileProjection> files)
     {
         var data = ApiObjects(pod, volume, $"secret \"{name}\"").GetSecret(pod.Namespace() ?? "default", name);
         if (data is null && !optional) throw new ContainerConfigException($"volume \"{volume}\": secret \"{name}\" not found");
@@ -144,7 +166,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
 
     /// <summary>downwardapi.CollectData: each item's fieldRef or resourceFieldRef at its path, with its mode or the default.</summary>
     private void ProjectDownwardApi(V1Pod pod, string volume, IList<V1DownwardAPIVolumeFile>? items, int defaultMode,
-        Dictionary<string, (byte[] Content, int Mode)> files)
+        Dictionary<string, FileProjection> files)
     {
         foreach (var item in items ?? [])
         {
@@ -162,7 +184,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
             {
                 throw new ContainerConfigException($"volume \"{volume}\": downwardAPI item {item.Path}: {e.Message}");
             }
-            files[CheckedPath(volume, item.Path)] = (System.Text.Encoding.UTF8.GetBytes(value), item.Mode ?? defaultMode);
+            files[CheckedPath(volume, item.Path)] = new FileProjection(System.Text.Encoding.UTF8.GetBytes(value), item.Mode ?? defaultMode);
         }
     }
 
@@ -171,7 +193,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
     /// bound to the pod, for the source's audience (none: the API server's) and lifetime.
     /// </summary>
     private void ProjectServiceAccountToken(V1Pod pod, string volume, V1ServiceAccountTokenProjection source, int defaultMode,
-        Dictionary<string, (byte[] Content, int Mode)> files)
+        Dictionary<string, FileProjection> files)
     {
         var serviceAccount = string.IsNullOrEmpty(pod.Spec.ServiceAccountName) ? "default" : pod.Spec.ServiceAccountName;
         var what = $"serviceAccountToken of serviceaccount \"{serviceAccount}\"";
@@ -190,7 +212,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
         {
             throw new ContainerConfigException($"volume \"{volume}\": {what}: {e.Message}");
         }
-        files[CheckedPath(volume, source.Path)] = (System.Text.Encoding.UTF8.GetBytes(token.Token), defaultMode);
+        files[CheckedPath(volume, source.Path)] = new FileProjection(System.Text.Encoding.UTF8.GetBytes(token.Token), defaultMode);
     }
 
     /// <summary>The API objects, for a pod that may use them: none without an API server, none for static pods.</summary>
@@ -208,7 +230,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
     /// paths, with <paramref name="defaultMode"/> or the item's mode.
     /// </summary>
     private static void Project(string volume, IReadOnlyDictionary<string, byte[]> data, IList<V1KeyToPath>? items, int defaultMode, bool optional,
-        Dictionary<string, (byte[] Content, int Mode)> files)
+        Dictionary<string, FileProjection> files)
     {
         if (items is { Count: > 0 })
         {
@@ -219,12 +241,12 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
                     if (optional) continue;
                     throw new ContainerConfigException($"volume \"{volume}\": key \"{item.Key}\" not found");
                 }
-                files[CheckedPath(volume, item.Path)] = (content, item.Mode ?? defaultMode);
+                files[CheckedPath(volume, item.Path)] = new FileProjection(content, item.Mode ?? defaultMode);
             }
         }
         else
         {
-            foreach (var (key, content) in data) files[CheckedPath(volume, key)] = (content, defaultMode);
+            foreach (var (key, content) in data) files[CheckedPath(volume, key)] = new FileProjection(content, defaultMode);
         }
     }
 
@@ -236,25 +258,21 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
     }
 
     /// <summary>
-    /// Writes a volume's files, each through a temporary file renamed over the old one, with its
-    /// mode; files no longer in the volume are removed.
+    /// Writes a volume's files with the atomic writer (only when they changed); a memory-backed
+    /// volume's directory is made a tmpfs first, so nothing of it is ever written to the disk.
     /// </summary>
-    private string WriteFiles(string uid, string plugin, string volume, IReadOnlyDictionary<string, (byte[] Content, int Mode)> files)
+    private string WriteVolume(V1Pod pod, string plugin, string volume, IReadOnlyDictionary<string, FileProjection> files, bool memoryBacked)
     {
-        var dir = Path.Combine(PodDirectory(uid), "volumes", plugin, volume);
-        Directory.CreateDirectory(dir);
-        foreach (var (relative, (content, mode)) in files)
+        var dir = Path.Combine(PodDirectory(pod.Metadata.Uid), "volumes", plugin, volume);
+        if (memoryBacked) _memory.EnsureTmpfs(volume, dir, MemoryBackedVolumes.SizeFor(pod, null, NodeAllocatable()));
+        else Directory.CreateDirectory(dir);
+        try
         {
-            var file = Path.Combine(dir, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-            var temporary = file + ".tmp";
-            File.WriteAllBytes(temporary, content);
-            SetMode(temporary, mode);
-            File.Move(temporary, file, overwrite: true);
+            new AtomicVolumeWriter(dir).Write(files);
         }
-        foreach (var existing in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+        catch (ArgumentException e)
         {
-            if (!files.ContainsKey(Path.GetRelativePath(dir, existing))) File.Delete(existing);
+            throw new ContainerConfigException($"volume \"{volume}\": {e.Message}");
         }
         return dir;
     }

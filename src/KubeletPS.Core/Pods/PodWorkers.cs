@@ -80,6 +80,18 @@ public sealed class PodWorkers : IAsyncDisposable
         if (_workers.TryGetValue(uid, out var worker)) worker.Terminate();
     }
 
+    /// <summary>
+    /// Evicts a running pod (the eviction manager's killPodFunc): its containers are killed with
+    /// the shortest grace period and not restarted, and the pod ends Failed with
+    /// <paramref name="reason"/> and <paramref name="message"/> and a DisruptionTarget condition.
+    /// The pod stays known until its source lets it go. False when the pod has no worker, is
+    /// terminating or was evicted already (so the caller records the event once).
+    /// </summary>
+    public bool EvictPod(string uid, string reason, string message) =>
+        _workers.TryGetValue(uid, out var worker) && worker.Evict(new PodEviction(reason, message, TruncateToSeconds(_time.GetUtcNow().UtcDateTime)));
+
+    private static DateTime TruncateToSeconds(DateTime t) => t.AddTicks(-(t.Ticks % TimeSpan.TicksPerSecond));
+
     /// <summary>The runtime has a pod with kubelet's labels that no source wants (kubelet's housekeeping).</summary>
     public void KillOrphan(string uid)
     {
@@ -166,6 +178,7 @@ public sealed class PodWorkers : IAsyncDisposable
         private V1PodStatus? _status;
         private volatile RuntimePodStatus? _observed;
         private IReadOnlyDictionary<string, ContainerWaiting> _waiting = new Dictionary<string, ContainerWaiting>();
+        private PodEviction? _eviction;
 
         public Task Completion { get; set; } = Task.CompletedTask;
 
@@ -237,6 +250,17 @@ public sealed class PodWorkers : IAsyncDisposable
 
         public void Wake() => _wake.Writer.TryWrite(true);
 
+        public bool Evict(PodEviction eviction)
+        {
+            lock (_lock)
+            {
+                if (_terminating || _terminal || _eviction is not null) return false;
+                _eviction = eviction;
+            }
+            Wake();
+            return true;
+        }
+
         public async Task RunAsync(CancellationToken ct)
         {
             var errorBackOff = TimeSpan.FromSeconds(1);
@@ -262,6 +286,7 @@ public sealed class PodWorkers : IAsyncDisposable
                             _pending = null;
                             _terminating = false;
                             _terminal = false;
+                            _eviction = null;
                             _status = null;
                         }
                         continue;
@@ -351,17 +376,21 @@ public sealed class PodWorkers : IAsyncDisposable
             var wait = owner._resync;
             var changed = false;
 
-            var before = owner._statusGenerator.Generate(desired, runtime, _status, _waiting, owner._probes);
+            PodEviction? eviction;
+            lock (_lock) eviction = _eviction;
+            var before = eviction?.Apply(owner._statusGenerator.Generate(desired, runtime, _status, _waiting, owner._probes))
+                ?? owner._statusGenerator.Generate(desired, runtime, _status, _waiting, owner._probes);
             if (!_terminal && before.Phase is "Succeeded" or "Failed")
             {
-                owner._log.Info($"pod {desired.Name()}: phase {before.Phase}; stopping its sandbox, its containers are not restarted.");
+                owner._log.Info($"pod {desired.Name()}: phase {before.Phase}{(eviction is null ? "" : $" ({eviction.Reason})")}; stopping its sandbox, its containers are not restarted.");
                 _terminal = true;
             }
             if (_terminal)
             {
                 if (runtime.AnyRunning)
                 {
-                    await manager.KillPodAsync(desired, runtime, null, ct).ConfigureAwait(false);
+                    // An evicted pod is killed with the shortest grace period, as the eviction manager's gracePeriodOverride 0.
+                    await manager.KillPodAsync(desired, runtime, eviction is null ? null : TimeSpan.Zero, ct).ConfigureAwait(false);
                     runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
                 }
                 _waiting = new Dictionary<string, ContainerWaiting>();
@@ -376,7 +405,8 @@ public sealed class PodWorkers : IAsyncDisposable
                 if (changed) runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
                 owner._probes.UpdatePod(desired, runtime, desired.Spec.HostNetwork == true ? null : runtime.LatestSandbox?.Ip);
             }
-            Publish(desired, owner._statusGenerator.Generate(desired, runtime, _status ?? before, _waiting, owner._probes));
+            var status = owner._statusGenerator.Generate(desired, runtime, _status ?? before, _waiting, owner._probes);
+            Publish(desired, eviction?.Apply(status) ?? status);
             _observed = runtime;
             return (wait, changed, runtime);
         }

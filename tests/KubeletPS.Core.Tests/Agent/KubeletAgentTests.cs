@@ -343,7 +343,9 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             Assert.Contains("PASSWORD=s3cret", env);
             Assert.Contains("CFG_color=blue", env);
             Assert.DoesNotContain("MISSING=", env);
-            var secretFile = Directory.EnumerateFiles(Path.Combine(_dir, "root", "pods"), "password", SearchOption.AllDirectories).Single();
+            // The real file, in the atomic writer's timestamped directory (the visible name links to it).
+            var secretFile = Directory.EnumerateFiles(Path.Combine(_dir, "root", "pods"), "password", SearchOption.AllDirectories)
+                .Single(f => new FileInfo(f).LinkTarget is null && !f.Contains("/..data/", StringComparison.Ordinal));
             if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(secretFile));
         });
     }

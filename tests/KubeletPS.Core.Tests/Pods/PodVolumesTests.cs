@@ -18,7 +18,8 @@ public sealed class PodVolumesTests : IDisposable
 
     public PodVolumesTests() => _objects = new FakeObjects(_clock);
 
-    public void Dispose() => Directory.Delete(_root, true);
+    // Projected volumes are tmpfs mounts under the root: unmounted before the directory goes.
+    public void Dispose() => HostMounts.RemoveDirectory(_root);
 
     /// <summary>What the API server's ServiceAccount admission adds to every pod.</summary>
     private const string KubeApiAccess = """
