@@ -96,11 +96,42 @@ public static class ManifestReader
             case "true" or "True" or "TRUE": return JsonValue.Create(true);
             case "false" or "False" or "FALSE": return JsonValue.Create(false);
         }
-        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return JsonValue.Create(l);
+        if (YamlInteger(text) is { } l) return JsonValue.Create(l);
         if (text.Length > 0 && (char.IsDigit(text[0]) || text[0] is '-' or '+' or '.')
             && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !text.EndsWith('.'))
             return JsonValue.Create(d);
         return JsonValue.Create(text);
+    }
+
+    /// <summary>
+    /// A plain scalar as go-yaml v2 (YAML 1.1, what sigs.k8s.io/yaml and so kubelet use) reads an
+    /// integer: strconv.ParseInt with base 0 after underscores are dropped, so <c>0600</c> is octal
+    /// (384: a file mode as written in manifests), <c>0x1F</c> hex, <c>0o17</c> and <c>0b101</c>.
+    /// </summary>
+    internal static long? YamlInteger(string text)
+    {
+        var plain = text.Replace("_", "", StringComparison.Ordinal);
+        var negative = plain.StartsWith('-');
+        var digits = plain.TrimStart('-', '+');
+        if (digits.Length == 0 || plain.Length - digits.Length > 1) return null;
+        var (radix, body) = digits switch
+        {
+            ['0', 'x' or 'X', .. var rest] => (16, rest),
+            ['0', 'o' or 'O', .. var rest] => (8, rest),
+            ['0', 'b' or 'B', .. var rest] => (2, rest),
+            ['0', _, ..] => (8, digits[1..]),
+            _ => (10, digits),
+        };
+        if (body.Length == 0) return null;
+        long value = 0;
+        foreach (var c in body)
+        {
+            var digit = c switch { >= '0' and <= '9' => c - '0', >= 'a' and <= 'f' => c - 'a' + 10, >= 'A' and <= 'F' => c - 'A' + 10, _ => 99 };
+            if (digit >= radix) return null;
+            try { value = checked(value * radix + digit); }
+            catch (OverflowException) { return null; }
+        }
+        return negative ? -value : value;
     }
 
     private static void FindUnknown(YamlNode yaml, JsonNode? known, string path, List<ManifestProblem> unknown)
