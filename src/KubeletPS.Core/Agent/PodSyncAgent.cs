@@ -51,6 +51,11 @@ public sealed class PodSyncAgent : IAsyncDisposable
     private readonly object _lock = new();
     private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
     private readonly Dictionary<string, string> _semanticKeys = new(StringComparer.Ordinal);
+    private readonly PodSecuritySettings _security;
+    private readonly IPodStatusSink _sink;
+
+    // Pods refused by the security admission (sysctls, host ports, AppArmor, unsupported fields), with their Failed status.
+    private readonly Dictionary<string, V1Pod> _rejected = new(StringComparer.Ordinal);
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -71,6 +76,13 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _config = new PodConfig(_sources.Select(s => s.Name));
         StatusStore = new LocalPodStatusStore(options.RootDirectory);
         var sink = options.StatusSink ?? new LocalPodStatusSink(StatusStore);
+        _sink = sink;
+        _security = new PodSecuritySettings
+        {
+            SeccompDefault = options.SeccompDefault,
+            SeccompProfileRoot = PodSecuritySettings.ForRoot(options.RootDirectory).SeccompProfileRoot,
+            AllowedUnsafeSysctls = options.AllowedUnsafeSysctls,
+        };
         HostIp = options.NodeIp ?? FindHostIp();
 
         var prober = new Prober(_runtime);
@@ -80,7 +92,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time) { Events = events };
         var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
-            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable };
+            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable, Security = _security };
         var tokens = options.ConfigObjects is { } objects ? new ServiceAccountTokenManager(objects.CreateServiceAccountToken, time, _log) : null;
         var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
         var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
@@ -165,7 +177,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 var desired = Desired;
                 if (_config.AllSourcesSeen)
                 {
-                    var pods = _workers.Pods.Where(p => desired.ContainsKey(p.Metadata.Uid)).ToList();
+                    var pods = _workers.Pods.Concat(Rejected).Where(p => desired.ContainsKey(p.Metadata.Uid)).ToList();
                     var pending = desired.Values.Where(d => pods.FirstOrDefault(p => p.Metadata.Uid == d.Metadata.Uid) is not { } p || !IsSettled(p)).Select(d => d.Name()).ToList();
                     if (pending.Count == 0)
                     {
@@ -213,6 +225,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
             {
                 var version = await _runtime.VersionAsync(ct).ConfigureAwait(false);
                 _statusGenerator.RuntimeName = version.RuntimeName;
+                _security.SupplementalGroupsPolicySupported = (await _runtime.StatusAsync(ct).ConfigureAwait(false)).SupplementalGroupsPolicySupported;
                 _log.Info($"container runtime {version.RuntimeName} {version.RuntimeVersion} (CRI {version.RuntimeApiVersion}) at {_runtime.Endpoint}.");
                 // Adoption: the first relist tells the workers what already runs.
                 await _pleg.RelistAsync(ct).ConfigureAwait(false);
@@ -258,6 +271,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in desired)
                 {
                     if (!before.ContainsKey(uid)) _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}) from source {source.Name}: desired.");
+                    if (!Admit(pod)) continue;
                     // As kubelet's pod config: a pod whose spec, labels, annotations and deletion did not
                     // change (a status echo from the API, another pod's edit) does not wake its worker.
                     var key = SemanticKey(pod);
@@ -272,6 +286,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in before)
                 {
                     if (desired.ContainsKey(uid)) continue;
+                    lock (_lock) _rejected.Remove(uid);
                     _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}): no longer in any source; stopping it.");
                     lock (_lock) _semanticKeys.Remove(uid);
                     _workers.KillPod(uid);
@@ -283,6 +298,35 @@ public sealed class PodSyncAgent : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    private IReadOnlyList<V1Pod> Rejected
+    {
+        get { lock (_lock) return _rejected.Values.ToList(); }
+    }
+
+    /// <summary>
+    /// Kubelet's admission of a new pod (canAdmitPod) for what concerns isolation; a refused pod never reaches a worker and
+    /// gets a Failed status with kubelet's reason and message. A pod already running is not admitted again.
+    /// </summary>
+    private bool Admit(V1Pod pod)
+    {
+        var uid = pod.Metadata.Uid;
+        AdmissionResult result;
+        lock (_lock)
+        {
+            if (_rejected.ContainsKey(uid)) return false;
+            if (_workers.IsKnown(uid)) return true;
+            var active = _workers.Pods.Where(p => p.Status?.Phase is not ("Succeeded" or "Failed"));
+            result = PodSecurityAdmission.Admit(pod, active, _security);
+            if (result.Admitted) return true;
+            var rejected = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod));
+            rejected.Status = PodAdmission.RejectedStatus(pod, result);
+            _rejected[uid] = rejected;
+        }
+        _log.Warning($"pod {pod.Namespace()}/{pod.Name()}: {result.Reason}: {result.Message}");
+        _sink.SetPodStatus(_rejected[uid]);
+        return false;
     }
 
     /// <summary>Kubelet's housekeeping: pods in the runtime that no source wants are killed.</summary>
