@@ -56,6 +56,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
 
     // Pods refused by the security admission (sysctls, host ports, AppArmor, unsupported fields), with their Failed status.
     private readonly Dictionary<string, V1Pod> _rejected = new(StringComparer.Ordinal);
+
+    // Pods admitted and still desired: what a new pod's host ports are checked against (a worker has no snapshot before its first sync).
+    private readonly Dictionary<string, V1Pod> _admitted = new(StringComparer.Ordinal);
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -286,7 +289,17 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in before)
                 {
                     if (desired.ContainsKey(uid)) continue;
-                    lock (_lock) _rejected.Remove(uid);
+                    bool wasRejected;
+                    lock (_lock)
+                    {
+                        wasRejected = _rejected.Remove(uid);
+                        _admitted.Remove(uid);
+                    }
+                    if (wasRejected)
+                    {
+                        _sink.RemovePod(uid);
+                        continue;
+                    }
                     _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}): no longer in any source; stopping it.");
                     lock (_lock) _semanticKeys.Remove(uid);
                     _workers.KillPod(uid);
@@ -316,10 +329,20 @@ public sealed class PodSyncAgent : IAsyncDisposable
         lock (_lock)
         {
             if (_rejected.ContainsKey(uid)) return false;
-            if (_workers.IsKnown(uid)) return true;
-            var active = _workers.Pods.Where(p => p.Status?.Phase is not ("Succeeded" or "Failed"));
+            if (_admitted.ContainsKey(uid) || _workers.IsKnown(uid))
+            {
+                _admitted[uid] = pod;
+                return true;
+            }
+            // Lazy: the workers' statuses are read only when the pod asks for host ports.
+            var finished = new Lazy<HashSet<string>>(() => _workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal));
+            var active = _admitted.Values.Where(p => !finished.Value.Contains(p.Metadata.Uid));
             result = PodSecurityAdmission.Admit(pod, active, _security);
-            if (result.Admitted) return true;
+            if (result.Admitted)
+            {
+                _admitted[uid] = pod;
+                return true;
+            }
             var rejected = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod));
             rejected.Status = PodAdmission.RejectedStatus(pod, result);
             _rejected[uid] = rejected;

@@ -50,6 +50,8 @@ public static class PodSecurityAdmission
         if (PodSecurityContexts.SupplementalGroupsStrict(pod) && !settings.SupplementalGroupsPolicySupported)
             return Rejected(SupplementalGroupsPolicyNotSupportedReason, "SupplementalGroupsPolicy=Strict is not supported in this node");
         if (UnsupportedField(pod) is { } field) return Rejected(SecurityContextNotSupportedReason, field);
+        if (settings.SeLinuxEnabled && SeLinuxField(pod) is { } seLinux)
+            return Rejected(SecurityContextNotSupportedReason, $"{seLinux}: this agent does not relabel volumes for SELinux, so the pod's volumes would not be usable under its label on this SELinux host");
         return AdmissionResult.Admit;
     }
 
@@ -113,6 +115,22 @@ public static class PodSecurityAdmission
     {
         if (pod.Spec.SecurityContext?.AppArmorProfile is { Type: not "Unconfined" }) return true;
         return PodRuntimeSpecs.AllContainers(pod).Any(c => PodSecurityContexts.RequestedAppArmor(pod, c.Container) is { Type: not "Unconfined" });
+    }
+
+    /// <summary>
+    /// The first SELinux field the pod sets, or null. Without SELinux on the host (the usual case here) kubelet and the
+    /// runtime give labels no effect, and so does this agent; seLinuxOptions are passed to the runtime either way.
+    /// </summary>
+    public static string? SeLinuxField(V1Pod pod)
+    {
+        if (pod.Spec.SecurityContext?.SeLinuxChangePolicy is not null) return "spec.securityContext.seLinuxChangePolicy";
+        if (pod.Spec.SecurityContext?.SeLinuxOptions is not null) return "spec.securityContext.seLinuxOptions";
+        foreach (var (container, isInit) in PodRuntimeSpecs.AllContainers(pod))
+        {
+            if (container.SecurityContext?.SeLinuxOptions is not null)
+                return $"spec.{(isInit ? "initContainers" : "containers")}[{container.Name}].securityContext.seLinuxOptions";
+        }
+        return null;
     }
 
     /// <summary>A securityContext field this agent cannot make take effect, as a message naming it, or null.</summary>

@@ -19,6 +19,9 @@ public sealed class PodSecuritySettings
     /// <summary>Whether the kernel enforces AppArmor (<c>/sys/module/apparmor/parameters/enabled</c> is Y).</summary>
     public bool AppArmorEnabled { get; init; } = AppArmorHost.IsEnabled();
 
+    /// <summary>Whether the kernel enforces SELinux (<c>/sys/fs/selinux/enforce</c> exists, as libselinux's is_selinux_enabled reads it).</summary>
+    public bool SeLinuxEnabled { get; init; } = File.Exists("/sys/fs/selinux/enforce");
+
     /// <summary>Whether the runtime reported the supplemental_groups_policy feature (CRI Status features); learnt when the agent connects.</summary>
     public bool SupplementalGroupsPolicySupported { get; set; }
 
