@@ -69,6 +69,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
 
     public PodSyncAgent(PodSyncAgentOptions options)
     {
+        // As kubelet's sysctl allowlist, which refuses to start: a node-wide sysctl would change the node for every pod.
+        if (PodSecurityAdmission.CheckAllowedUnsafeSysctls(options.AllowedUnsafeSysctls) is { } badSysctl)
+            throw new KubeletException(badSysctl, KubeletErrorKind.InvalidData, "allowedUnsafeSysctls");
         _options = options;
         _log = options.Log;
         var time = options.Time;

@@ -75,6 +75,26 @@ public static class PodSecurityAdmission
         return null;
     }
 
+    private static readonly System.Text.RegularExpressions.Regex SysctlPattern =
+        new(@"^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*([a-z0-9][-_a-z0-9]*)?[a-z0-9*]$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// kubelet's NewAllowlist check of allowedUnsafeSysctls, which stops kubelet from starting: each entry a sysctl name or a
+    /// prefix ending in *, of a namespaced sysctl (a node-wide one would change the node for every pod). Null when all pass.
+    /// </summary>
+    public static string? CheckAllowedUnsafeSysctls(IEnumerable<string> patterns)
+    {
+        foreach (var raw in patterns)
+        {
+            var pattern = raw.Replace('/', '.');
+            if (pattern.Length > 253 || !SysctlPattern.IsMatch(pattern))
+                return $"allowedUnsafeSysctls: sysctl \"{raw}\" must have at most 253 characters and match regex {SysctlPattern}";
+            if (NamespaceOf(pattern.TrimEnd('*')) is null)
+                return $"allowedUnsafeSysctls: the sysctls \"{raw}\" are not known to be namespaced";
+        }
+        return null;
+    }
+
     private static bool Matches(string pattern, string name)
     {
         pattern = pattern.Replace('/', '.');

@@ -56,6 +56,41 @@ public sealed class PodSecurityAdmissionTests
     }
 
     [Theory]
+    [InlineData("kernel.msgmax", null)]
+    [InlineData("kernel.shm*", null)]
+    [InlineData("net.*", null)]
+    [InlineData("fs.mqueue.*", null)]
+    [InlineData("kernel.sem", null)]
+    [InlineData("kernel.se*", "allowedUnsafeSysctls: the sysctls \"kernel.se*\" are not known to be namespaced")]
+    [InlineData("vm.swappiness", "allowedUnsafeSysctls: the sysctls \"vm.swappiness\" are not known to be namespaced")]
+    [InlineData("kernel.*", "allowedUnsafeSysctls: the sysctls \"kernel.*\" are not known to be namespaced")]
+    [InlineData("Net.Core", "allowedUnsafeSysctls: sysctl \"Net.Core\" must have at most 253 characters and match regex")]
+    public void AllowedUnsafeSysctlsMustBeNamespacedAsKubeletChecksAtStart(string pattern, string? error)
+    {
+        var message = PodSecurityAdmission.CheckAllowedUnsafeSysctls([pattern]);
+        if (error is null) Assert.Null(message);
+        else Assert.StartsWith(error, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheAgentDoesNotStartWithANodeWideSysctlAllowed()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "kps-sysctl-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var e = Assert.Throws<KubeletException>(() => new KubeletPS.Core.Agent.PodSyncAgent(new KubeletPS.Core.Agent.PodSyncAgentOptions
+            {
+                NodeName = "n", RootDirectory = root, PodLogsDirectory = root, AllowedUnsafeSysctls = ["net.core.*", "vm.*"],
+            }));
+            Assert.Equal("allowedUnsafeSysctls: the sysctls \"vm.*\" are not known to be namespaced", e.Message);
+        }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Theory]
     [InlineData("{containerPort: 80, hostPort: 8080}", "{containerPort: 80, hostPort: 8080}", true)]
     [InlineData("{containerPort: 80, hostPort: 8080}", "{containerPort: 81, hostPort: 8080, protocol: TCP}", true)]
     [InlineData("{containerPort: 80, hostPort: 8080}", "{containerPort: 80, hostPort: 8080, protocol: UDP}", false)]
