@@ -46,8 +46,10 @@ public static class VolumeOwnership
     public static void SetVolumeOwnership(string dir, long fsGroup, string? fsGroupChangePolicy, bool readOnly)
     {
         if (fsGroupChangePolicy == "OnRootMismatch" && !RequiresPermissionChange(dir, fsGroup, readOnly)) return;
-        ChangeFilePermission(dir, fsGroup, readOnly);
-        Walk(dir, fsGroup, readOnly);
+        var root = OpenAt(AtFdCwd, dir, ODirectory | ONoFollow);
+        if (root < 0) throw Error("cannot open volume directory", dir);
+        try { Walk(root, dir, fsGroup, readOnly); }
+        finally { Close(root); }
     }
 
     /// <summary>Whether the root lacks the group, the permissions or setgid (kubelet's requiresPermissionChange).</summary>
@@ -55,37 +57,72 @@ public static class VolumeOwnership
     {
         if (!TryStat(dir, out var gid, out var mode)) return true;
         if (gid != fsGroup) return true;
-        if ((mode & 0xF000) != 0x4000) return true; // not a directory
+        if ((mode & SIfMt) != SIfDir) return true;
         var wanted = (int)((readOnly ? ReadOnly : ReadWrite) | Execute);
         return (mode & wanted) != wanted || (mode & (int)UnixFileMode.SetGroup) == 0;
     }
 
-    private static void Walk(string dir, long fsGroup, bool readOnly)
+    /// <summary>
+    /// Changes the open directory <paramref name="dirFd"/> and everything under it. Each entry is opened relative to its
+    /// parent's descriptor without following symlinks, and changed through its own descriptor: a container that swaps a
+    /// file or directory for a symlink while the walk runs cannot make it change anything outside the volume.
+    /// </summary>
+    private static void Walk(int dirFd, string path, long fsGroup, bool readOnly)
     {
-        foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+        ChangeFilePermission(dirFd, path, fsGroup, readOnly, isDirectory: true);
+        foreach (var name in Directory.EnumerateFileSystemEntries(FdPath(dirFd)).Select(Path.GetFileName).OfType<string>().ToList())
         {
-            ChangeFilePermission(entry.FullName, fsGroup, readOnly);
-            // Never into a symlinked directory: it may point out of the volume.
-            if (entry is DirectoryInfo && entry.LinkTarget is null) Walk(entry.FullName, fsGroup, readOnly);
+            var childPath = Path.Combine(path, name);
+            var fd = OpenAt(dirFd, name, OPath | ONoFollow);
+            if (fd < 0) continue; // removed meanwhile
+            try
+            {
+                if (!TryStat(fd, out _, out var mode)) continue;
+                switch (mode & SIfMt)
+                {
+                    case SIfLnk:
+                        // The link itself gets the group; what it points to is left alone.
+                        if (FchownAt(fd, "", -1, (int)fsGroup, AtEmptyPath) != 0) throw Error($"cannot set group {fsGroup} on", childPath);
+                        break;
+                    case SIfDir:
+                        var dir = OpenAt(dirFd, name, ODirectory | ONoFollow);
+                        if (dir < 0) continue;
+                        try { Walk(dir, childPath, fsGroup, readOnly); }
+                        finally { Close(dir); }
+                        break;
+                    default:
+                        ChangeFilePermission(fd, childPath, fsGroup, readOnly, isDirectory: false);
+                        break;
+                }
+            }
+            finally { Close(fd); }
         }
     }
 
-    private static void ChangeFilePermission(string path, long fsGroup, bool readOnly)
+    private static void ChangeFilePermission(int fd, string path, long fsGroup, bool readOnly, bool isDirectory)
     {
-        if (Lchown(path, -1, (int)fsGroup) != 0)
-            throw new IOException($"cannot set group {fsGroup} on {path}: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
-        var info = new FileInfo(path);
-        if (info.LinkTarget is not null) return;
+        if (FchownAt(fd, "", -1, (int)fsGroup, AtEmptyPath) != 0) throw Error($"cannot set group {fsGroup} on", path);
         var mask = readOnly ? ReadOnly : ReadWrite;
-        if (info.Attributes.HasFlag(FileAttributes.Directory)) mask |= UnixFileMode.SetGroup | Execute;
-        File.SetUnixFileMode(path, File.GetUnixFileMode(path) | mask);
+        if (isDirectory) mask |= UnixFileMode.SetGroup | Execute;
+        // Through /proc/self/fd: the inode this descriptor holds, whatever the path now names.
+        var target = FdPath(fd);
+        File.SetUnixFileMode(target, File.GetUnixFileMode(target) | mask);
     }
 
+    private static string FdPath(int fd) => "/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static IOException Error(string what, string path) =>
+        new($"{what} {path}: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
+
     /// <summary>The group and mode of <paramref name="path"/> itself (statx, whose layout is the same on every architecture).</summary>
-    public static bool TryStat(string path, out long gid, out int mode)
+    public static bool TryStat(string path, out long gid, out int mode) => TryStat(AtFdCwd, path, AtSymlinkNoFollow, out gid, out mode);
+
+    private static bool TryStat(int fd, out long gid, out int mode) => TryStat(fd, "", AtEmptyPath | AtSymlinkNoFollow, out gid, out mode);
+
+    private static bool TryStat(int dirFd, string path, int flags, out long gid, out int mode)
     {
         var buffer = new byte[256];
-        if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
+        if (Statx(dirFd, path, flags, StatxBasicStats, buffer) != 0)
         {
             gid = -1;
             mode = 0;
@@ -98,10 +135,27 @@ public static class VolumeOwnership
 
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
+    private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7ff;
+    private const int SIfMt = 0xF000, SIfDir = 0x4000, SIfLnk = 0xA000;
 
-    [DllImport("libc", SetLastError = true, EntryPoint = "lchown")]
-    private static extern int Lchown(string path, int owner, int group);
+    // open(2) flags differ between architectures: arm and arm64 use the generic values, x86 its own.
+    private static readonly bool GenericFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
+    private static readonly int ODirectory = GenericFlags ? 0x4000 : 0x10000;
+    private static readonly int ONoFollow = GenericFlags ? 0x8000 : 0x20000;
+    private const int OPath = 0x200000;
+    private const int OCloExec = 0x80000;
+
+    private static int OpenAt(int dirFd, string path, int flags) => OpenAtNative(dirFd, path, flags | OCloExec);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "openat")]
+    private static extern int OpenAtNative(int dirfd, string path, int flags);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "close")]
+    private static extern int Close(int fd);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "fchownat")]
+    private static extern int FchownAt(int dirfd, string path, int owner, int group, int flags);
 
     [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
     private static extern int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
