@@ -52,13 +52,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
     private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
     private readonly Dictionary<string, string> _semanticKeys = new(StringComparer.Ordinal);
     private readonly PodSecuritySettings _security;
+    private readonly SecurityAdmitHandler _admission;
     private readonly IPodStatusSink _sink;
-
-    // Pods refused by the security admission (sysctls, host ports, AppArmor, unsupported fields), with their Failed status.
-    private readonly Dictionary<string, V1Pod> _rejected = new(StringComparer.Ordinal);
-
-    // Pods admitted and still desired: what a new pod's host ports are checked against (a worker has no snapshot before its first sync).
-    private readonly Dictionary<string, V1Pod> _admitted = new(StringComparer.Ordinal);
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -114,6 +109,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
             MayExistInRuntime = uid => _pleg is not { LastRelist: not null } pleg || pleg.PodUids.Contains(uid),
         };
         _workers = workers;
+        var podWorkers = _workers;
+        _admission = new SecurityAdmitHandler(_security, () => podWorkers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid));
         _workers.StatusChanged += pod => StatusChanged?.Invoke(pod);
         _pleg = new GenericPleg(_runtime, options.RelistPeriod, e => _workers.Signal(e), _log, time);
         _pleg.Relisted += Housekeeping;
@@ -183,7 +180,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 var desired = Desired;
                 if (_config.AllSourcesSeen)
                 {
-                    var pods = _workers.Pods.Concat(Rejected).Where(p => desired.ContainsKey(p.Metadata.Uid)).ToList();
+                    var pods = _workers.Pods.Concat(_admission.Rejected).Where(p => desired.ContainsKey(p.Metadata.Uid)).ToList();
                     var pending = desired.Values.Where(d => pods.FirstOrDefault(p => p.Metadata.Uid == d.Metadata.Uid) is not { } p || !IsSettled(p)).Select(d => d.Name()).ToList();
                     if (pending.Count == 0)
                     {
@@ -292,13 +289,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in before)
                 {
                     if (desired.ContainsKey(uid)) continue;
-                    bool wasRejected;
-                    lock (_lock)
-                    {
-                        wasRejected = _rejected.Remove(uid);
-                        _admitted.Remove(uid);
-                    }
-                    if (wasRejected)
+                    if (_admission.Forget(uid))
                     {
                         _sink.RemovePod(uid);
                         continue;
@@ -316,42 +307,13 @@ public sealed class PodSyncAgent : IAsyncDisposable
         }
     }
 
-    private IReadOnlyList<V1Pod> Rejected
-    {
-        get { lock (_lock) return _rejected.Values.ToList(); }
-    }
-
-    /// <summary>
-    /// Kubelet's admission of a new pod (canAdmitPod) for what concerns isolation; a refused pod never reaches a worker and
-    /// gets a Failed status with kubelet's reason and message. A pod already running is not admitted again.
-    /// </summary>
+    /// <summary>Admission of a new pod; a refused one gets its Failed status once and never reaches a worker.</summary>
     private bool Admit(V1Pod pod)
     {
-        var uid = pod.Metadata.Uid;
-        AdmissionResult result;
-        lock (_lock)
-        {
-            if (_rejected.ContainsKey(uid)) return false;
-            if (_admitted.ContainsKey(uid) || _workers.IsKnown(uid))
-            {
-                _admitted[uid] = pod;
-                return true;
-            }
-            // Lazy: the workers' statuses are read only when the pod asks for host ports.
-            var finished = new Lazy<HashSet<string>>(() => _workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal));
-            var active = _admitted.Values.Where(p => !finished.Value.Contains(p.Metadata.Uid));
-            result = PodSecurityAdmission.Admit(pod, active, _security);
-            if (result.Admitted)
-            {
-                _admitted[uid] = pod;
-                return true;
-            }
-            var rejected = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod));
-            rejected.Status = PodAdmission.RejectedStatus(pod, result);
-            _rejected[uid] = rejected;
-        }
-        _log.Warning($"pod {pod.Namespace()}/{pod.Name()}: {result.Reason}: {result.Message}");
-        _sink.SetPodStatus(_rejected[uid]);
+        var (outcome, rejected, result) = _admission.Admit(pod, _workers.IsKnown(pod.Metadata.Uid));
+        if (outcome != AdmitOutcome.NewlyRefused) return outcome == AdmitOutcome.Admitted;
+        _log.Warning($"pod {pod.Namespace()}/{pod.Name()}: {result!.Reason}: {result.Message}");
+        _sink.SetPodStatus(rejected!);
         return false;
     }
 

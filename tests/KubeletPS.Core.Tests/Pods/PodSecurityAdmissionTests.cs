@@ -175,3 +175,35 @@ public sealed class PodSecurityAdmissionTests
     public void ProcMountDefaultIsAdmitted() =>
         Assert.True(PodSecurityAdmission.Admit(Pod("  containers: [{name: c, image: busybox, securityContext: {procMount: Default}}]"), [], NoAppArmor).Admitted);
 }
+
+public sealed class SecurityAdmitHandlerTests
+{
+    private static V1Pod PortPod(string name) =>
+        PodSecurityAdmissionTests.Pod("  containers: [{name: c, image: busybox, ports: [{containerPort: 80, hostPort: 8080}]}]", name);
+
+    [Fact]
+    public void ASecondPodOnAHostPortIsRefusedOnceUntilTheFirstFinishesOrLeaves()
+    {
+        var finished = new List<string>();
+        var handler = new SecurityAdmitHandler(new PodSecuritySettings { AppArmorEnabled = false }, () => finished);
+        Assert.Equal(AdmitOutcome.Admitted, handler.Admit(PortPod("a"), running: false).Outcome);
+
+        var (outcome, rejected, result) = handler.Admit(PortPod("b"), running: false);
+        Assert.Equal(AdmitOutcome.NewlyRefused, outcome);
+        Assert.Equal("Failed", rejected!.Status.Phase);
+        Assert.Equal("NodePorts", rejected.Status.Reason);
+        Assert.Equal("NodePorts", result!.Reason);
+        Assert.Equal(AdmitOutcome.Refused, handler.Admit(PortPod("b"), running: false).Outcome);
+        Assert.Equal(["uid-b"], handler.Rejected.Select(p => p.Metadata.Uid));
+
+        // The first pod finished: its port is free for a new pod.
+        finished.Add("uid-a");
+        Assert.Equal(AdmitOutcome.Admitted, handler.Admit(PortPod("c"), running: false).Outcome);
+        // A pod already running is never refused (a restarted agent adopting it).
+        Assert.Equal(AdmitOutcome.Admitted, handler.Admit(PortPod("d"), running: true).Outcome);
+
+        Assert.True(handler.Forget("uid-b"));
+        Assert.False(handler.Forget("uid-c"));
+        Assert.Empty(handler.Rejected);
+    }
+}
