@@ -53,6 +53,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
     private readonly object _lock = new();
     private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
     private readonly Dictionary<string, string> _semanticKeys = new(StringComparer.Ordinal);
+    private readonly PodSecuritySettings _security;
+    private readonly SecurityAdmitHandler _admission;
+    private readonly IPodStatusSink _sink;
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -63,6 +66,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
 
     public PodSyncAgent(PodSyncAgentOptions options)
     {
+        // As kubelet's sysctl allowlist, which refuses to start: a node-wide sysctl would change the node for every pod.
+        if (PodSecurityAdmission.CheckAllowedUnsafeSysctls(options.AllowedUnsafeSysctls) is { } badSysctl)
+            throw new KubeletException(badSysctl, KubeletErrorKind.InvalidData, "allowedUnsafeSysctls");
         _options = options;
         _log = options.Log;
         var time = options.Time;
@@ -73,6 +79,13 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _config = new PodConfig(_sources.Select(s => s.Name));
         StatusStore = new LocalPodStatusStore(options.RootDirectory);
         var sink = options.StatusSink ?? new LocalPodStatusSink(StatusStore);
+        _sink = sink;
+        _security = new PodSecuritySettings
+        {
+            SeccompDefault = options.SeccompDefault,
+            SeccompProfileRoot = PodSecuritySettings.ForRoot(options.RootDirectory).SeccompProfileRoot,
+            AllowedUnsafeSysctls = options.AllowedUnsafeSysctls,
+        };
         HostIp = options.NodeIp ?? FindHostIp();
 
         var prober = new Prober(_runtime);
@@ -82,7 +95,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time) { Events = events };
         var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
-            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable };
+            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable, Security = _security };
         var tokens = options.ConfigObjects is { } objects ? new ServiceAccountTokenManager(objects.CreateServiceAccountToken, time, _log) : null;
         var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
         _emptyDirLimits = new EmptyDirLimits(volumes, _log);
@@ -100,6 +113,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
             MayExistInRuntime = uid => _pleg is not { LastRelist: not null } pleg || pleg.PodUids.Contains(uid),
         };
         _workers = workers;
+        var podWorkers = _workers;
+        _admission = new SecurityAdmitHandler(_security, () => podWorkers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid));
         _workers.StatusChanged += pod => StatusChanged?.Invoke(pod);
         _pleg = new GenericPleg(_runtime, options.RelistPeriod, e => _workers.Signal(e), _log, time);
         _pleg.Relisted += Housekeeping;
@@ -170,7 +185,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 var desired = Desired;
                 if (_config.AllSourcesSeen)
                 {
-                    var pods = _workers.Pods.Where(p => desired.ContainsKey(p.Metadata.Uid)).ToList();
+                    var pods = _workers.Pods.Concat(_admission.Rejected).Where(p => desired.ContainsKey(p.Metadata.Uid)).ToList();
                     var pending = desired.Values.Where(d => pods.FirstOrDefault(p => p.Metadata.Uid == d.Metadata.Uid) is not { } p || !IsSettled(p)).Select(d => d.Name()).ToList();
                     if (pending.Count == 0)
                     {
@@ -218,6 +233,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
             {
                 var version = await _runtime.VersionAsync(ct).ConfigureAwait(false);
                 _statusGenerator.RuntimeName = version.RuntimeName;
+                _security.SupplementalGroupsPolicySupported = (await _runtime.StatusAsync(ct).ConfigureAwait(false)).SupplementalGroupsPolicySupported;
                 _log.Info($"container runtime {version.RuntimeName} {version.RuntimeVersion} (CRI {version.RuntimeApiVersion}) at {_runtime.Endpoint}.");
                 // Adoption: the first relist tells the workers what already runs.
                 await _pleg.RelistAsync(ct).ConfigureAwait(false);
@@ -266,6 +282,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in desired)
                 {
                     if (!before.ContainsKey(uid)) _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}) from source {source.Name}: desired.");
+                    if (!Admit(pod)) continue;
                     // As kubelet's pod config: a pod whose spec, labels, annotations and deletion did not
                     // change (a status echo from the API, another pod's edit) does not wake its worker.
                     var key = SemanticKey(pod);
@@ -280,6 +297,11 @@ public sealed class PodSyncAgent : IAsyncDisposable
                 foreach (var (uid, pod) in before)
                 {
                     if (desired.ContainsKey(uid)) continue;
+                    if (_admission.Forget(uid))
+                    {
+                        _sink.RemovePod(uid);
+                        continue;
+                    }
                     _log.Info($"pod {pod.Namespace()}/{pod.Name()} ({uid}): no longer in any source; stopping it.");
                     lock (_lock) _semanticKeys.Remove(uid);
                     _workers.KillPod(uid);
@@ -325,6 +347,16 @@ public sealed class PodSyncAgent : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>Admission of a new pod; a refused one gets its Failed status once and never reaches a worker.</summary>
+    private bool Admit(V1Pod pod)
+    {
+        var (outcome, rejected, result) = _admission.Admit(pod, _workers.IsKnown(pod.Metadata.Uid));
+        if (outcome != AdmitOutcome.NewlyRefused) return outcome == AdmitOutcome.Admitted;
+        _log.Warning($"pod {pod.Namespace()}/{pod.Name()}: {result!.Reason}: {result.Message}");
+        _sink.SetPodStatus(rejected!);
+        return false;
     }
 
     /// <summary>Kubelet's housekeeping: pods in the runtime that no source wants are killed.</summary>

@@ -68,6 +68,12 @@ public sealed record PodSyncAgentOptions
     public IProgress<ImagePullProgress>? ImagePullProgress { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>KubeletConfiguration seccompDefault: containers without a seccomp profile run with the runtime's default.</summary>
+    public bool SeccompDefault { get; init; }
+
+    /// <summary>KubeletConfiguration allowedUnsafeSysctls: sysctls (or prefixes ending in *) admitted besides kubelet's safe set.</summary>
+    public IReadOnlyList<string> AllowedUnsafeSysctls { get; init; } = [];
+
     /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir).</summary>
     public static PodSyncAgentOptions FromConfiguration(KubeletConfiguration configuration, string nodeName) => new()
     {
@@ -81,5 +87,7 @@ public sealed record PodSyncAgentOptions
         ClusterDns = configuration.ClusterDns ?? [],
         ClusterDomain = configuration.ClusterDomain,
         ResolvConf = configuration.ResolvConf,
+        SeccompDefault = configuration.SeccompDefault == true,
+        AllowedUnsafeSysctls = configuration.AllowedUnsafeSysctls ?? [],
     };
 }

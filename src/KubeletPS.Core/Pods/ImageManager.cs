@@ -29,6 +29,13 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
 
     /// <summary>Makes the container's image present; returns the image id to create the container with.</summary>
     public async Task<string> EnsureImageAsync(V1Pod pod, V1Container container, PodSandboxSpec sandbox, CancellationToken cancellationToken, Action? beforePull = null)
+        => (await EnsureImageStatusAsync(pod, container, sandbox, cancellationToken, beforePull).ConfigureAwait(false)).Id;
+
+    /// <summary>
+    /// Makes the container's image present; returns the image id to create the container with and the image's status
+    /// (its user, for runAsNonRoot), null only when the runtime did not report it after a pull.
+    /// </summary>
+    public async Task<(string Id, ImageInfo? Image)> EnsureImageStatusAsync(V1Pod pod, V1Container container, PodSandboxSpec sandbox, CancellationToken cancellationToken, Action? beforePull = null)
     {
         var image = container.Image;
         var policy = container.ImagePullPolicy ?? PodDefaults.DefaultPullPolicy(image);
@@ -38,7 +45,7 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
             if (present is null)
                 throw new ImagePullException("ErrImageNeverPull", $"Container image \"{image}\" is not present with pull policy of Never");
             Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Pulled, $"Container image \"{image}\" already present on machine");
-            return present.Id;
+            return (present.Id, present);
         }
 
         var key = $"pull_{pod.Metadata.Uid}_{image}";
@@ -65,7 +72,7 @@ public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IPro
         log.Info($"pod {pod.Name()} container {container.Name}: pulled image \"{image}\" in {watch.Elapsed.TotalSeconds:0.###}s.");
         Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Pulled, $"Successfully pulled image \"{image}\" in {watch.Elapsed.TotalSeconds:0.###}s");
         var pulled = await runtime.ImageStatusAsync(image, cancellationToken).ConfigureAwait(false);
-        return pulled?.Id ?? image;
+        return (pulled?.Id ?? image, pulled);
     }
 
     public void ForgetPod(string uid) => _backOff.ForgetPod(uid);

@@ -172,6 +172,20 @@ public sealed class KubeGenericRuntimeManager(
             return result;
         }
 
+        try
+        {
+            PodSecurityContexts.Seccomp(pod, null, specs.Security);
+        }
+        catch (ContainerConfigException e)
+        {
+            // The pod's own seccomp profile (the sandbox's) cannot be used: no container can start either.
+            log.Warning($"pod {name}: CreateContainerConfigError: {e.Message}");
+            Events.Event(EventReferences.ForPod(pod), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
+            foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod)) result.Waiting[c.Name] = new ContainerWaiting("CreateContainerConfigError", e.Message);
+            result.Retry(TimeSpan.FromSeconds(10));
+            return result;
+        }
+
         if (createSandbox)
         {
             if (sandbox is not null && status.Containers.Count > 0)
@@ -326,9 +340,10 @@ public sealed class KubeGenericRuntimeManager(
 
         var restartCount = latest is null ? 0 : latest.RestartCount + 1;
         string image;
+        ImageInfo? imageStatus;
         try
         {
-            image = await images.EnsureImageAsync(pod, container, sandboxSpec, ct, beforePull).ConfigureAwait(false);
+            (image, imageStatus) = await images.EnsureImageStatusAsync(pod, container, sandboxSpec, ct, beforePull).ConfigureAwait(false);
         }
         catch (ImagePullException e)
         {
@@ -343,7 +358,7 @@ public sealed class KubeGenericRuntimeManager(
         ContainerSpec spec;
         try
         {
-            spec = specs.Container(pod, container, isInit, restartCount, image, podIp, volumePaths);
+            spec = specs.Container(pod, container, isInit, restartCount, image, podIp, volumePaths, imageStatus);
         }
         catch (Exception e) when (e is ContainerConfigException or IOException)
         {

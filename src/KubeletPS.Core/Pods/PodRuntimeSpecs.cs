@@ -24,6 +24,9 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
     /// <summary>The node's allocatable resources: what a resourceFieldRef to a limit the container does not set reads.</summary>
     public Func<IReadOnlyDictionary<string, ResourceQuantity>> NodeAllocatable { get; init; } = DownwardApi.MachineCapacity;
 
+    /// <summary>seccompDefault, the seccomp profile root, and what the host and runtime support.</summary>
+    public PodSecuritySettings Security { get; init; } = PodSecuritySettings.ForRoot(rootDirectory);
+
     /// <summary>Where kubelet mounts the termination-message file from; read back when the container ends.</summary>
     public const string TerminationMessageHostPath = "kubeletps.io/termination-message-host-path";
 
@@ -69,7 +72,11 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             Privileged = AllContainers(pod).Any(c => c.Container.SecurityContext?.Privileged == true),
             RunAsUser = podSecurity?.RunAsUser,
             RunAsGroup = podSecurity?.RunAsGroup,
-            SupplementalGroups = podSecurity?.SupplementalGroups?.Select(g => g ?? 0).ToList() ?? [],
+            SupplementalGroups = PodSecurityContexts.SupplementalGroups(pod),
+            SupplementalGroupsStrict = PodSecurityContexts.SupplementalGroupsStrict(pod),
+            Seccomp = PodSecurityContexts.Seccomp(pod, null, Security),
+            AppArmor = PodSecurityContexts.AppArmor(pod, null),
+            SeLinux = PodSecurityContexts.SeLinux(podSecurity?.SeLinuxOptions),
             Sysctls = podSecurity?.Sysctls?.ToDictionary(s => s.Name, s => s.Value) ?? PodSandboxSpec.EmptyMap,
             RuntimeHandler = null,
         };
@@ -82,8 +89,12 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         return name.Length > 63 ? name[..63].TrimEnd('-', '.') : name;
     }
 
-    public ContainerSpec Container(V1Pod pod, V1Container container, bool isInit, int restartCount, string image, string? podIp, IReadOnlyDictionary<string, string> volumePaths)
+    /// <param name="imageUser">The image's user as the runtime reports it (ImageStatus uid, else username); null when not known.</param>
+    public ContainerSpec Container(V1Pod pod, V1Container container, bool isInit, int restartCount, string image, string? podIp, IReadOnlyDictionary<string, string> volumePaths,
+        ImageInfo? imageUser = null)
     {
+        PodSecurityContexts.VerifyRunAsNonRoot(pod, container, imageUser?.Uid, imageUser?.Username);
+        var seccomp = PodSecurityContexts.Seccomp(pod, container, Security);
         var env = BuildEnv(pod, container, podIp);
         var envMap = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in env) envMap[key] = value;
@@ -163,8 +174,15 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             },
             Annotations = annotations,
             Resources = Resources(pod, container),
-            RunAsUser = security?.RunAsUser ?? podSecurity?.RunAsUser,
+            // As kubelet: the image's user unless the security context sets one.
+            RunAsUser = security?.RunAsUser ?? podSecurity?.RunAsUser ?? imageUser?.Uid,
+            RunAsUserName = security?.RunAsUser is null && podSecurity?.RunAsUser is null && imageUser is { Uid: null, Username: { Length: > 0 } name } ? name : null,
             RunAsGroup = security?.RunAsGroup ?? podSecurity?.RunAsGroup,
+            SupplementalGroups = PodSecurityContexts.SupplementalGroups(pod),
+            SupplementalGroupsStrict = PodSecurityContexts.SupplementalGroupsStrict(pod),
+            Seccomp = seccomp,
+            AppArmor = PodSecurityContexts.AppArmor(pod, container),
+            SeLinux = PodSecurityContexts.SeLinux(security?.SeLinuxOptions ?? podSecurity?.SeLinuxOptions),
             ReadOnlyRootFilesystem = security?.ReadOnlyRootFilesystem == true,
             Privileged = security?.Privileged == true,
             NoNewPrivileges = security?.AllowPrivilegeEscalation == false,

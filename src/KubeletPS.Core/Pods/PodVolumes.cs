@@ -109,6 +109,7 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
                 throw new ContainerConfigException($"volume \"{volume.Name}\": {kind} volumes are not supported by this agent yet.");
             }
         }
+        if (!OperatingSystem.IsWindows()) VolumeOwnership.Apply(pod, paths);
         return paths;
     }
 

@@ -34,6 +34,19 @@ public sealed record ContainerSpec
     public IReadOnlyList<string> AddCapabilities { get; init; } = [];
     public IReadOnlyList<string> DropCapabilities { get; init; } = [];
 
+    /// <summary>Groups for the container's first process besides the user's primary group (supplementalGroups and fsGroup).</summary>
+    public IReadOnlyList<long> SupplementalGroups { get; init; } = [];
+
+    /// <summary>supplementalGroupsPolicy Strict: the image's /etc/group memberships are not merged in.</summary>
+    public bool SupplementalGroupsStrict { get; init; }
+
+    /// <summary>The seccomp profile; null lets the runtime decide (containerd: unconfined).</summary>
+    public SecurityProfileSpec? Seccomp { get; init; }
+
+    /// <summary>The AppArmor profile; null lets the runtime decide.</summary>
+    public SecurityProfileSpec? AppArmor { get; init; }
+    public SeLinuxSpec? SeLinux { get; init; }
+
     /// <summary>Share the pod's PID namespace (shareProcessNamespace); otherwise each container has its own.</summary>
     public bool SharePodPidNamespace { get; init; }
 
@@ -44,6 +57,19 @@ public sealed record ContainerSpec
     /// <summary>The kubelet's log path for a container: <c>NAME/ATTEMPT.log</c>.</summary>
     public static string DefaultLogPath(string name, uint attempt) => $"{name}/{attempt}.log";
 }
+
+public enum SecurityProfileType
+{
+    RuntimeDefault = 0,
+    Unconfined = 1,
+    Localhost = 2,
+}
+
+/// <summary>A seccomp or AppArmor profile (CRI SecurityProfile); LocalhostRef is the profile's path (seccomp) or name (AppArmor).</summary>
+public sealed record SecurityProfileSpec(SecurityProfileType Type, string? LocalhostRef = null);
+
+/// <summary>SELinux labels (CRI SELinuxOption).</summary>
+public sealed record SeLinuxSpec(string? User, string? Role, string? Type, string? Level);
 
 public enum MountPropagationMode
 {

@@ -30,6 +30,10 @@ internal static class CriMapping
                     ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
                     RunAsUser = spec.RunAsUser is { } uid ? new Cri.Int64Value { Value = uid } : null,
                     RunAsGroup = spec.RunAsGroup is { } gid ? new Cri.Int64Value { Value = gid } : null,
+                    Seccomp = ToCri(spec.Seccomp),
+                    Apparmor = ToCri(spec.AppArmor),
+                    SelinuxOptions = ToCri(spec.SeLinux),
+                    SupplementalGroupsPolicy = spec.SupplementalGroupsStrict ? Cri.SupplementalGroupsPolicy.Strict : Cri.SupplementalGroupsPolicy.Merge,
                 },
             },
         };
@@ -84,7 +88,12 @@ internal static class CriMapping
             RunAsUser = spec.RunAsUser is { } uid ? new Cri.Int64Value { Value = uid } : null,
             RunAsGroup = spec.RunAsGroup is { } gid ? new Cri.Int64Value { Value = gid } : null,
             RunAsUsername = spec.RunAsUserName ?? string.Empty,
+            Seccomp = ToCri(spec.Seccomp),
+            Apparmor = ToCri(spec.AppArmor),
+            SelinuxOptions = ToCri(spec.SeLinux),
+            SupplementalGroupsPolicy = spec.SupplementalGroupsStrict ? Cri.SupplementalGroupsPolicy.Strict : Cri.SupplementalGroupsPolicy.Merge,
         };
+        security.SupplementalGroups.AddRange(spec.SupplementalGroups);
         if (spec.AddCapabilities.Count > 0 || spec.DropCapabilities.Count > 0)
         {
             security.Capabilities = new Cri.Capability();
@@ -129,6 +138,20 @@ internal static class CriMapping
         Copy(spec.Annotations, config.Annotations);
         return config;
     }
+
+    private static Cri.SecurityProfile? ToCri(SecurityProfileSpec? profile) => profile is null ? null : new Cri.SecurityProfile
+    {
+        ProfileType = (Cri.SecurityProfile.Types.ProfileType)profile.Type,
+        LocalhostRef = profile.LocalhostRef ?? string.Empty,
+    };
+
+    private static Cri.SELinuxOption? ToCri(SeLinuxSpec? options) => options is null ? null : new Cri.SELinuxOption
+    {
+        User = options.User ?? string.Empty,
+        Role = options.Role ?? string.Empty,
+        Type = options.Type ?? string.Empty,
+        Level = options.Level ?? string.Empty,
+    };
 
     public static Cri.LinuxContainerResources ToCri(ContainerResourcesSpec r)
     {

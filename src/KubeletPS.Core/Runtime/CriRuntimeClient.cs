@@ -87,7 +87,7 @@ public sealed class CriRuntimeClient : IAsyncDisposable, IDisposable
     public async Task<RuntimeStatusInfo> StatusAsync(CancellationToken cancellationToken = default)
     {
         var response = await CallAsync("Status", o => _runtime.StatusAsync(new Cri.StatusRequest(), o), cancellationToken).ConfigureAwait(false);
-        return CriMapping.FromCri(response.Status);
+        return CriMapping.FromCri(response.Status) with { SupplementalGroupsPolicySupported = response.Features?.SupplementalGroupsPolicy == true };
     }
 
     /// <summary>Calls Status and throws <see cref="RuntimeErrorKind.RuntimeNotReady"/> unless RuntimeReady is true.</summary>

@@ -35,6 +35,10 @@ public sealed record PodSandboxSpec
     public long? RunAsUser { get; init; }
     public long? RunAsGroup { get; init; }
     public IReadOnlyList<long> SupplementalGroups { get; init; } = [];
+    public bool SupplementalGroupsStrict { get; init; }
+    public SecurityProfileSpec? Seccomp { get; init; }
+    public SecurityProfileSpec? AppArmor { get; init; }
+    public SeLinuxSpec? SeLinux { get; init; }
     public bool ReadOnlyRootFilesystem { get; init; }
     public IReadOnlyDictionary<string, string> Sysctls { get; init; } = EmptyMap;
 

@@ -8,6 +8,9 @@ public sealed record RuntimeConditionInfo(string Type, bool Status, string Reaso
 public sealed record RuntimeStatusInfo(bool RuntimeReady, bool NetworkReady, IReadOnlyList<RuntimeConditionInfo> Conditions)
 {
     public RuntimeConditionInfo? Find(string type) => Conditions.FirstOrDefault(c => c.Type == type);
+
+    /// <summary>The runtime reports the supplemental_groups_policy feature (supplementalGroupsPolicy Strict).</summary>
+    public bool SupplementalGroupsPolicySupported { get; init; }
 }
 
 public enum PodSandboxState

@@ -182,6 +182,41 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task API_pods_get_their_seccomp_profile_and_fsGroup_and_are_rejected_for_a_forbidden_sysctl_or_a_taken_host_port()
+    {
+        _server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sec-config","namespace":"default"},"data":{"k":"v"}}""")!.AsObject());
+        await RunAgentAsync(await StartAgentAsync(), async () =>
+        {
+            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            var confined = Pod("confined");
+            confined["spec"]!["securityContext"] = JsonNode.Parse("""{"seccompProfile":{"type":"RuntimeDefault"},"fsGroup":3000,"runAsUser":1000}""");
+            confined["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"cfg","configMap":{"name":"sec-config"}}]""");
+            confined["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"cfg","mountPath":"/etc/cfg"}]""");
+            confined["spec"]!["containers"]![0]!["ports"] = JsonNode.Parse("""[{"containerPort":8080,"hostPort":18932}]""");
+            _server.Store.Create("pods", confined);
+            await TestApiClients.WaitUntilAsync(() => Phase("confined") == "Running", "the pod is Running", 90);
+            var id = ((string)ContainerStatus("confined")!["containerID"]!)["containerd://".Length..];
+            await using var runtime = fixture.Containerd.CreateClient();
+            async Task<string> Run(params string[] command) => (await runtime.ExecSyncAsync(id, command, TimeSpan.FromSeconds(10))).Stdout.Trim();
+            Assert.Equal("Seccomp:\t2", await Run("grep", "^Seccomp:", "/proc/self/status"));
+            Assert.Contains("3000", (await Run("id", "-G")).Split(' '));
+            Assert.Equal("3000 v", await Run("sh", "-c", "stat -L -c %g /etc/cfg/k | tr '\\n' ' '; cat /etc/cfg/k"));
+
+            var sysctl = Pod("sysctl");
+            sysctl["spec"]!["securityContext"] = JsonNode.Parse("""{"sysctls":[{"name":"kernel.msgmax","value":"1"}]}""");
+            _server.Store.Create("pods", sysctl);
+            var port = Pod("port");
+            port["spec"]!["containers"]![0]!["ports"] = JsonNode.Parse("""[{"containerPort":80,"hostPort":18932}]""");
+            _server.Store.Create("pods", port);
+            await TestApiClients.WaitUntilAsync(() => Phase("sysctl") == "Failed" && Phase("port") == "Failed", "both pods are rejected", 60);
+            var status = _server.Store.Get("pods", "default", "sysctl")!["status"]!;
+            Assert.Equal("SysctlForbidden", (string?)status["reason"]);
+            Assert.Equal("Pod was rejected: forbidden sysctl: \"kernel.msgmax\" not allowlisted", (string?)status["message"]);
+            Assert.Equal("NodePorts", (string?)_server.Store.Get("pods", "default", "port")!["status"]!["reason"]);
+        });
+    }
+
+    [Fact]
     public async Task A_crashing_container_is_restarted_and_reports_CrashLoopBackOff_in_the_API()
     {
         await RunAgentAsync(await StartAgentAsync(), async () =>

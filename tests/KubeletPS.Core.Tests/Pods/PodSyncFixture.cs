@@ -31,11 +31,11 @@ public sealed class PodSyncFixture : IAsyncLifetime
 
     /// <summary>A running agent on a fresh static pod folder and root directory.</summary>
     public AgentHarness NewAgent(string? manifests = null, string? root = null, bool stopPodsOnExit = true, TimeSpan? backOffBase = null, TimeSpan? backOffMax = null,
-        int? maxParallelSandboxCreations = null)
+        int? maxParallelSandboxCreations = null, Func<PodSyncAgentOptions, PodSyncAgentOptions>? options = null)
     {
         var baseDir = Path.Combine(Containerd.BaseDir, "agents", Guid.NewGuid().ToString("N")[..8]);
         var harness = new AgentHarness(this, manifests ?? Path.Combine(baseDir, "manifests"), root ?? Path.Combine(baseDir, "root"), stopPodsOnExit, backOffBase, backOffMax,
-            maxParallelSandboxCreations ?? KubeGenericRuntimeManager.DefaultParallelSandboxCreations);
+            maxParallelSandboxCreations ?? KubeGenericRuntimeManager.DefaultParallelSandboxCreations, options);
         harness.Start();
         return harness;
     }
@@ -86,13 +86,14 @@ public sealed class AgentHarness : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task? _run;
 
-    public AgentHarness(PodSyncFixture fixture, string manifests, string root, bool stopPodsOnExit, TimeSpan? backOffBase, TimeSpan? backOffMax, int maxParallelSandboxCreations)
+    public AgentHarness(PodSyncFixture fixture, string manifests, string root, bool stopPodsOnExit, TimeSpan? backOffBase, TimeSpan? backOffMax, int maxParallelSandboxCreations,
+        Func<PodSyncAgentOptions, PodSyncAgentOptions>? options = null)
     {
         _fixture = fixture;
         ManifestDirectory = manifests;
         RootDirectory = root;
         Directory.CreateDirectory(manifests);
-        Agent = new PodSyncAgent(new PodSyncAgentOptions
+        var agentOptions = new PodSyncAgentOptions
         {
             NodeName = NodeName,
             StaticPodPath = manifests,
@@ -111,7 +112,8 @@ public sealed class AgentHarness : IAsyncDisposable
             MaxParallelSandboxCreations = maxParallelSandboxCreations,
             Log = Log,
             Events = Events,
-        });
+        };
+        Agent = new PodSyncAgent(options is null ? agentOptions : options(agentOptions));
     }
 
     public PodSyncAgent Agent { get; }

@@ -10,6 +10,9 @@ namespace KubeletPS.TestCluster.Runtime;
 public sealed record OciImageDefinition(string Name, IReadOnlyList<string> Cmd)
 {
     public IReadOnlyList<string> Env { get; init; } = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
+
+    /// <summary>The image config's User (Dockerfile USER); null leaves it out, so the image runs as root.</summary>
+    public string? User { get; init; }
 }
 
 /// <summary>
@@ -22,6 +25,12 @@ public static class OciImageBuilder
     public const string BusyboxImage = "kubeletps.local/busybox:latest";
     public const string PauseImage = "kubeletps.local/pause:latest";
 
+    /// <summary>Busybox whose config says USER 1000 (a numeric non-root user, for runAsNonRoot).</summary>
+    public const string BusyboxUser1000Image = "kubeletps.local/busybox-user1000:latest";
+
+    /// <summary>Busybox whose config says USER app (a user name kubelet cannot verify as non-root).</summary>
+    public const string BusyboxNamedUserImage = "kubeletps.local/busybox-named-user:latest";
+
     /// <summary>
     /// A pause that exits on SIGTERM (sh as PID 1 ignores it otherwise) and reaps children;
     /// the runtime kills sandboxes with SIGKILL anyway.
@@ -32,6 +41,8 @@ public static class OciImageBuilder
     [
         new(BusyboxImage, ["sh"]),
         new(PauseImage, PauseCommand),
+        new(BusyboxUser1000Image, ["sh"]) { User = "1000" },
+        new(BusyboxNamedUserImage, ["sh"]) { User = "app" },
     ];
 
     /// <summary>The busybox applets linked into /bin.</summary>
@@ -107,7 +118,9 @@ public static class OciImageBuilder
                 created = FixedTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"),
                 architecture,
                 os = "linux",
-                config = new { Env = image.Env, Cmd = image.Cmd, WorkingDir = "/" },
+                config = image.User is null
+                    ? (object)new { Env = image.Env, Cmd = image.Cmd, WorkingDir = "/" }
+                    : new { User = image.User, Env = image.Env, Cmd = image.Cmd, WorkingDir = "/" },
                 rootfs = new { type = "layers", diff_ids = new[] { layerDigest } },
             }, Json);
             var configDigest = Digest(config);
