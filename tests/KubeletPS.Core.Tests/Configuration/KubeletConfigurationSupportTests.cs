@@ -114,6 +114,8 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     [InlineData("registerWithTaints")]
     [InlineData("systemReserved")]
     [InlineData("kubeReserved")]
+    [InlineData("seccompDefault")]
+    [InlineData("allowedUnsafeSysctls")]
     public void Fields_the_agent_reads_are_in_effect(string field) => Assert.True(KubeletConfigurationSupport.IsInEffect(field));
 
     [Theory]
