@@ -16,6 +16,7 @@
         'Test-KubeletApiConnection'
         'Get-KubeletCertificate'
         'Test-KubeletCertificate'
+        'Request-KubeletCertificate'
         'Invoke-KubeletNodeRegistration'
         'Get-KubeletNode'
         'Start-KubeletNodeHeartbeat'

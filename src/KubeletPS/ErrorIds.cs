@@ -65,6 +65,12 @@ internal static class ErrorIds
     internal const string GetKubeletContainerLogRuntimeError = nameof(GetKubeletContainerLogRuntimeError);
     internal const string GetKubeletContainerLogInvalidEndpoint = nameof(GetKubeletContainerLogInvalidEndpoint);
     internal const string GetKubeletContainerLogInvalidConfig = nameof(GetKubeletContainerLogInvalidConfig);
+    // Request-KubeletCertificate: the prefix, to which a CertificateBootstrapProblem (Denied, Failed, TimedOut,
+    // Unauthorized, Forbidden, RequestLost, InvalidCertificate), InvalidKubeconfig, ApiRequestFailed, Stopped or Failed is appended.
+    internal const string RequestKubeletCertificate = nameof(RequestKubeletCertificate);
+    internal const string InvalidKubeconfig = nameof(InvalidKubeconfig);
+    internal const string ApiRequestFailed = nameof(ApiRequestFailed);
+
     // Start-KubeletPodSync
     internal const string StartKubeletPodSyncInvalidConfig = nameof(StartKubeletPodSyncInvalidConfig);
     internal const string StartKubeletPodSyncInvalidArgument = nameof(StartKubeletPodSyncInvalidArgument);

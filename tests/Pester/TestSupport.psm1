@@ -40,9 +40,12 @@ function New-TestPki {
 
 function Start-TestCluster {
     # Starts the test API server as its own process; returns an object with Dir, Url, Process.
-    param([Parameter(Mandatory)][string] $Directory, [string[]] $Node = @(), [int] $TimeoutSeconds = 60)
+    param([Parameter(Mandatory)][string] $Directory, [string[]] $Node = @(), [int] $TimeoutSeconds = 60,
+        [string] $BootstrapKubeconfig, [string] $ClientCertTtl)
     $arguments = @((Get-TestClusterDll), '--dir', $Directory)
     foreach ($n in $Node) { $arguments += '--node', $n }
+    if ($BootstrapKubeconfig) { $arguments += '--bootstrap-kubeconfig', $BootstrapKubeconfig }
+    if ($ClientCertTtl) { $arguments += '--client-cert-ttl', $ClientCertTtl }
     $null = New-Item -ItemType Directory -Force $Directory
     $log = Join-Path $Directory 'server.log'
     $process = Start-Process dotnet -ArgumentList $arguments -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru

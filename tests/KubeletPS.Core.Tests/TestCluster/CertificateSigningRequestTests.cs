@@ -13,7 +13,11 @@ public sealed class CertificateSigningRequestTests
     [Fact]
     public async Task ApprovedKubeletClientCsrIsSignedByClusterCa()
     {
-        await using var server = await TestObjects.StartServerAsync();
+        // Manual approval: the auto-approver is off here (NodeCsrApprovalTests covers it).
+        await using var server = await TestObjects.StartServerAsync(new KubeletPS.TestCluster.Server.TestApiServerOptions
+        {
+            Pki = TestObjects.SharedPki, ApproveNodeClientCertificateRequests = false,
+        });
         using var node = ApiClient.Node(server, "n1");
         using var admin = ApiClient.Admin(server);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -121,4 +121,28 @@ public sealed class KubectlTests : IAsyncLifetime, IDisposable
             RunKubectlAsync(nodeConf, "", ["label", "node", "worker-2", "x=y"]));
         Assert.Contains("nodes \"worker-2\" not found", error.Message);
     }
+
+    [Fact]
+    public async Task GetCsrAndApproveAndDenyIt()
+    {
+        using var node = ApiClient.Node(Server, "n1");
+        var serving = (await node.PostAsync("/apis/certificates.k8s.io/v1/certificatesigningrequests", NodeCsrs.Csr("n1",
+            signer: "kubernetes.io/kubelet-serving", usages: ["digital signature", "server auth"], dnsName: "n1"))).Expect(System.Net.HttpStatusCode.Created);
+        var other = (await node.PostAsync("/apis/certificates.k8s.io/v1/certificatesigningrequests", NodeCsrs.Csr("n1",
+            signer: "kubernetes.io/kubelet-serving", usages: ["digital signature", "server auth"], dnsName: "n1"))).Expect(System.Net.HttpStatusCode.Created);
+        var name = serving["metadata.name"]!;
+        var otherName = other["metadata.name"]!;
+
+        var pending = await KubectlAsync("get", "csr");
+        await KubectlAsync("certificate", "approve", name);
+        await KubectlAsync("certificate", "deny", otherName);
+        var after = await KubectlAsync("get", "csr");
+
+        Assert.Matches(@"NAME\s+AGE\s+SIGNERNAME\s+REQUESTOR\s+REQUESTEDDURATION\s+CONDITION", pending);
+        Assert.Matches($@"{name}\s+\S+\s+kubernetes.io/kubelet-serving\s+system:node:n1\s+<none>\s+Pending", pending);
+        Assert.Matches($@"{name}\s+.*Approved,Issued", after);
+        Assert.Matches($@"{otherName}\s+.*Denied\s*$", after.Split('\n').First(l => l.StartsWith(otherName, StringComparison.Ordinal)));
+        var approved = Server.Store.Get("certificatesigningrequests", null, name)!;
+        Assert.Equal("KubectlApprove", approved["status"]!["conditions"]![0]!["reason"]!.GetValue<string>());
+    }
 }

@@ -51,6 +51,30 @@ public sealed class RuleAuthorizer(IEnumerable<PolicyRule> rules) : IAuthorizer
         },
     ];
 
+    /// <summary>
+    /// The bindings kubeadm init creates for TLS bootstrap: kubeadm:kubelet-bootstrap (system:node-bootstrapper: create,
+    /// get, list, watch CSRs) and kubeadm:node-autoapprove-bootstrap (nodeclient) for its default node token group, and
+    /// kubeadm:node-autoapprove-certificate-rotation (selfnodeclient) for system:nodes.
+    /// </summary>
+    public static IReadOnlyList<PolicyRule> KubeadmRules { get; } =
+    [
+        new()
+        {
+            Groups = [BootstrapTokenAuthenticator.KubeadmDefaultNodeTokenGroup], Verbs = ["create", "get", "list", "watch"],
+            ApiGroups = ["certificates.k8s.io"], Resources = ["certificatesigningrequests"],
+        },
+        new()
+        {
+            Groups = [BootstrapTokenAuthenticator.KubeadmDefaultNodeTokenGroup], Verbs = ["create"],
+            ApiGroups = ["certificates.k8s.io"], Resources = ["certificatesigningrequests/nodeclient"],
+        },
+        new()
+        {
+            Groups = [UserInfo.NodesGroup], Verbs = ["create"],
+            ApiGroups = ["certificates.k8s.io"], Resources = ["certificatesigningrequests/selfnodeclient"],
+        },
+    ];
+
     public AuthorizationResult Authorize(RequestAttributes attributes) =>
         _rules.Any(r => r.Applies(attributes)) ? AuthorizationResult.Allowed : AuthorizationResult.NoOpinion;
 }

@@ -21,6 +21,7 @@ internal sealed class ApiRequestHandler(
     ObjectStore store,
     ClusterPki pki,
     ClientCertificateAuthenticator authenticator,
+    BootstrapTokenAuthenticator tokenAuthenticator,
     IAuthorizer authorizer,
     FaultInjector faults,
     RequestLog requestLog,
@@ -28,6 +29,8 @@ internal sealed class ApiRequestHandler(
     Func<string> serverAddress,
     ILogger logger)
 {
+    private readonly CertificateSigningController certificates = new(store, pki, authorizer, options, logger);
+
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private sealed record ResourceRequest(ResourceType Type, string? Namespace, string Name, string Subresource);
@@ -45,7 +48,7 @@ internal sealed class ApiRequestHandler(
         RequestAttributes attributes = new(user, request.Method.ToLowerInvariant(), path);
         try
         {
-            user = authenticator.Authenticate(ctx.Connection.ClientCertificate, out var failure) ?? throw Unauthorized(failure);
+            user = Authenticate(ctx, out var failure) ?? throw Unauthorized(failure);
             attributes = Describe(request, user, path);
             if (faults.TakeFailure(request.Method, path + request.QueryString) is { } injected) throw InjectedError(injected, attributes);
             var decision = authorizer.Authorize(attributes);
@@ -78,9 +81,28 @@ internal sealed class ApiRequestHandler(
         }
     }
 
+    /// <summary>
+    /// The union authenticator: a valid client certificate, else a bearer token (only bootstrap tokens are known here),
+    /// else anonymous when nothing was presented. A presented credential that fails is 401, never anonymous.
+    /// </summary>
+    private UserInfo? Authenticate(HttpContext ctx, out string? failure)
+    {
+        var certificate = ctx.Connection.ClientCertificate;
+        var certificateUser = authenticator.Authenticate(certificate, out failure);
+        if (certificate is not null && certificateUser is not null) return certificateUser;
+        var header = ctx.Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var user = tokenAuthenticator.Authenticate(header[7..].Trim(), out var tokenFailure);
+            failure = failure is null ? tokenFailure : $"{failure}; {tokenFailure}";
+            return user;
+        }
+        return certificateUser;
+    }
+
     private ApiException Unauthorized(string? failure)
     {
-        logger.LogInformation("Rejected client certificate: {Reason}", failure);
+        logger.LogInformation("Rejected credentials: {Reason}", failure);
         return new(401, "Unauthorized", "Unauthorized");
     }
 
@@ -381,15 +403,23 @@ internal sealed class ApiRequestHandler(
             body["spec"] = spec;
             spec["username"] = user.Name;
             spec["groups"] = new JsonArray(user.Groups.Select(g => (JsonNode)g).ToArray());
+            if (spec["expirationSeconds"].AsInt64() is < 600 and var seconds)
+                throw ApiException.Invalid(r.Type, meta["name"]?.GetValue<string>() ?? "", "spec.expirationSeconds",
+                    $"{seconds}: may not specify a duration less than 600 seconds (10 minutes)");
         }
         NodeRestriction.Admit(user, "create", r.Type, "", meta["name"]?.GetValue<string>() ?? "", null, body);
         var created = store.Create(r.Type, body);
+        // The response is the object as created; the controllers act on it afterwards, as kube-controller-manager would.
+        if (r.Type == ResourceRegistry.CertificateSigningRequests) certificates.AfterCreate(created["metadata"]!["name"]!.GetValue<string>());
         await WriteJsonAsync(ctx, 201, created);
     }
 
     private async Task UpdateAsync(HttpContext ctx, ResourceRequest r, UserInfo user)
     {
-        var body = await ReadObjectAsync(ctx);
+        var body = r.Type == ResourceRegistry.CertificateSigningRequests && r.Subresource is "approval" or "status"
+            && (ctx.Request.ContentType ?? "").StartsWith(ProtobufCertificateSigningRequest.ContentType, StringComparison.Ordinal)
+            ? await ReadProtobufCsrAsync(ctx)
+            : await ReadObjectAsync(ctx);
         var existing = store.Get(r.Type, r.Namespace, r.Name);
         NodeRestriction.Admit(user, "update", r.Type, r.Subresource, r.Name, existing, body);
         var updated = store.Update(r.Type, r.Namespace, r.Name, current => RestStrategy.PrepareForUpdate(r.Type, r.Subresource, current, body));
@@ -474,50 +504,8 @@ internal sealed class ApiRequestHandler(
         });
     }
 
-    /// <summary>The controller-manager's CSR signer, run inline: an approved kubelet CSR gets its certificate.</summary>
-    private JsonObject AfterUpdate(ResourceRequest r, JsonObject updated)
-    {
-        if (r.Type != ResourceRegistry.CertificateSigningRequests || !options.SignApprovedCertificateRequests) return updated;
-        var conditions = updated["status"]?["conditions"] as JsonArray ?? [];
-        var approved = conditions.Any(c => c?["type"]?.GetValue<string>() == "Approved" && c?["status"]?.GetValue<string>() != "False");
-        var denied = conditions.Any(c => c?["type"]?.GetValue<string>() is "Denied" or "Failed");
-        if (!approved || denied || updated["status"]?["certificate"] is not null) return updated;
-        var signer = updated["spec"]?["signerName"]?.GetValue<string>();
-        var (client, server) = signer switch
-        {
-            "kubernetes.io/kube-apiserver-client-kubelet" or "kubernetes.io/kube-apiserver-client" => (true, false),
-            "kubernetes.io/kubelet-serving" => (false, true),
-            _ => (false, false),
-        };
-        if (!client && !server) return updated;
-        string pem;
-        try
-        {
-            var request = Encoding.UTF8.GetString(Convert.FromBase64String(updated["spec"]?["request"]?.GetValue<string>() ?? ""));
-            TimeSpan? duration = updated["spec"]?["expirationSeconds"].AsInt64() is { } s ? TimeSpan.FromSeconds(s) : null;
-            using var cert = pki.SignCertificateRequest(request, client, server, duration, options.TimeProvider.GetUtcNow());
-            pem = cert.ExportCertificatePem() + "\n";
-        }
-        catch (Exception e) when (e is CryptographicException or FormatException or ArgumentException)
-        {
-            logger.LogWarning("Cannot sign CSR {Name}: {Error}", r.Name, e.Message);
-            return store.Update(r.Type, null, r.Name, o =>
-            {
-                var status = (JsonObject)o["status"]!;
-                ((JsonArray)status["conditions"]!).Add(new JsonObject
-                {
-                    ["type"] = "Failed", ["status"] = "True", ["reason"] = "SignerValidationFailure", ["message"] = e.Message,
-                    ["lastUpdateTime"] = store.Now(), ["lastTransitionTime"] = store.Now(),
-                });
-                return o;
-            });
-        }
-        return store.Update(r.Type, null, r.Name, o =>
-        {
-            o["status"]!["certificate"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(pem));
-            return o;
-        });
-    }
+    private JsonObject AfterUpdate(ResourceRequest r, JsonObject updated) =>
+        r.Type == ResourceRegistry.CertificateSigningRequests ? certificates.AfterUpdate(r.Name) : updated;
 
     /// <summary>
     /// TokenRequest: a signed JWT for the service account (not accepted back as a bearer token by this server). As the
@@ -595,6 +583,13 @@ internal sealed class ApiRequestHandler(
             _ => throw new NotSupportedException(),
         };
         return $"{header}.{payload}.{B64(signature)}";
+    }
+
+    private static async Task<JsonObject> ReadProtobufCsrAsync(HttpContext ctx)
+    {
+        using var buffer = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
+        return ProtobufCertificateSigningRequest.Decode(buffer.ToArray());
     }
 
     private static async Task<JsonObject> ReadObjectAsync(HttpContext ctx) =>

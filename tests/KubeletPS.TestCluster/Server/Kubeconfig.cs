@@ -35,6 +35,33 @@ public static class Kubeconfig
             """;
     }
 
+    /// <summary>A kubeconfig whose user authenticates with a bearer token (kubeadm's bootstrap-kubelet.conf shape).</summary>
+    public static string RenderToken(string server, string caPem, string userName, string token)
+    {
+        var context = $"{userName}@{ClusterName}";
+        return $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: {ClusterName}
+              cluster:
+                certificate-authority-data: {Convert.ToBase64String(Encoding.UTF8.GetBytes(caPem))}
+                server: {server}
+            contexts:
+            - name: "{context}"
+              context:
+                cluster: {ClusterName}
+                user: "{userName}"
+            current-context: "{context}"
+            preferences: {"{}"}
+            users:
+            - name: "{userName}"
+              user:
+                token: {token}
+
+            """;
+    }
+
     /// <summary>Writes <paramref name="content"/> readable by the owner only: the file holds a private key.</summary>
     public static void WritePrivateFile(string path, string content)
     {

@@ -4,8 +4,9 @@ using KubeletPS.TestCluster.Auth;
 namespace KubeletPS.TestCluster.Server;
 
 /// <summary>
-/// <c>serve --dir DIR [--node NAME]... [--port N] [--verbose]</c>: runs the test API server until Ctrl+C or SIGTERM, after
-/// writing DIR/ca.crt, DIR/admin.conf and DIR/node-NAME.conf for each node.
+/// <c>serve --dir DIR [--node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]</c>:
+/// runs the test API server until Ctrl+C or SIGTERM, after writing DIR/ca.crt, DIR/admin.conf, DIR/node-NAME.conf for each
+/// node and, with --bootstrap-kubeconfig, a bootstrap kubeconfig holding a fresh bootstrap token.
 /// </summary>
 public static class ServeCommand
 {
@@ -15,6 +16,8 @@ public static class ServeCommand
         var port = 0;
         var verbose = false;
         var nodes = new List<string>();
+        string? bootstrapKubeconfig = null;
+        TimeSpan? clientCertTtl = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -24,8 +27,18 @@ public static class ServeCommand
                 case "--node": nodes.Add(Value()); break;
                 case "--port": port = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--verbose": verbose = true; break;
+                case "--bootstrap-kubeconfig": bootstrapKubeconfig = Value(); break;
+                case "--client-cert-ttl":
+                    var text = Value();
+                    if (!KubeletPS.Core.Configuration.GoDuration.TryParse(text, out var ttl) || ttl <= TimeSpan.Zero)
+                    {
+                        Console.Error.WriteLine($"--client-cert-ttl: invalid duration \"{text}\" (for example 3m, 1h, 8760h)");
+                        return 2;
+                    }
+                    clientCertTtl = ttl;
+                    break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: KubeletPS.TestCluster [serve] --dir DIR [--node NAME]... [--port N] [--verbose]");
+                    Console.WriteLine("usage: KubeletPS.TestCluster [serve] --dir DIR [--node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"unknown argument: {args[i]}");
@@ -38,15 +51,23 @@ public static class ServeCommand
             return 2;
         }
 
+        var defaults = new TestApiServerOptions();
         await using var server = await TestApiServer.StartAsync(new TestApiServerOptions
         {
             Port = port,
+            ClientCertificateTtl = clientCertTtl ?? defaults.ClientCertificateTtl,
             MinimumLogLevel = verbose ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Warning,
         });
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "ca.crt"), server.CaPem);
         server.WriteAdminKubeconfig(Path.Combine(dir, "admin.conf"));
         foreach (var node in nodes) server.WriteNodeKubeconfig(Path.Combine(dir, $"node-{node}.conf"), node);
+        if (bootstrapKubeconfig is not null)
+        {
+            var token = server.CreateBootstrapToken();
+            server.WriteBootstrapKubeconfig(bootstrapKubeconfig, token);
+            Console.WriteLine($"bootstrap kubeconfig: {bootstrapKubeconfig} (user system:bootstrap:{token.Split('.')[0]})");
+        }
 
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });

@@ -57,6 +57,22 @@ public static class TableConvertor
         };
     }
 
+    /// <summary>The CSR printer's condition column: Approved, Denied, Failed joined by commas, plus Issued; Pending when none.</summary>
+    private static string CsrCondition(JsonObject o)
+    {
+        var conditions = (o["status"]?["conditions"] as JsonArray ?? []).Select(c => c?["type"]?.GetValue<string>() ?? "").Where(t => t.Length > 0).ToList();
+        if (o["status"]?["certificate"] is not null) conditions.Add("Issued");
+        return conditions.Count == 0 ? "Pending" : string.Join(",", conditions);
+    }
+
+    private static string HumanSeconds(long seconds) => seconds switch
+    {
+        < 120 => $"{seconds}s",
+        < 7200 => $"{seconds / 60}m",
+        < 172800 => $"{seconds / 3600}h",
+        _ => $"{seconds / 86400}d",
+    };
+
     private static (string[] Columns, Func<JsonObject, DateTimeOffset, JsonNode?[]> Cells) Columns(ResourceType type)
     {
         if (type == ResourceRegistry.Nodes)
@@ -71,6 +87,12 @@ public static class TableConvertor
                 Name(o), PodReady(o), PodStatus(o),
                 (o["status"]?["containerStatuses"] as JsonArray ?? []).Sum(c => c?["restartCount"].AsInt64() ?? 0),
                 Age(o, now),
+            ]);
+        if (type == ResourceRegistry.CertificateSigningRequests)
+            return (["Name", "Age", "SignerName", "Requestor", "RequestedDuration", "Condition"], (o, now) =>
+            [
+                Name(o), Age(o, now), o["spec"]?["signerName"]?.GetValue<string>() ?? "", o["spec"]?["username"]?.GetValue<string>() ?? "",
+                o["spec"]?["expirationSeconds"].AsInt64() is { } s ? HumanSeconds(s) : "<none>", CsrCondition(o),
             ]);
         if (type == ResourceRegistry.Leases)
             return (["Name", "Holder", "Age"], (o, now) => [Name(o), o["spec"]?["holderIdentity"]?.GetValue<string>() ?? "", Age(o, now)]);

@@ -42,8 +42,9 @@ public sealed class TestApiServer : IAsyncDisposable
             else b.AddSimpleConsole(o => o.SingleLine = true);
             b.SetMinimumLevel(options.MinimumLogLevel);
         });
-        var authorizer = new UnionAuthorizer(new NodeAuthorizer(), new RuleAuthorizer(RuleAuthorizer.BootstrapRules.Concat(options.Rules)));
-        _handler = new ApiRequestHandler(Store, Pki, new ClientCertificateAuthenticator(Pki.CA.Certificate, options.TimeProvider), authorizer,
+        var authorizer = new UnionAuthorizer(new NodeAuthorizer(), new RuleAuthorizer(RuleAuthorizer.BootstrapRules.Concat(RuleAuthorizer.KubeadmRules).Concat(options.Rules)));
+        _handler = new ApiRequestHandler(Store, Pki, new ClientCertificateAuthenticator(Pki.CA.Certificate, options.TimeProvider),
+            new BootstrapTokenAuthenticator(Store, options.TimeProvider), authorizer,
             Faults, RequestLog, options, () => $"127.0.0.1:{Port}", _loggerFactory.CreateLogger("KubeletPS.TestCluster.ApiServer"));
         SeedCluster();
     }
@@ -115,6 +116,21 @@ public sealed class TestApiServer : IAsyncDisposable
         WriteKubeconfig(path, UserInfo.NodeUserPrefix + nodeName, UserInfo.NodesGroup);
 
     public void WriteAdminKubeconfig(string path) => WriteKubeconfig(path, "kubernetes-admin", UserInfo.Masters);
+
+    /// <summary>
+    /// Creates a bootstrap token as <c>kubeadm token create</c> does (Secret bootstrap-token-ID in kube-system, group
+    /// system:bootstrappers:kubeadm:default-node-token) valid for <paramref name="ttl"/> (default 24 h); returns ID.SECRET.
+    /// </summary>
+    public string CreateBootstrapToken(TimeSpan? ttl = null)
+    {
+        var (id, secret) = BootstrapTokenAuthenticator.NewToken();
+        Store.Create(ResourceRegistry.Secrets, BootstrapTokenAuthenticator.TokenSecret(id, secret, _options.TimeProvider.GetUtcNow() + (ttl ?? TimeSpan.FromHours(24))));
+        return $"{id}.{secret}";
+    }
+
+    /// <summary>Writes a bootstrap kubeconfig (server, CA data, user tls-bootstrap-token-user with the token) as kubeadm join does.</summary>
+    public void WriteBootstrapKubeconfig(string path, string token) =>
+        Kubeconfig.WritePrivateFile(path, Kubeconfig.RenderToken(Url, CaPem, "tls-bootstrap-token-user", token));
 
     /// <summary>An HttpClient that trusts the cluster CA and presents <paramref name="clientCertificate"/> (none: anonymous).</summary>
     public HttpClient CreateHttpClient(IssuedCertificate? clientCertificate = null)

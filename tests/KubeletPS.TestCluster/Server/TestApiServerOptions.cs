@@ -24,6 +24,15 @@ public sealed class TestApiServerOptions
     /// <summary>Sign approved CSRs for kubernetes.io/kube-apiserver-client-kubelet and kubernetes.io/kubelet-serving, as kube-controller-manager does.</summary>
     public bool SignApprovedCertificateRequests { get; init; } = true;
 
+    /// <summary>
+    /// Approve kubelet client CSRs as kube-controller-manager's csrapproving controller does (new ones from bootstrappers
+    /// allowed certificatesigningrequests/nodeclient, renewals from nodes allowed /selfnodeclient).
+    /// </summary>
+    public bool ApproveNodeClientCertificateRequests { get; init; } = true;
+
+    /// <summary>Lifetime of the certificates the signer issues (kube-controller-manager --cluster-signing-duration, default 8760h).</summary>
+    public TimeSpan ClientCertificateTtl { get; init; } = TimeSpan.FromDays(365);
+
     /// <summary>Log level of the server's console log; quiet by default.</summary>
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
 
