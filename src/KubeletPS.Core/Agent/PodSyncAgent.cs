@@ -2,6 +2,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using k8s;
 using k8s.Models;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods;
 using KubeletPS.Core.Runtime;
@@ -242,7 +243,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
             }
             catch (KubeletRuntimeException e)
             {
-                _log.Warning($"cannot reach the container runtime, retrying in {KubeGenericRuntimeManager.Go(backOff)}: {e.Message}");
+                _log.Warning($"cannot reach the container runtime, retrying in {GoDuration.Format(backOff)}: {e.Message}");
                 await Task.Delay(backOff, _options.Time, ct).ConfigureAwait(false);
                 backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }

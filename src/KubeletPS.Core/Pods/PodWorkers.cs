@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using k8s;
 using k8s.Models;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Pods;
@@ -300,20 +301,20 @@ public sealed class PodWorkers : IAsyncDisposable
                 }
                 catch (KubeletRuntimeException e)
                 {
-                    owner._log.Warning($"pod {Name}: sync failed, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e.Message}");
+                    owner._log.Warning($"pod {Name}: sync failed, retrying in {GoDuration.Format(errorBackOff)}: {e.Message}");
                     wait = errorBackOff;
                     errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or FormatException)
                 {
-                    owner._log.Error($"pod {Name}: sync failed, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e.GetType().Name}: {e.Message}");
+                    owner._log.Error($"pod {Name}: sync failed, retrying in {GoDuration.Format(errorBackOff)}: {e.GetType().Name}: {e.Message}");
                     wait = errorBackOff;
                     errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
                     // A bug must not end this pod's worker silently (kubelet's workers recover too): say so, with where, and retry.
-                    owner._log.Error($"pod {Name}: sync failed unexpectedly, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e}");
+                    owner._log.Error($"pod {Name}: sync failed unexpectedly, retrying in {GoDuration.Format(errorBackOff)}: {e}");
                     wait = errorBackOff;
                     errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
                 }
