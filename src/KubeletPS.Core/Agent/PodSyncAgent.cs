@@ -2,6 +2,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using k8s;
 using k8s.Models;
+using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods;
@@ -227,7 +228,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
 
     private async Task ConnectAsync(CancellationToken ct)
     {
-        var backOff = TimeSpan.FromSeconds(1);
+        var backOff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: 0);
         while (true)
         {
             try
@@ -243,9 +244,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
             }
             catch (KubeletRuntimeException e)
             {
-                _log.Warning($"cannot reach the container runtime, retrying in {GoDuration.Format(backOff)}: {e.Message}");
-                await Task.Delay(backOff, _options.Time, ct).ConfigureAwait(false);
-                backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                var wait = backOff.Next();
+                _log.Warning($"cannot reach the container runtime, retrying in {GoDuration.Format(wait)}: {e.Message}");
+                await Task.Delay(wait, _options.Time, ct).ConfigureAwait(false);
             }
         }
     }
