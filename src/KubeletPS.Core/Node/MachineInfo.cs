@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Core.Node;
 
@@ -33,7 +34,7 @@ public sealed record MachineInfo
 /// (and inspection of a mounted node image) read another tree; the filesystem figures are
 /// those of the kubelet's root directory, as kubelet reports nodefs.
 /// </summary>
-public sealed class MachineInfoReader(string hostRoot = "/", string rootDirectory = "/var/lib/kubelet")
+public sealed class MachineInfoReader(string hostRoot = "/", string rootDirectory = KubeletConfigurationDefaults.DefaultRootDirectory)
 {
     public MachineInfo Read()
     {
