@@ -222,7 +222,7 @@ public sealed class PodWorkers : IAsyncDisposable
                 lock (_lock)
                 {
                     if (_desired is null || _status is null) return null;
-                    var copy = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(_desired));
+                    var copy = KubeObjects.DeepCopy(_desired);
                     copy.Status = _status;
                     return copy;
                 }
