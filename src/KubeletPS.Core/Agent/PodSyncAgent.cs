@@ -380,16 +380,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
     /// </summary>
     private static Func<IReadOnlyDictionary<string, ResourceQuantity>> MachineAllocatable(string rootDirectory)
     {
-        var machine = new Lazy<IReadOnlyDictionary<string, ResourceQuantity>>(() =>
-        {
-            var info = new MachineInfoReader("/", rootDirectory).Read();
-            return new Dictionary<string, ResourceQuantity>
-            {
-                ["cpu"] = new(info.CpuCount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ["memory"] = new(info.MemoryCapacityBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ["ephemeral-storage"] = new(info.FilesystemCapacityBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            };
-        });
+        var machine = new Lazy<IReadOnlyDictionary<string, ResourceQuantity>>(() => new MachineInfoReader("/", rootDirectory).Read().Capacity());
         return () => machine.Value;
     }
 
