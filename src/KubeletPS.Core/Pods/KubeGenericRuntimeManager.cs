@@ -320,6 +320,18 @@ public sealed class KubeGenericRuntimeManager(
         return result;
     }
 
+    /// <summary>
+    /// A container that could not be created or started: kubelet's waiting reason
+    /// (CreateContainerError, RunContainerError), a Failed event, and another try in 10 s.
+    /// </summary>
+    private void ContainerStartFailed(V1Pod pod, V1Container container, string reason, KubeletRuntimeException e, PodSyncResult result)
+    {
+        log.Warning($"pod {pod.Name()} container {container.Name}: {reason}: {e.Message}");
+        Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
+        result.Waiting[container.Name] = new ContainerWaiting(reason, e.Message);
+        result.Retry(TimeSpan.FromSeconds(10));
+    }
+
     private async Task StartContainerAsync(V1Pod pod, V1Container container, bool isInit, RuntimeContainerStatus? latest, string sandboxId, PodSandboxSpec sandboxSpec,
         string? podIp, IReadOnlyDictionary<string, string> volumePaths, PodSyncResult result, CancellationToken ct, Action? beforePull = null)
     {
@@ -379,10 +391,7 @@ public sealed class KubeGenericRuntimeManager(
         }
         catch (KubeletRuntimeException e) when (!IsConnectionError(e))
         {
-            log.Warning($"pod {name} container {container.Name}: CreateContainerError: {e.Message}");
-            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
-            result.Waiting[container.Name] = new ContainerWaiting("CreateContainerError", e.Message);
-            result.Retry(TimeSpan.FromSeconds(10));
+            ContainerStartFailed(pod, container, "CreateContainerError", e, result);
             return;
         }
         try
@@ -391,10 +400,7 @@ public sealed class KubeGenericRuntimeManager(
         }
         catch (KubeletRuntimeException e) when (!IsConnectionError(e))
         {
-            log.Warning($"pod {name} container {container.Name}: RunContainerError: {e.Message}");
-            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
-            result.Waiting[container.Name] = new ContainerWaiting("RunContainerError", e.Message);
-            result.Retry(TimeSpan.FromSeconds(10));
+            ContainerStartFailed(pod, container, "RunContainerError", e, result);
             return;
         }
         log.Info($"pod {name}: started {(isInit ? "init container" : "container")} {container.Name} ({Short(id)}, restartCount {restartCount}).");
