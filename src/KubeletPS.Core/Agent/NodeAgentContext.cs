@@ -30,7 +30,7 @@ public sealed record NodeAgentRequest
     /// <summary>Overrides the config's containerRuntimeEndpoint.</summary>
     public string? RuntimeEndpoint { get; init; }
     /// <summary>--root-dir.</summary>
-    public string RootDirectory { get; init; } = "/var/lib/kubelet";
+    public string RootDirectory { get; init; } = KubeletConfigurationDefaults.DefaultRootDirectory;
 }
 
 /// <summary>

@@ -2,6 +2,8 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using k8s;
 using k8s.Models;
+using KubeletPS.Core.Api;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods;
 using KubeletPS.Core.Runtime;
@@ -226,7 +228,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
 
     private async Task ConnectAsync(CancellationToken ct)
     {
-        var backOff = TimeSpan.FromSeconds(1);
+        var backOff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: 0);
         while (true)
         {
             try
@@ -242,9 +244,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
             }
             catch (KubeletRuntimeException e)
             {
-                _log.Warning($"cannot reach the container runtime, retrying in {KubeGenericRuntimeManager.Go(backOff)}: {e.Message}");
-                await Task.Delay(backOff, _options.Time, ct).ConfigureAwait(false);
-                backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                var wait = backOff.Next();
+                _log.Warning($"cannot reach the container runtime, retrying in {GoDuration.Format(wait)}: {e.Message}");
+                await Task.Delay(wait, _options.Time, ct).ConfigureAwait(false);
             }
         }
     }
@@ -378,16 +380,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
     /// </summary>
     private static Func<IReadOnlyDictionary<string, ResourceQuantity>> MachineAllocatable(string rootDirectory)
     {
-        var machine = new Lazy<IReadOnlyDictionary<string, ResourceQuantity>>(() =>
-        {
-            var info = new MachineInfoReader("/", rootDirectory).Read();
-            return new Dictionary<string, ResourceQuantity>
-            {
-                ["cpu"] = new(info.CpuCount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ["memory"] = new(info.MemoryCapacityBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ["ephemeral-storage"] = new(info.FilesystemCapacityBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            };
-        });
+        var machine = new Lazy<IReadOnlyDictionary<string, ResourceQuantity>>(() => new MachineInfoReader("/", rootDirectory).Read().Capacity());
         return () => machine.Value;
     }
 

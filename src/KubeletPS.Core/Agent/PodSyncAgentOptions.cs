@@ -15,7 +15,7 @@ public sealed record PodSyncAgentOptions
     public TimeSpan RuntimeRequestTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Kubelet's root directory: pod volumes and the local pod status store live under {root}/pods.</summary>
-    public string RootDirectory { get; init; } = "/var/lib/kubelet";
+    public string RootDirectory { get; init; } = KubeletConfigurationDefaults.DefaultRootDirectory;
 
     /// <summary>The node's /var/log/pods.</summary>
     public string PodLogsDirectory { get; init; } = KubeletConfigurationDefaults.DefaultPodLogsDir;

@@ -47,7 +47,7 @@ public sealed class LoadedKubeletConfig
 /// </summary>
 public static class KubeletConfigLoader
 {
-    public const string DefaultConfigPath = "/var/lib/kubelet/config.yaml";
+    public const string DefaultConfigPath = KubeletConfigurationDefaults.DefaultRootDirectory + "/config.yaml";
     public const string DefaultKubeconfigPath = "/etc/kubernetes/kubelet.conf";
 
     /// <summary>

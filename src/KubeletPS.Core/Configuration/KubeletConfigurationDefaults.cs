@@ -7,6 +7,8 @@ namespace KubeletPS.Core.Configuration;
 /// </summary>
 public static class KubeletConfigurationDefaults
 {
+    /// <summary>kubelet's --root-dir default (cmd/kubelet/app/options: defaultRootDir).</summary>
+    public const string DefaultRootDirectory = "/var/lib/kubelet";
     public const string DefaultContainerRuntimeEndpoint = "unix:///run/containerd/containerd.sock";
     public const string DefaultVolumePluginDir = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/";
     public const string DefaultPodLogsDir = "/var/log/pods";

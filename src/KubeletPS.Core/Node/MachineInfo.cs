@@ -1,7 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using k8s.Models;
+using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Core.Node;
 
@@ -26,6 +29,14 @@ public sealed record MachineInfo
     public required string OsImage { get; init; }
     public required string Architecture { get; init; }
     public required string Hostname { get; init; }
+
+    /// <summary>The node's capacity as kubelet reports it from cadvisor: CPUs, memory and nodefs, in plain units.</summary>
+    public IReadOnlyDictionary<string, ResourceQuantity> Capacity() => new Dictionary<string, ResourceQuantity>
+    {
+        ["cpu"] = new(CpuCount.ToString(CultureInfo.InvariantCulture)),
+        ["memory"] = new(MemoryCapacityBytes.ToString(CultureInfo.InvariantCulture)),
+        ["ephemeral-storage"] = new(FilesystemCapacityBytes.ToString(CultureInfo.InvariantCulture)),
+    };
 }
 
 /// <summary>
@@ -33,8 +44,20 @@ public sealed record MachineInfo
 /// (and inspection of a mounted node image) read another tree; the filesystem figures are
 /// those of the kubelet's root directory, as kubelet reports nodefs.
 /// </summary>
-public sealed class MachineInfoReader(string hostRoot = "/", string rootDirectory = "/var/lib/kubelet")
+public sealed class MachineInfoReader(string hostRoot = "/", string rootDirectory = KubeletConfigurationDefaults.DefaultRootDirectory)
 {
+    private static readonly Lazy<long> HostMemory = new(() =>
+    {
+        var total = new MachineInfoReader().ReadMeminfo().GetValueOrDefault("MemTotal");
+        return total > 0 ? total : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    });
+
+    /// <summary>
+    /// This machine's memory (MemTotal), read once: it does not change while the process runs. Without
+    /// /proc/meminfo, what the runtime sees as available.
+    /// </summary>
+    public static long HostMemoryCapacityBytes => HostMemory.Value;
+
     public MachineInfo Read()
     {
         var meminfo = ReadMeminfo();

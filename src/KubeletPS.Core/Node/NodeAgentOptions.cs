@@ -1,4 +1,5 @@
 using k8s.Models;
+using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Core.Node;
 
@@ -17,7 +18,7 @@ public sealed record NodeAgentOptions
     public IReadOnlyDictionary<string, string> SystemReserved { get; init; } = new Dictionary<string, string>();
     public IReadOnlyDictionary<string, string> KubeReserved { get; init; } = new Dictionary<string, string>();
     public IReadOnlyDictionary<string, string> EvictionHard { get; init; } = DefaultEvictionHard;
-    public string RootDirectory { get; init; } = "/var/lib/kubelet";
+    public string RootDirectory { get; init; } = KubeletConfigurationDefaults.DefaultRootDirectory;
     public string HostRoot { get; init; } = "/";
     public int KubeletPort { get; init; } = 10250;
     public int NodeLeaseDurationSeconds { get; init; } = 40;

@@ -133,7 +133,7 @@ public sealed class NodeLeaseController(IKubernetes client, ApiIdentity identity
     {
         var lease = basis is null
             ? new V1Lease { ApiVersion = "coordination.k8s.io/v1", Kind = "Lease", Metadata = new V1ObjectMeta { Name = nodeName, NamespaceProperty = LeaseNamespace }, Spec = new V1LeaseSpec() }
-            : KubernetesJson.Deserialize<V1Lease>(KubernetesJson.Serialize(basis));
+            : KubeObjects.DeepCopy(basis);
         lease.Spec ??= new V1LeaseSpec();
         lease.Spec.HolderIdentity = nodeName;
         lease.Spec.LeaseDurationSeconds = leaseDurationSeconds;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using k8s.Models;
+using KubeletPS.Core.Api;
 
 namespace KubeletPS.Core.Pods;
 
@@ -59,7 +60,7 @@ public sealed class AdmittingPodSource(IPodSource inner, Func<V1Node?> node, IPo
                         {
                             _rejected.Add(uid);
                             log.Warning($"pod {pod.Namespace()}/{pod.Name()}: {result.Reason}: {result.Message}");
-                            var rejected = k8s.KubernetesJson.Deserialize<V1Pod>(k8s.KubernetesJson.Serialize(pod));
+                            var rejected = KubeObjects.DeepCopy(pod);
                             rejected.Status = PodAdmission.RejectedStatus(pod, result);
                             statusSink.SetPodStatus(rejected);
                             continue;

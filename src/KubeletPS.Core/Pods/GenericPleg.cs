@@ -1,3 +1,4 @@
+using KubeletPS.Core.Api;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Pods;
@@ -105,21 +106,20 @@ public sealed class GenericPleg(CriRuntimeClient runtime, TimeSpan relistPeriod,
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var backOff = TimeSpan.FromSeconds(1);
+        var backOff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: 0);
         while (!ct.IsCancellationRequested)
         {
             var wait = relistPeriod;
             try
             {
                 await RelistAsync(ct).ConfigureAwait(false);
-                backOff = TimeSpan.FromSeconds(1);
+                backOff.Reset();
             }
             catch (KubeletRuntimeException e)
             {
                 if (_healthy) log.Warning($"PLEG relist failed, the pods keep their last known state: {e.Message}");
                 _healthy = false;
-                wait = backOff;
-                backOff = TimeSpan.FromTicks(Math.Min(backOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                wait = backOff.Next();
             }
             try { await Task.Delay(wait, _time, ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }

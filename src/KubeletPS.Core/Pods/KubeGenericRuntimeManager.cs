@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using k8s.Models;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Pods;
@@ -319,6 +320,18 @@ public sealed class KubeGenericRuntimeManager(
         return result;
     }
 
+    /// <summary>
+    /// A container that could not be created or started: kubelet's waiting reason
+    /// (CreateContainerError, RunContainerError), a Failed event, and another try in 10 s.
+    /// </summary>
+    private void ContainerStartFailed(V1Pod pod, V1Container container, string reason, KubeletRuntimeException e, PodSyncResult result)
+    {
+        log.Warning($"pod {pod.Name()} container {container.Name}: {reason}: {e.Message}");
+        Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
+        result.Waiting[container.Name] = new ContainerWaiting(reason, e.Message);
+        result.Retry(TimeSpan.FromSeconds(10));
+    }
+
     private async Task StartContainerAsync(V1Pod pod, V1Container container, bool isInit, RuntimeContainerStatus? latest, string sandboxId, PodSandboxSpec sandboxSpec,
         string? podIp, IReadOnlyDictionary<string, string> volumePaths, PodSyncResult result, CancellationToken ct, Action? beforePull = null)
     {
@@ -329,13 +342,13 @@ public sealed class KubeGenericRuntimeManager(
         {
             if (backOff.IsInBackOffSince(key, finishedAt, out var delay, out var remaining))
             {
-                result.Waiting[container.Name] = new ContainerWaiting("CrashLoopBackOff", $"back-off {Go(delay)} restarting failed container={container.Name} pod={name}_{pod.Namespace()}({pod.Metadata.Uid})");
+                result.Waiting[container.Name] = new ContainerWaiting("CrashLoopBackOff", $"back-off {GoDuration.Format(delay)} restarting failed container={container.Name} pod={name}_{pod.Namespace()}({pod.Metadata.Uid})");
                 Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.BackOff, $"Back-off restarting failed container {container.Name} in pod {name}_{pod.Namespace()}({pod.Metadata.Uid})");
                 result.Retry(remaining);
                 return;
             }
             var next = backOff.Next(key, finishedAt, latest.RanFor);
-            log.Info($"pod {name}: restarting container {container.Name} (exit code {latest.Status.ExitCode}, restart {latest.RestartCount + 1}; back-off now {Go(next)}).");
+            log.Info($"pod {name}: restarting container {container.Name} (exit code {latest.Status.ExitCode}, restart {latest.RestartCount + 1}; back-off now {GoDuration.Format(next)}).");
         }
 
         var restartCount = latest is null ? 0 : latest.RestartCount + 1;
@@ -378,10 +391,7 @@ public sealed class KubeGenericRuntimeManager(
         }
         catch (KubeletRuntimeException e) when (!IsConnectionError(e))
         {
-            log.Warning($"pod {name} container {container.Name}: CreateContainerError: {e.Message}");
-            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
-            result.Waiting[container.Name] = new ContainerWaiting("CreateContainerError", e.Message);
-            result.Retry(TimeSpan.FromSeconds(10));
+            ContainerStartFailed(pod, container, "CreateContainerError", e, result);
             return;
         }
         try
@@ -390,10 +400,7 @@ public sealed class KubeGenericRuntimeManager(
         }
         catch (KubeletRuntimeException e) when (!IsConnectionError(e))
         {
-            log.Warning($"pod {name} container {container.Name}: RunContainerError: {e.Message}");
-            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Message}");
-            result.Waiting[container.Name] = new ContainerWaiting("RunContainerError", e.Message);
-            result.Retry(TimeSpan.FromSeconds(10));
+            ContainerStartFailed(pod, container, "RunContainerError", e, result);
             return;
         }
         log.Info($"pod {name}: started {(isInit ? "init container" : "container")} {container.Name} ({Short(id)}, restartCount {restartCount}).");
@@ -434,14 +441,14 @@ public sealed class KubeGenericRuntimeManager(
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                log.Warning($"container {status.Name} ({Short(status.Id)}): preStop hook did not finish within the grace period {Go(grace)}.");
+                log.Warning($"container {status.Name} ({Short(status.Id)}): preStop hook did not finish within the grace period {GoDuration.Format(grace)}.");
             }
             grace -= watch.Elapsed;
         }
         if (grace < MinimumGracePeriod) grace = MinimumGracePeriod;
         if (status.State is ContainerState.Running or ContainerState.Created or ContainerState.Unknown)
         {
-            log.Info($"container {status.Name} ({Short(status.Id)}): stopping with a grace period of {Go(grace)}.");
+            log.Info($"container {status.Name} ({Short(status.Id)}): stopping with a grace period of {GoDuration.Format(grace)}.");
             if (pod is not null) Events.Event(EventReferences.ForPod(pod, status.Name), EventTypes.Normal, EventReasons.Killing, message ?? $"Stopping container {status.Name}");
             await StopAsync(status.Id, grace, ct).ConfigureAwait(false);
         }
@@ -554,11 +561,4 @@ public sealed class KubeGenericRuntimeManager(
     public static bool IsConnectionError(KubeletRuntimeException e) => e.Kind is RuntimeErrorKind.EndpointMissing or RuntimeErrorKind.ConnectionFailed or RuntimeErrorKind.Timeout;
 
     internal static string Short(string id) => id.Length > 13 ? id[..13] : id;
-
-    /// <summary>A duration as Go prints it (10s, 1m20s, 5m0s), as kubelet's messages show it.</summary>
-    public static string Go(TimeSpan span)
-    {
-        if (span < TimeSpan.FromMinutes(1)) return $"{span.TotalSeconds:0.###}s";
-        return $"{(int)span.TotalMinutes}m{span.Seconds}s";
-    }
 }

@@ -96,7 +96,7 @@ public sealed class MirrorPodManager(IKubernetes client, ApiIdentity identity, s
     private async Task<V1Pod> CreateAsync(V1Pod staticPod, CancellationToken cancellationToken)
     {
         var nodeUid = await NodeUidAsync(cancellationToken).ConfigureAwait(false);
-        var mirror = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(staticPod));
+        var mirror = KubeObjects.DeepCopy(staticPod);
         var annotations = new Dictionary<string, string>(mirror.Metadata.Annotations ?? new Dictionary<string, string>())
         {
             [PodAnnotations.ConfigMirror] = MirrorPods.ConfigHash(staticPod) ?? "",

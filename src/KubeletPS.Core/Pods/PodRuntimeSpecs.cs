@@ -4,6 +4,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Pods;
 
@@ -355,23 +356,8 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
     public static IEnumerable<(V1Container Container, bool IsInit)> AllContainers(V1Pod pod) =>
         (pod.Spec.InitContainers ?? []).Select(c => (c, true)).Concat((pod.Spec.Containers ?? []).Select(c => (c, false)));
 
-    private static long _memoryCapacity;
-
-    /// <summary>The node's memory from /proc/meminfo.</summary>
-    public static long MemoryCapacity()
-    {
-        if (_memoryCapacity > 0) return _memoryCapacity;
-        try
-        {
-            var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
-            _memoryCapacity = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException)
-        {
-            _memoryCapacity = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        }
-        return _memoryCapacity;
-    }
+    /// <summary>The node's memory, for the OOM score of burstable containers.</summary>
+    public static long MemoryCapacity() => MachineInfoReader.HostMemoryCapacityBytes;
 
     /// <summary>The preStop handler kept on a container as an annotation (for pods no longer in any source).</summary>
     public static V1LifecycleHandler? PreStopFrom(IReadOnlyDictionary<string, string> annotations)

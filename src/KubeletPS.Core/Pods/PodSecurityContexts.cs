@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Core.Pods;
 
@@ -11,7 +12,7 @@ public sealed class PodSecuritySettings
     public bool SeccompDefault { get; init; }
 
     /// <summary>Where Localhost seccomp profiles live: kubelet's {rootDirectory}/seccomp (a fixed path, no flag or field sets it).</summary>
-    public string SeccompProfileRoot { get; init; } = "/var/lib/kubelet/seccomp";
+    public string SeccompProfileRoot { get; init; } = KubeletConfigurationDefaults.DefaultRootDirectory + "/seccomp";
 
     /// <summary>KubeletConfiguration allowedUnsafeSysctls: names, or prefixes ending in <c>*</c>, allowed besides the safe set.</summary>
     public IReadOnlyList<string> AllowedUnsafeSysctls { get; init; } = [];

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using k8s;
 using k8s.Models;
+using KubeletPS.Core.Api;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Pods;
@@ -220,7 +222,7 @@ public sealed class PodWorkers : IAsyncDisposable
                 lock (_lock)
                 {
                     if (_desired is null || _status is null) return null;
-                    var copy = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(_desired));
+                    var copy = KubeObjects.DeepCopy(_desired);
                     copy.Status = _status;
                     return copy;
                 }
@@ -263,7 +265,8 @@ public sealed class PodWorkers : IAsyncDisposable
 
         public async Task RunAsync(CancellationToken ct)
         {
-            var errorBackOff = TimeSpan.FromSeconds(1);
+            // 1 s doubling to 30 s, without jitter: one node's pods need not be spread apart.
+            var errorBackOff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: 0);
             while (!ct.IsCancellationRequested)
             {
                 TimeSpan wait = owner._resync;
@@ -292,7 +295,7 @@ public sealed class PodWorkers : IAsyncDisposable
                         continue;
                     }
                     wait = await SyncAsync(ct).ConfigureAwait(false);
-                    errorBackOff = TimeSpan.FromSeconds(1);
+                    errorBackOff.Reset();
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
@@ -300,22 +303,19 @@ public sealed class PodWorkers : IAsyncDisposable
                 }
                 catch (KubeletRuntimeException e)
                 {
-                    owner._log.Warning($"pod {Name}: sync failed, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e.Message}");
-                    wait = errorBackOff;
-                    errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                    wait = errorBackOff.Next();
+                    owner._log.Warning($"pod {Name}: sync failed, retrying in {GoDuration.Format(wait)}: {e.Message}");
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or FormatException)
                 {
-                    owner._log.Error($"pod {Name}: sync failed, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e.GetType().Name}: {e.Message}");
-                    wait = errorBackOff;
-                    errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                    wait = errorBackOff.Next();
+                    owner._log.Error($"pod {Name}: sync failed, retrying in {GoDuration.Format(wait)}: {e.GetType().Name}: {e.Message}");
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
                     // A bug must not end this pod's worker silently (kubelet's workers recover too): say so, with where, and retry.
-                    owner._log.Error($"pod {Name}: sync failed unexpectedly, retrying in {KubeGenericRuntimeManager.Go(errorBackOff)}: {e}");
-                    wait = errorBackOff;
-                    errorBackOff = TimeSpan.FromTicks(Math.Min(errorBackOff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                    wait = errorBackOff.Next();
+                    owner._log.Error($"pod {Name}: sync failed unexpectedly, retrying in {GoDuration.Format(wait)}: {e}");
                 }
 
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);

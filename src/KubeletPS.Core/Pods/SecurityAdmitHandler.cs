@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using KubeletPS.Core.Api;
 
 namespace KubeletPS.Core.Pods;
 
@@ -45,7 +46,7 @@ public sealed class SecurityAdmitHandler(PodSecuritySettings settings, Func<IEnu
                 _admitted[uid] = pod;
                 return (AdmitOutcome.Admitted, null, result);
             }
-            var rejected = KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod));
+            var rejected = KubeObjects.DeepCopy(pod);
             rejected.Status = PodAdmission.RejectedStatus(pod, result);
             _rejected[uid] = rejected;
             return (AdmitOutcome.NewlyRefused, rejected, result);

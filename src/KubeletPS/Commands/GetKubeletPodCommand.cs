@@ -2,6 +2,7 @@ using System.Management.Automation;
 using KubeletPS.Core.Pods;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Output;
+using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Commands;
 
@@ -13,7 +14,7 @@ namespace KubeletPS.Commands;
 [OutputType(typeof(KubeletPodInfo))]
 public sealed class GetKubeletPodCommand : KubeletRuntimeCmdlet
 {
-    public const string DefaultRootDirectory = "/var/lib/kubelet";
+    public const string DefaultRootDirectory = KubeletConfigurationDefaults.DefaultRootDirectory;
 
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]

@@ -31,7 +31,7 @@ public abstract class NodeAgentCmdlet : KubeletCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string RootDirectory { get; set; } = "/var/lib/kubelet";
+    public string RootDirectory { get; set; } = KubeletConfigurationDefaults.DefaultRootDirectory;
 
     protected abstract string? NodeNameParameter { get; }
 

@@ -1,4 +1,7 @@
 using System.Management.Automation;
+using KubeletPS.Core;
+using KubeletPS.Core.Agent;
+using KubeletPS.Output;
 
 namespace KubeletPS.Commands;
 
@@ -29,4 +32,51 @@ public abstract class NodeRegistrationCmdlet : NodeAgentCmdlet
     protected override IReadOnlyList<string> LabelParameter => Label;
     protected override IReadOnlyList<string> TaintParameter => Taint;
     protected override string? NodeIpParameter => NodeIp;
+
+    /// <summary>
+    /// The body Start-KubeletAgent and Start-KubeletNodeHeartbeat share: ask for the node (named as
+    /// kubelet names it), then run <paramref name="run"/> in the foreground until Ctrl+C, SIGTERM
+    /// (systemctl stop) or <paramref name="durationSec"/>. <paramref name="run"/> gets the pipeline's
+    /// token and the one that also ends with the duration. A stop is clean; a KubeletException is
+    /// the cmdlet's terminating error.
+    /// </summary>
+    protected void RunInForeground(NodeAgentRequest request, string action, string errorIdPrefix, int durationSec,
+        Func<CancellationToken, CancellationToken, Task> run)
+    {
+        try
+        {
+            if (!ShouldProcess($"Node {Core.Node.NodeName.Resolve(request.NodeName)} (kubeconfig {request.KubeconfigPath})", action))
+            {
+                return;
+            }
+            using var terminate = StopOnTerminationSignal();
+            RunOnPipeline(async ct =>
+            {
+                using var duration = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                if (durationSec > 0) duration.CancelAfter(TimeSpan.FromSeconds(durationSec));
+                await run(ct, duration.Token).ConfigureAwait(false);
+            });
+        }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+        {
+            // Ctrl+C: a clean stop. Pods keep running (unless Start-KubeletAgent -StopPodsOnExit) and the
+            // next start adopts them; without a heartbeat the Lease simply expires.
+        }
+        catch (KubeletException e)
+        {
+            ThrowTerminatingError(NodeError(e, errorIdPrefix));
+        }
+    }
+
+    /// <summary>Registration progress while waiting for the API server at <paramref name="server"/>.</summary>
+    protected Action<int, string> ReportWaiting(string activity, string server) =>
+        (attempt, reason) => Post(() => WriteProgress(new ProgressRecord(1, activity, $"Waiting for the API server {server} (attempt {attempt}): {reason}")));
+
+    /// <summary>Ends the registration progress and writes the registered Node.</summary>
+    protected Action<NodeRegistrationOutcome> ReportRegistered(string activity) =>
+        registered => Post(() =>
+        {
+            WriteProgress(new ProgressRecord(1, activity, "Registered") { RecordType = ProgressRecordType.Completed });
+            WriteObject(new KubeletNodeInfo(registered.Node, registered.Changes, registered.Created));
+        });
 }

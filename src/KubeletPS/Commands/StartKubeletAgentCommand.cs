@@ -40,45 +40,19 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
             PodLogDirectory = PodLogDirectory is null ? null : ResolveLiteralPath(PodLogDirectory),
             StopPodsOnExit = StopPodsOnExit,
         };
-        var target = $"Node {request.Node.NodeName ?? System.Net.Dns.GetHostName().ToLowerInvariant()} (kubeconfig {request.Node.KubeconfigPath})";
-        if (!ShouldProcess(target, "Run the kubelet: register the node, keep its lease and status, run its pods"))
+        RunInForeground(request.Node, "Run the kubelet: register the node, keep its lease and status, run its pods", prefix, DurationSec, async (_, stop) =>
         {
-            return;
-        }
-        using var terminate = StopOnTerminationSignal();
-        try
-        {
-            RunOnPipeline(async ct =>
+            await using var agent = await KubeletAgent.CreateAsync(request, Log, stop).ConfigureAwait(false);
+            var activity = $"Registering node {agent.Context.Options.NodeName}";
+            try
             {
-                using var duration = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                if (DurationSec > 0) duration.CancelAfter(TimeSpan.FromSeconds(DurationSec));
-                await using var agent = await KubeletAgent.CreateAsync(request, Log, duration.Token).ConfigureAwait(false);
-                var activity = $"Registering node {agent.Context.Options.NodeName}";
-                try
-                {
-                    await agent.RunAsync(
-                        registered => Post(() =>
-                        {
-                            WriteProgress(new ProgressRecord(1, activity, "Registered") { RecordType = ProgressRecordType.Completed });
-                            WriteObject(new KubeletNodeInfo(registered.Node, registered.Changes, registered.Created));
-                        }),
-                        (attempt, reason) => Post(() => WriteProgress(new ProgressRecord(1, activity, $"Waiting for the API server {agent.Context.Identity.Server} (attempt {attempt}): {reason}"))),
-                        duration.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (duration.IsCancellationRequested)
-                {
-                    // The time given, Ctrl+C or SIGTERM (systemctl stop): a clean stop.
-                }
-                Log.Info($"The agent of node {agent.Context.Options.NodeName} stopped{(StopPodsOnExit ? " and stopped its pods" : "; its pods keep running")}.");
-            });
-        }
-        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
-        {
-            // Ctrl+C: a clean stop; pods keep running (unless -StopPodsOnExit) and the next start adopts them.
-        }
-        catch (KubeletException e)
-        {
-            ThrowTerminatingError(NodeError(e, prefix));
-        }
+                await agent.RunAsync(ReportRegistered(activity), ReportWaiting(activity, agent.Context.Identity.Server), stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // The time given, Ctrl+C or SIGTERM (systemctl stop): a clean stop.
+            }
+            Log.Info($"The agent of node {agent.Context.Options.NodeName} stopped{(StopPodsOnExit ? " and stopped its pods" : "; its pods keep running")}.");
+        });
     }
 }

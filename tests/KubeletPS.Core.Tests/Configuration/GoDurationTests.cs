@@ -41,7 +41,9 @@ public sealed class GoDurationTests
     [InlineData(300, "300ms")]
     [InlineData(10_000, "10s")]
     [InlineData(60_000, "1m0s")]
+    [InlineData(80_000, "1m20s")]
     [InlineData(120_000, "2m0s")]
+    [InlineData(3_600_000, "1h0m0s")] // the runtime manager's own formatter printed "60m0s"
     [InlineData(5_400_000, "1h30m0s")]
     [InlineData(14_400_000, "4h0m0s")]
     [InlineData(1_500, "1.5s")]
