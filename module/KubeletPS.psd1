@@ -36,6 +36,10 @@
         PSData = @{
             Tags         = @('Kubernetes', 'kubelet', 'containerd', 'CRI', 'node', 'Linux')
             LicenseUri   = 'https://www.apache.org/licenses/LICENSE-2.0'
+            # ProjectUri: the project has no public address yet and a manifest takes only an
+            # absolute URI, so it stays unset rather than pointing at an invented one. Set it
+            # (e.g. ProjectUri = 'https://...') when the repository is published; LICENSE at
+            # the repository root holds the Apache-2.0 text LicenseUri names.
         }
     }
 }

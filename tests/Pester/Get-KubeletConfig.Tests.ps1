@@ -4,12 +4,6 @@ BeforeAll {
     $data = Join-Path (Get-TestRepoRoot) 'tests/Pester/data'
     $kubeadmConfig = Join-Path $data 'kubeadm/config.yaml'
     $kubeadmKubeconfig = Join-Path $data 'kubeadm/kubelet.conf'
-
-    function Get-ErrorRecord {
-        # Runs a script block that must fail and returns its ErrorRecord.
-        param([scriptblock] $Script)
-        try { & $Script; throw 'expected an error' } catch { $_ }
-    }
 }
 
 Describe 'Get-KubeletConfig' {

@@ -8,12 +8,6 @@ BeforeDiscovery {
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
-
-    function Get-ErrorRecord {
-        # Runs a script block that must fail and returns its ErrorRecord.
-        param([scriptblock] $Script)
-        try { & $Script; throw 'expected an error' } catch { $_ }
-    }
 }
 
 Describe 'Get-KubeletPod' {

@@ -3,11 +3,6 @@ BeforeAll {
     Import-Module (Get-TestModulePath) -Force
     $base = Join-Path '/tmp' ('kpsv-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     New-Item -ItemType Directory -Path $base | Out-Null
-    function Wait-Until([scriptblock] $Condition, [string] $What, [int] $Seconds = 90) {
-        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-        while ([DateTime]::UtcNow -lt $deadline) { if (& $Condition) { return } ; Start-Sleep -Milliseconds 500 }
-        throw "Timed out after $Seconds s waiting until $What"
-    }
 }
 
 AfterAll {

@@ -13,11 +13,6 @@ BeforeAll {
         $json = & kubectl --kubeconfig $admin get pod $Name -o json 2>$null
         if ($LASTEXITCODE -eq 0) { $json | ConvertFrom-Json }
     }
-    function Wait-Until([scriptblock] $Condition, [string] $What, [int] $Seconds = 90) {
-        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-        while ([DateTime]::UtcNow -lt $deadline) { if (& $Condition) { return } ; Start-Sleep -Milliseconds 500 }
-        throw "Timed out after $Seconds s waiting until $What"
-    }
 }
 
 AfterAll {

@@ -138,4 +138,18 @@ function Start-TestStaticPod {
     $containerd | Add-Member -NotePropertyName Root -NotePropertyValue $root -PassThru | Add-Member -NotePropertyName Manifests -NotePropertyValue $manifests -PassThru
 }
 
+function Get-ErrorRecord {
+    # Runs a script block that must fail and returns its ErrorRecord.
+    param([scriptblock] $Script)
+    try { & $Script; throw 'expected an error' } catch { $_ }
+}
+
+function Wait-Until {
+    # Polls the condition every half second until it holds; throws naming what it waited for.
+    param([scriptblock] $Condition, [string] $What, [int] $Seconds = 90)
+    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+    while ([DateTime]::UtcNow -lt $deadline) { if (& $Condition) { return } ; Start-Sleep -Milliseconds 500 }
+    throw "Timed out after $Seconds s waiting until $What"
+}
+
 Export-ModuleMember -Function *

@@ -203,7 +203,7 @@ public sealed record CertificateInfo
         foreach (var b in hash)
         {
             if (text.Length > 0) text.Append(':');
-            text.Append(b.ToString("X2"));
+            text.Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
         }
         return text.ToString();
     }

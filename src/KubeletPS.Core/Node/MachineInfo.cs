@@ -129,7 +129,7 @@ public sealed class MachineInfoReader(string hostRoot = "/", string rootDirector
         foreach (var range in line["Cpus_allowed_list:".Length..].Trim().Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var bounds = range.Split('-');
-            count += bounds.Length == 2 ? int.Parse(bounds[1]) - int.Parse(bounds[0]) + 1 : 1;
+            count += bounds.Length == 2 ? int.Parse(bounds[1], System.Globalization.CultureInfo.InvariantCulture) - int.Parse(bounds[0], System.Globalization.CultureInfo.InvariantCulture) + 1 : 1;
         }
         return count > 0 ? count : Environment.ProcessorCount;
     }

@@ -48,9 +48,9 @@ public sealed class PodHostsFile(string rootDirectory, string clusterDomain, str
         text.Append("fe00::1\tip6-allnodes\n");
         text.Append("fe00::2\tip6-allrouters\n");
         if (!string.IsNullOrEmpty(pod.Spec.Subdomain) && !string.IsNullOrEmpty(clusterDomain))
-            text.Append($"{podIp}\t{hostname}.{pod.Spec.Subdomain}.{pod.Namespace() ?? "default"}.svc.{clusterDomain}\t{hostname}\n");
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{podIp}\t{hostname}.{pod.Spec.Subdomain}.{pod.Namespace() ?? "default"}.svc.{clusterDomain}\t{hostname}\n");
         else
-            text.Append($"{podIp}\t{hostname}\n");
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{podIp}\t{hostname}\n");
         AppendHostAliases(text, pod);
         return text.ToString();
     }

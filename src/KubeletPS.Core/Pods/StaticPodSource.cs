@@ -4,7 +4,6 @@ using System.Text;
 using System.Threading.Channels;
 using k8s.Models;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Pods;
 

@@ -1,5 +1,4 @@
 using Google.Protobuf.Collections;
-using Cri = KubeletPS.Core.Runtime.Cri;
 
 namespace KubeletPS.Core.Runtime;
 

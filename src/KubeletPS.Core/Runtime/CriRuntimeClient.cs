@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Cri = KubeletPS.Core.Runtime.Cri;
 
 namespace KubeletPS.Core.Runtime;
 

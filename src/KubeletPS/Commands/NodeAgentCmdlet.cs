@@ -55,7 +55,7 @@ public abstract class NodeAgentCmdlet : KubeletCmdlet
     };
 
     /// <summary>Terminating ErrorRecords for what goes wrong while composing or talking to the API server.</summary>
-    protected ErrorRecord NodeError(Exception e, string errorIdPrefix) => e switch
+    protected static ErrorRecord NodeError(Exception e, string errorIdPrefix) => e switch
     {
         KubeletConfigException c => EngineError(c, errorIdPrefix + "InvalidConfiguration", c.Path),
         KubeletApiException a => EngineError(a, errorIdPrefix + "ApiRequestFailed", a.Target),

@@ -14,7 +14,7 @@ public sealed class PodSemanticKeyTests
         """);
 
     [Fact]
-    public void StatusAndResourceVersionChangesDoNotCount()
+    public void Status_and_resource_version_changes_do_not_count()
     {
         var changed = Pod();
         changed.Status = new V1PodStatus { Phase = "Running", PodIP = "10.88.0.4" };

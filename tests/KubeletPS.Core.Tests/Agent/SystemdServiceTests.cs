@@ -21,7 +21,7 @@ public sealed class SystemdServiceTests : IDisposable
     };
 
     [Fact]
-    public void TheUnitRunsStartKubeletAgentAfterContainerdAndRestartsAlways()
+    public void The_unit_runs_StartKubeletAgent_after_containerd_and_restarts_always()
     {
         var unit = SystemdService.Render(Request());
         Assert.Contains("\nAfter=network-online.target containerd.service\n", unit);
@@ -35,7 +35,7 @@ public sealed class SystemdServiceTests : IDisposable
     }
 
     [Fact]
-    public void QuotesAreEscapedForPowerShellAndSystemd()
+    public void Quotes_are_escaped_for_PowerShell_and_systemd()
     {
         var request = Request() with { ConfigPath = "/srv/it's \"odd\" $HOME 100%.yaml" };
         var exec = SystemdService.ExecStart(request);
@@ -47,7 +47,7 @@ public sealed class SystemdServiceTests : IDisposable
     [InlineData("kubelet ps", "Name")]
     [InlineData("kubeletps.service", "Name")]
     [InlineData("a/b", "Name")]
-    public void ABadUnitNameIsRefused(string name, string field)
+    public void A_bad_unit_name_is_refused(string name, string field)
     {
         var e = Assert.Throws<KubeletException>(() => SystemdService.Render(Request() with { Name = name }));
         Assert.Equal(KubeletErrorKind.InvalidArgument, e.Category);
@@ -55,14 +55,14 @@ public sealed class SystemdServiceTests : IDisposable
     }
 
     [Fact]
-    public void RelativePathsAndLineBreaksAreRefused()
+    public void Relative_paths_and_line_breaks_are_refused()
     {
         Assert.Equal("KubeconfigPath", Assert.Throws<KubeletException>(() => SystemdService.Render(Request() with { KubeconfigPath = "kubelet.conf" })).Target);
         Assert.Equal("NodeName", Assert.Throws<KubeletException>(() => SystemdService.Render(Request("node1\nExecStartPre=/bin/sh"))).Target);
     }
 
     [Fact]
-    public void WritesTheUnitOnceAndRefusesToReplaceAnotherWithoutForce()
+    public void Writes_the_unit_once_and_refuses_to_replace_another_without_force()
     {
         Assert.True(SystemdService.WriteUnit(Request(), force: false));
         var path = Path.Combine(_dir, "kubeletps.service");
@@ -84,7 +84,7 @@ public sealed class SystemdServiceTests : IDisposable
     [InlineData("/usr/share/dotnet/dotnet", "/usr/share/dotnet")]
     [InlineData("/opt/microsoft/powershell/7/pwsh", null)]
     [InlineData(null, null)]
-    public void ADotnetHostedPwshGetsDotnetRoot(string? processPath, string? expected)
+    public void A_dotnet_hosted_pwsh_gets_dotnet_root(string? processPath, string? expected)
     {
         Assert.Equal(expected, SystemdService.DotnetRootFor(processPath));
         if (expected is not null)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Tests.Support;

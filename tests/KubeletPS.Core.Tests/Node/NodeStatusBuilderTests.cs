@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using k8s.Models;
-using KubeletPS.Core;
 using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Tests.Node;

@@ -8,7 +8,7 @@ namespace KubeletPS.Core.Tests.Pods;
 public sealed class CrashLoopBackOffTests
 {
     [Fact]
-    public void DelaysDoubleFromTenSecondsToFiveMinutesAndRestartsWaitForThem()
+    public void Delays_double_from_ten_seconds_to_five_minutes_and_restarts_wait_for_them()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.Parse("2025-01-01T00:00:00Z"));
         var backOff = new CrashLoopBackOff(clock);
@@ -35,7 +35,7 @@ public sealed class CrashLoopBackOffTests
     }
 
     [Fact]
-    public void AContainerThatRanTenMinutesStartsAgainFromTheBase()
+    public void A_container_that_ran_ten_minutes_starts_again_from_the_base()
     {
         var clock = new FakeTimeProvider();
         var backOff = new CrashLoopBackOff(clock);
@@ -46,7 +46,7 @@ public sealed class CrashLoopBackOffTests
     }
 
     [Fact]
-    public void AnEntryIdleForTwiceTheMaximumIsForgotten()
+    public void An_entry_idle_for_twice_the_maximum_is_forgotten()
     {
         var clock = new FakeTimeProvider();
         var backOff = new CrashLoopBackOff(clock);
@@ -82,7 +82,7 @@ public sealed class PodStatusRulesTests
         => Assert.Equal(phase, PodStatusGenerator.GetPhase(Pod(policy), [], [Exited(exitCode)]));
 
     [Fact]
-    public void PhaseIsPendingUntilContainersStartAndFailedWhenInitFailsWithNever()
+    public void Phase_is_pending_until_containers_start_and_failed_when_init_fails_with_never()
     {
         Assert.Equal("Pending", PodStatusGenerator.GetPhase(Pod("Always"), [], [Waiting(null)]));
         Assert.Equal("Running", PodStatusGenerator.GetPhase(Pod("Always"), [], [Waiting(1)]));
@@ -100,7 +100,7 @@ public sealed class PodStatusRulesTests
         => Assert.Equal(expected, EnvExpansion.Expand(input, n => n == "A" ? "1" : null));
 
     [Fact]
-    public void QosClassFromRequestsAndLimits()
+    public void Qos_class_from_requests_and_limits()
     {
         var pod = Pod("Always");
         Assert.Equal("BestEffort", KubeletPS.Core.Pods.PodRuntimeSpecs.QosClass(pod));

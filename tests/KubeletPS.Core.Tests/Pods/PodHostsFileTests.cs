@@ -19,7 +19,7 @@ public sealed class PodHostsFileTests : IDisposable
     };
 
     [Fact]
-    public void PodNetworkPodGetsTheManagedFileWithItsIpAndHostname()
+    public void Pod_network_pod_gets_the_managed_file_with_its_ip_and_hostname()
     {
         var hosts = new PodHostsFile(_root, "cluster.local");
         var path = hosts.Ensure(Pod(), "web", "10.88.0.7");
@@ -40,7 +40,7 @@ public sealed class PodHostsFileTests : IDisposable
     }
 
     [Fact]
-    public void SubdomainGivesTheFqdnAndHostAliasesComeLast()
+    public void Subdomain_gives_the_fqdn_and_host_aliases_come_last()
     {
         var hosts = new PodHostsFile(_root, "cluster.local");
         var content = hosts.ManagedContent(Pod(subdomain: "db", aliases: [new V1HostAlias { Ip = "127.0.0.1", Hostnames = ["foo.local", "bar.local"] }, new V1HostAlias { Ip = "10.1.2.3", Hostnames = ["foo.remote"] }]), "web", "10.88.0.7");
@@ -50,7 +50,7 @@ public sealed class PodHostsFileTests : IDisposable
     }
 
     [Fact]
-    public void HostNetworkPodGetsTheNodesHostsFilePlusItsAliases()
+    public void Host_network_pod_gets_the_nodes_hosts_file_plus_its_aliases()
     {
         Directory.CreateDirectory(_root);
         var node = Path.Combine(_root, "node-hosts");
@@ -63,7 +63,7 @@ public sealed class PodHostsFileTests : IDisposable
     }
 
     [Fact]
-    public void NoFileUntilThePodHasAnIp()
+    public void No_file_until_the_pod_has_an_ip()
     {
         var hosts = new PodHostsFile(_root, "cluster.local");
         Assert.Null(hosts.Ensure(Pod(), "web", null));
@@ -71,7 +71,7 @@ public sealed class PodHostsFileTests : IDisposable
     }
 
     [Fact]
-    public async Task ContainersStartingTogetherAllGetTheFile()
+    public async Task Containers_starting_together_all_get_the_file()
     {
         var hosts = new PodHostsFile(_root, "cluster.local");
         var paths = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => hosts.Ensure(Pod(), "web", "10.88.0.7"))));

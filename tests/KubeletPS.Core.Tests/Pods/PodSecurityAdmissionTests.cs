@@ -73,7 +73,7 @@ public sealed class PodSecurityAdmissionTests
     }
 
     [Fact]
-    public void TheAgentDoesNotStartWithANodeWideSysctlAllowed()
+    public void The_agent_does_not_start_with_a_node_wide_sysctl_allowed()
     {
         var root = Path.Combine(Path.GetTempPath(), "kps-sysctl-" + Guid.NewGuid().ToString("N")[..8]);
         try
@@ -138,7 +138,7 @@ public sealed class PodSecurityAdmissionTests
     [InlineData("runtime/default", true)]
     [InlineData("localhost/k8s-deny", true)]
     [InlineData("unconfined", false)]
-    public void AppArmorBetaAnnotationCountsAsTheField(string value, bool refused)
+    public void AppArmor_beta_annotation_counts_as_the_field(string value, bool refused)
     {
         var pod = Pod("  containers: [{name: c, image: busybox}]");
         pod.Metadata.Annotations = new Dictionary<string, string> { [PodSecurityContexts.AppArmorAnnotationPrefix + "c"] = value };
@@ -148,7 +148,7 @@ public sealed class PodSecurityAdmissionTests
     }
 
     [Fact]
-    public void StrictSupplementalGroupsPolicyNeedsTheRuntimeFeature()
+    public void Strict_supplemental_groups_policy_needs_the_runtime_feature()
     {
         var pod = Pod("  securityContext: {supplementalGroupsPolicy: Strict}\n  containers: [{name: c, image: busybox}]");
         var result = PodSecurityAdmission.Admit(pod, [], NoAppArmor);
@@ -172,7 +172,7 @@ public sealed class PodSecurityAdmissionTests
     }
 
     [Fact]
-    public void ProcMountDefaultIsAdmitted() =>
+    public void ProcMount_default_is_admitted() =>
         Assert.True(PodSecurityAdmission.Admit(Pod("  containers: [{name: c, image: busybox, securityContext: {procMount: Default}}]"), [], NoAppArmor).Admitted);
 }
 
@@ -182,7 +182,7 @@ public sealed class SecurityAdmitHandlerTests
         PodSecurityAdmissionTests.Pod("  containers: [{name: c, image: busybox, ports: [{containerPort: 80, hostPort: 8080}]}]", name);
 
     [Fact]
-    public void ASecondPodOnAHostPortIsRefusedOnceUntilTheFirstFinishesOrLeaves()
+    public void A_second_pod_on_a_host_port_is_refused_once_until_the_first_finishes_or_leaves()
     {
         var finished = new List<string>();
         var handler = new SecurityAdmitHandler(new PodSecuritySettings { AppArmorEnabled = false }, () => finished);

@@ -7,7 +7,7 @@ namespace KubeletPS.Core.Tests.Pods;
 public sealed class PodSecurityConfigTests(PodSyncFixture fixture)
 {
     [Fact]
-    public async Task SeccompDefaultGivesAnUnsetProfileTheRuntimeDefault()
+    public async Task Seccomp_default_gives_an_unset_profile_the_runtime_default()
     {
         await using var h = fixture.NewAgent(options: o => o with { SeccompDefault = true });
         h.Write("sd-unset.yaml", Pod("sd-unset", "grep '^Seccomp:' /proc/self/status"));
@@ -17,7 +17,7 @@ public sealed class PodSecurityConfigTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task AllowedUnsafeSysctlsAdmitsMatchingNamesOnly()
+    public async Task Allowed_unsafe_sysctls_admits_matching_names_only()
     {
         await using var h = fixture.NewAgent(options: o => o with { AllowedUnsafeSysctls = ["kernel.msg*"] });
         h.Write("unsafe-ok.yaml", Pod("unsafe-ok", "cat /proc/sys/kernel/msgmax", podSecurity: "{sysctls: [{name: kernel.msgmax, value: '12345'}]}"));

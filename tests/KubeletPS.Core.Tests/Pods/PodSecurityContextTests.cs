@@ -69,7 +69,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task SeccompRuntimeDefaultFiltersSyscallsAndUnconfinedDoesNot()
+    public async Task Seccomp_runtime_default_filters_syscalls_and_unconfined_does_not()
     {
         await using var h = fixture.NewAgent();
         h.Write("sc-default.yaml", Pod("sc-default", "grep '^Seccomp:' /proc/self/status", podSecurity: "{seccompProfile: {type: RuntimeDefault}}"));
@@ -80,7 +80,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task SeccompLocalhostProfileFromTheSeccompRootBlocksItsSyscalls()
+    public async Task Seccomp_localhost_profile_from_the_seccomp_root_blocks_its_syscalls()
     {
         await using var h = fixture.NewAgent();
         var profiles = Path.Combine(h.RootDirectory, "seccomp", "profiles");
@@ -99,7 +99,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task RunAsNonRootIsVerifiedAgainstTheImageUser()
+    public async Task RunAsNonRoot_is_verified_against_the_image_user()
     {
         await using var h = fixture.NewAgent();
         h.Write("nr-root.yaml", Pod("nr-root", "id -u", podSecurity: "{runAsNonRoot: true}"));
@@ -119,7 +119,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task SupplementalGroupsAndFsGroupReachEveryContainer()
+    public async Task Supplemental_groups_and_fsGroup_reach_every_container()
     {
         await using var h = fixture.NewAgent();
         h.Write("groups.yaml", Pod("groups", "id -G", podSecurity: "{runAsUser: 1000, supplementalGroups: [1234, 5678], fsGroup: 2000}"));
@@ -130,7 +130,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task FsGroupOwnsEmptyDirAndDownwardApiVolumes()
+    public async Task FsGroup_owns_emptyDir_and_downwardAPI_volumes()
     {
         await using var h = fixture.NewAgent();
         h.Write("fsgroup.yaml", Pod("fsgroup", "touch /work/new && stat -c '%g %A' /work /work/new && stat -L -c '%g %a' /info/name",
@@ -151,7 +151,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task ForbiddenSysctlIsRejectedAndSafeOneApplied()
+    public async Task Forbidden_sysctl_is_rejected_and_safe_one_applied()
     {
         await using var h = fixture.NewAgent();
         h.Write("sysctl-bad.yaml", Pod("sysctl-bad", "cat /proc/sys/kernel/msgmax", podSecurity: "{sysctls: [{name: kernel.msgmax, value: '12345'}]}"));
@@ -163,7 +163,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task HostPortTakenByAnAdmittedPodIsRejected()
+    public async Task Host_port_taken_by_an_admitted_pod_is_rejected()
     {
         await using var h = fixture.NewAgent();
         const string port = "    ports: [{containerPort: 8080, hostPort: 18931}]";
@@ -176,7 +176,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task AppArmorProfileOnAHostWithoutAppArmorIsRejected()
+    public async Task AppArmor_profile_on_a_host_without_AppArmor_is_rejected()
     {
         Assert.False(File.Exists("/sys/module/apparmor/parameters/enabled") && File.ReadAllText("/sys/module/apparmor/parameters/enabled").StartsWith('Y'),
             "this host has AppArmor; the test checks the refusal on a host without it");
@@ -190,7 +190,7 @@ public sealed class PodSecurityContextTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task UnmaskedProcMountIsRejectedNamingTheField()
+    public async Task Unmasked_procMount_is_rejected_naming_the_field()
     {
         await using var h = fixture.NewAgent();
         h.Write("procmount.yaml", Pod("procmount", "true", containerSecurity: "{procMount: Unmasked}"));

@@ -41,7 +41,7 @@ public sealed class PodSecurityContextsTests : IDisposable
     }
 
     [Fact]
-    public void LocalhostSeccompProfileIsTheFileUnderTheRoot()
+    public void Localhost_seccomp_profile_is_the_file_under_the_root()
     {
         Directory.CreateDirectory(Path.Combine(_root, "p"));
         File.WriteAllText(Path.Combine(_root, "p", "x.json"), "{}");
@@ -68,7 +68,7 @@ public sealed class PodSecurityContextsTests : IDisposable
     }
 
     [Fact]
-    public void FsGroupOwnershipGivesTheGroupSetgidAndGroupAccessWithoutFollowingSymlinks()
+    public void FsGroup_ownership_gives_the_group_setgid_and_group_access_without_following_symlinks()
     {
         var volume = Directory.CreateDirectory(Path.Combine(_root, "vol")).FullName;
         var outside = Path.Combine(_root, "outside");

@@ -61,7 +61,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task StaticPodStartsAndReportsRunningWithIpAndProbes()
+    public async Task Static_pod_starts_and_reports_running_with_ip_and_probes()
     {
         await using var h = fixture.NewAgent();
         h.Write("web.yaml", Pod("web", Container("httpd", "mkdir -p /www && echo $(POD_NAME) on $(NODE) > /www/index.html && exec httpd -f -p 8080 -h /www", """
@@ -129,7 +129,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task CrashingContainerBacksOffWithDoublingDelays()
+    public async Task Crashing_container_backs_off_with_doubling_delays()
     {
         // Compressed back-off: 1 s doubling (kubelet: 10 s doubling to 5 min); the same code path.
         await using var h = fixture.NewAgent(backOffBase: TimeSpan.FromSeconds(1), backOffMax: TimeSpan.FromSeconds(8));
@@ -174,7 +174,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task RestartPolicyOnFailureAndNever()
+    public async Task Restart_policy_on_failure_and_never()
     {
         await using var h = fixture.NewAgent();
         h.Write("ok.yaml", Pod("ok", Container("main", "echo done"), restartPolicy: "OnFailure"));
@@ -199,7 +199,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task ALivenessProbeThatCannotRunIsNotCountedAsAFailure()
+    public async Task A_liveness_probe_that_cannot_run_is_not_counted_as_a_failure()
     {
         await using var h = fixture.NewAgent();
         h.Write("errored.yaml", Pod("errored", Container("main", "sleep 3600", """
@@ -220,7 +220,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task FailingExecLivenessProbeRestartsTheContainer()
+    public async Task Failing_exec_liveness_probe_restarts_the_container()
     {
         await using var h = fixture.NewAgent();
         h.Write("live.yaml", Pod("live", Container("main", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600", """
@@ -245,7 +245,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task ReadinessProbeFlipsReady()
+    public async Task Readiness_probe_flips_ready()
     {
         await using var h = fixture.NewAgent();
         h.Write("ready.yaml", Pod("ready", Container("main", "sleep 2; touch /tmp/ready; sleep 3600", """
@@ -265,7 +265,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task InitContainersRunInOrderOnASharedEmptyDir()
+    public async Task Init_containers_run_in_order_on_a_shared_emptyDir()
     {
         await using var h = fixture.NewAgent();
         var yaml = WorkPod("init", "Always",
@@ -281,7 +281,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task SidecarStartsBeforeTheNextInitContainerRestartsUnderANeverPodAndStopsWhenTheAppSucceeds()
+    public async Task Sidecar_starts_before_the_next_init_container_restarts_under_a_never_pod_and_stops_when_the_app_succeeds()
     {
         await using var h = fixture.NewAgent();
         var yaml = WorkPod("side", "Never",
@@ -306,7 +306,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task StaticPodWithAServiceAccountTokenWaitsWithCreateContainerConfigError()
+    public async Task Static_pod_with_a_service_account_token_waits_with_CreateContainerConfigError()
     {
         await using var h = fixture.NewAgent();
         var yaml = $"""
@@ -331,7 +331,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task RemovedManifestStopsThePodWithinItsGracePeriod()
+    public async Task Removed_manifest_stops_the_pod_within_its_grace_period()
     {
         await using var h = fixture.NewAgent();
         // sh as PID 1 ignores SIGTERM: the runtime kills it when the 3 s grace period ends.
@@ -349,7 +349,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task EditedManifestReplacesThePod()
+    public async Task Edited_manifest_replaces_the_pod()
     {
         await using var h = fixture.NewAgent();
         h.Write("edit.yaml", Pod("edit", Container("main", "echo v1; sleep 3600")));
@@ -361,7 +361,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task ABurstOfPodsCreatesNoMoreSandboxesAtOnceThanTheLimit()
+    public async Task A_burst_of_pods_creates_no_more_sandboxes_at_once_than_the_limit()
     {
         await using var h = fixture.NewAgent(maxParallelSandboxCreations: 1);
         for (var i = 0; i < 3; i++) h.Write($"burst-{i}.yaml", Pod($"burst-{i}", Container("main", "sleep 3600")));
@@ -374,7 +374,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task ARunningPodIsNotReadAgainForTheRelistEventsItsOwnStartCaused()
+    public async Task A_running_pod_is_not_read_again_for_the_relist_events_its_own_start_caused()
     {
         await using var h = fixture.NewAgent();
         h.Write("quiet.yaml", Pod("quiet", Container("main", "sleep 3600")));
@@ -403,7 +403,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
         h.Agent.RuntimeOperations.Snapshot().FirstOrDefault(o => o.Operation == "ContainerStatus")?.Calls ?? 0;
 
     [Fact]
-    public async Task RestartedAgentAdoptsRunningPodsWithoutRestartingThem()
+    public async Task Restarted_agent_adopts_running_pods_without_restarting_them()
     {
         var manifests = Path.Combine(fixture.Containerd.BaseDir, "adopt-" + Guid.NewGuid().ToString("N")[..6]);
         var root = manifests + "-root";
@@ -436,7 +436,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task AgentCarriesOnWhenContainerdRestarts()
+    public async Task Agent_carries_on_when_containerd_restarts()
     {
         await using var h = fixture.NewAgent();
         h.Write("steady.yaml", Pod("steady", Container("main", "sleep 3600")));
@@ -451,7 +451,7 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
     }
 
     [Fact]
-    public async Task BadManifestsAreReportedWithTheirFileAndSkipped()
+    public async Task Bad_manifests_are_reported_with_their_file_and_skipped()
     {
         await using var h = fixture.NewAgent();
         var invalid = h.Write("invalid.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [oops\n");

@@ -1,4 +1,3 @@
-using System.Text;
 using k8s;
 using k8s.Models;
 using KubeletPS.Core.Pods;

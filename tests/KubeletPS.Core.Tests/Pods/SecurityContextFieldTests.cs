@@ -136,7 +136,7 @@ public sealed class SecurityContextFieldTests : IDisposable
     public static TheoryData<string> Fields => new(Rows.Keys);
 
     [Fact]
-    public void EveryPropertyOfTheModelHasARow()
+    public void Every_property_of_the_model_has_a_row()
     {
         var properties = new[] { typeof(V1PodSecurityContext), typeof(V1SecurityContext) }
             .SelectMany(t => t.GetProperties().Select(p => $"{t.Name}.{p.Name}"))
@@ -146,7 +146,7 @@ public sealed class SecurityContextFieldTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Fields))]
-    public void FieldTakesEffectOrIsRefused(string field)
+    public void Field_takes_effect_or_is_refused(string field)
     {
         var row = Rows[field];
         var pod = PodSecurityAdmissionTests.Pod($"  securityContext: {row.PodSecurity}\n  containers: [{{name: c, image: busybox, securityContext: {row.ContainerSecurity}}}]");

@@ -5,7 +5,7 @@ namespace KubeletPS.Core.Tests.Runtime;
 public sealed class RuntimeOperationStatsTests
 {
     [Fact]
-    public void CountsCallsErrorsDurationAndTheMostInFlight()
+    public void Counts_calls_errors_duration_and_the_most_in_flight()
     {
         var stats = new RuntimeOperationStats();
         stats.Begin("RunPodSandbox");
@@ -26,7 +26,7 @@ public sealed class RuntimeOperationStatsTests
     }
 
     [Fact]
-    public void SinceGivesTheCallsBetweenTwoSnapshotsBusiestFirst()
+    public void Since_gives_the_calls_between_two_snapshots_busiest_first()
     {
         var stats = new RuntimeOperationStats();
         Call(stats, "Version", 1);

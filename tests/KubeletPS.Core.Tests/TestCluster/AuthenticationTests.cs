@@ -7,7 +7,7 @@ namespace KubeletPS.Core.Tests.TestCluster;
 public sealed class AuthenticationTests
 {
     [Fact]
-    public async Task AnonymousRequestForRootIsForbiddenWithStatusBody()
+    public async Task Anonymous_request_for_root_is_forbidden_with_status_body()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var anonymous = ApiClient.Anonymous(server);
@@ -22,7 +22,7 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task AnonymousResourceRequestNamesResourceAndScope()
+    public async Task Anonymous_resource_request_names_resource_and_scope()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var anonymous = ApiClient.Anonymous(server);
@@ -40,7 +40,7 @@ public sealed class AuthenticationTests
     [InlineData("/healthz")]
     [InlineData("/livez")]
     [InlineData("/readyz")]
-    public async Task AnonymousMayReadHealth(string path)
+    public async Task Anonymous_may_read_health(string path)
     {
         await using var server = await TestObjects.StartServerAsync();
         using var anonymous = ApiClient.Anonymous(server);
@@ -51,7 +51,7 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task AnonymousMayReadVersion()
+    public async Task Anonymous_may_read_version()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var anonymous = ApiClient.Anonymous(server);
@@ -63,7 +63,7 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task NodeCertificateIsAuthenticatedForDiscovery()
+    public async Task Node_certificate_is_authenticated_for_discovery()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var node = ApiClient.Node(server, "worker-1");
@@ -84,7 +84,7 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task CertificateFromAnotherCaIsUnauthorized()
+    public async Task Certificate_from_another_ca_is_unauthorized()
     {
         await using var server = await TestObjects.StartServerAsync();
         var otherCa = new ClusterPki("other-ca", TestKeyType.EcP256);
@@ -97,7 +97,7 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task ExpiredCertificateIsUnauthorized()
+    public async Task Expired_certificate_is_unauthorized()
     {
         await using var server = await TestObjects.StartServerAsync();
         var expired = server.Pki.Issue(new CertificateSpec("system:node:old")
@@ -112,7 +112,7 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task CertificateWithoutClientAuthUsageIsUnauthorized()
+    public async Task Certificate_without_client_auth_usage_is_unauthorized()
     {
         await using var server = await TestObjects.StartServerAsync();
         var serverOnly = server.Pki.Issue(new CertificateSpec("system:node:n1") { Organizations = ["system:nodes"], ClientAuth = false, ServerAuth = true });
@@ -122,7 +122,7 @@ public sealed class AuthenticationTests
     }
 
     [Fact]
-    public async Task UserWithoutGrantsIsForbiddenOnResources()
+    public async Task User_without_grants_is_forbidden_on_resources()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var jane = ApiClient.WithCertificate(server, server.IssueClientCertificate("jane", "developers"));

@@ -11,7 +11,7 @@ public sealed class CertificateSigningRequestTests
     private const string Csrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
     [Fact]
-    public async Task ApprovedKubeletClientCsrIsSignedByClusterCa()
+    public async Task Approved_kubelet_client_csr_is_signed_by_cluster_ca()
     {
         // Manual approval: the auto-approver is off here (NodeCsrApprovalTests covers it).
         await using var server = await TestObjects.StartServerAsync(new KubeletPS.TestCluster.Server.TestApiServerOptions
@@ -67,7 +67,7 @@ public sealed class CertificateSigningRequestTests
     }
 
     [Fact]
-    public async Task NodeMayNotApproveItsOwnCsr()
+    public async Task Node_may_not_approve_its_own_csr()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("certificatesigningrequests", new JsonObject

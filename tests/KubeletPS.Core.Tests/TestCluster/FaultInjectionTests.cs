@@ -5,7 +5,7 @@ namespace KubeletPS.Core.Tests.TestCluster;
 public sealed class FaultInjectionTests
 {
     [Fact]
-    public async Task FailNextAnswersInjectedStatusThenRecovers()
+    public async Task Fail_next_answers_injected_status_then_recovers()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -26,7 +26,7 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task InjectedConflictLooksLikeStaleUpdate()
+    public async Task Injected_conflict_looks_like_stale_update()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("leases", TestObjects.Lease("n1", "n1"));
@@ -40,7 +40,7 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task RefusedConnectionsFailAtTransportLevelUntilCleared()
+    public async Task Refused_connections_fail_at_transport_level_until_cleared()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -69,7 +69,7 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task RefusingForADurationEndsByItself()
+    public async Task Refusing_for_a_duration_ends_by_itself()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Faults.RefuseConnections(TimeSpan.FromSeconds(2));
@@ -85,7 +85,7 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task DropWatchesEndsOpenStreamsAbruptly()
+    public async Task Drop_watches_ends_open_streams_abruptly()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -101,7 +101,7 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task ServerStopsAndResumesOnSamePortKeepingState()
+    public async Task Server_stops_and_resumes_on_same_port_keeping_state()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("nodes", TestObjects.Node("n1"));
@@ -120,7 +120,7 @@ public sealed class FaultInjectionTests
     }
 
     [Fact]
-    public async Task RequestLogCountsByVerbAndResource()
+    public async Task Request_log_counts_by_verb_and_resource()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("nodes", TestObjects.Node("n1"));

@@ -52,7 +52,7 @@ public sealed class KubectlTests : IAsyncLifetime, IDisposable
     private Task<string> KubectlAsync(params string[] args) => RunKubectlAsync(AdminConf, "", args);
 
     [Fact]
-    public async Task GetRawApi()
+    public async Task Get_raw_api()
     {
         var output = await KubectlAsync("get", "--raw", "/api");
 
@@ -60,7 +60,7 @@ public sealed class KubectlTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task GetNodesAsJsonAndTable()
+    public async Task Get_nodes_as_json_and_table()
     {
         Server.Store.Create("nodes", TestObjects.Node("worker-1"));
 
@@ -75,7 +75,7 @@ public sealed class KubectlTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task CreateGetAndDeletePod()
+    public async Task Create_get_and_delete_pod()
     {
         const string manifest = """
             apiVersion: v1
@@ -106,7 +106,7 @@ public sealed class KubectlTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task NodeKubeconfigListsLeasesAndIsForbiddenFromOtherNodes()
+    public async Task Node_kubeconfig_lists_leases_and_is_forbidden_from_other_nodes()
     {
         var nodeConf = Path.Combine(_dir.FullName, "node.conf");
         Server.WriteNodeKubeconfig(nodeConf, "worker-1");

@@ -6,7 +6,7 @@ namespace KubeletPS.Core.Tests.TestCluster;
 public sealed class NodeAuthorizationTests
 {
     [Fact]
-    public async Task NodeRegistersAndPatchesItsOwnNode()
+    public async Task Node_registers_and_patches_its_own_node()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var node = ApiClient.Node(server, "worker-1");
@@ -20,7 +20,7 @@ public sealed class NodeAuthorizationTests
     }
 
     [Fact]
-    public async Task NodeMayNotCreateOrModifyAnotherNode()
+    public async Task Node_may_not_create_or_modify_another_node()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("nodes", TestObjects.Node("worker-2"));
@@ -36,7 +36,7 @@ public sealed class NodeAuthorizationTests
     }
 
     [Fact]
-    public async Task NodeUsesOnlyItsOwnLease()
+    public async Task Node_uses_only_its_own_lease()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var node = ApiClient.Node(server, "worker-1");
@@ -54,7 +54,7 @@ public sealed class NodeAuthorizationTests
     }
 
     [Fact]
-    public async Task NodeUpdatesStatusAndDeletesOnlyPodsBoundToIt()
+    public async Task Node_updates_status_and_deletes_only_pods_bound_to_it()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("mine", "worker-1"));
@@ -75,7 +75,7 @@ public sealed class NodeAuthorizationTests
     }
 
     [Fact]
-    public async Task NodeCreatesOnlyMirrorPodsBoundToItself()
+    public async Task Node_creates_only_mirror_pods_bound_to_itself()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var node = ApiClient.Node(server, "worker-1");
@@ -95,7 +95,7 @@ public sealed class NodeAuthorizationTests
     }
 
     [Fact]
-    public async Task NodeCreatesEventsAndReadsConfigMapsButNotNamespaces()
+    public async Task Node_creates_events_and_reads_config_maps_but_not_namespaces()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("configmaps", new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cfg", ["namespace"] = "default" }, ["data"] = new JsonObject { ["k"] = "v" } });

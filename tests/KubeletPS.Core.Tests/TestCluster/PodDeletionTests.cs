@@ -8,7 +8,7 @@ public sealed class PodDeletionTests
     private const string Pods = "/api/v1/namespaces/default/pods";
 
     [Fact]
-    public async Task BoundPodIsMarkedForGracefulDeletionThenRemovedWithGraceZero()
+    public async Task Bound_pod_is_marked_for_graceful_deletion_then_removed_with_grace_zero()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("web", "n1"));
@@ -34,7 +34,7 @@ public sealed class PodDeletionTests
     }
 
     [Fact]
-    public async Task GracePeriodComesFromOptionsOrSpecAndOnlyShortens()
+    public async Task Grace_period_comes_from_options_or_spec_and_only_shortens()
     {
         await using var server = await TestObjects.StartServerAsync();
         var pod = TestObjects.Pod("web", "n1");
@@ -52,7 +52,7 @@ public sealed class PodDeletionTests
     }
 
     [Fact]
-    public async Task UnscheduledPodIsRemovedAtOnce()
+    public async Task Unscheduled_pod_is_removed_at_once()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("pending"));
@@ -64,7 +64,7 @@ public sealed class PodDeletionTests
     }
 
     [Fact]
-    public async Task PreconditionOnUidConflicts()
+    public async Task Precondition_on_uid_conflicts()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("web", "n1"));
@@ -78,7 +78,7 @@ public sealed class PodDeletionTests
     }
 
     [Fact]
-    public async Task FinalizersHoldDeletionUntilRemoved()
+    public async Task Finalizers_hold_deletion_until_removed()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("configmaps", new JsonObject
@@ -97,7 +97,7 @@ public sealed class PodDeletionTests
     }
 
     [Fact]
-    public async Task DeletingOtherResourcesAnswersSuccessStatus()
+    public async Task Deleting_other_resources_answers_success_status()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("configmaps", new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cfg", ["namespace"] = "default" } });

@@ -9,7 +9,7 @@ public sealed class RestSemanticsTests
     private const string Leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
 
     [Fact]
-    public async Task CreateSetsServerFieldsAndSecondCreateConflicts()
+    public async Task Create_sets_server_fields_and_second_create_conflicts()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -29,7 +29,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task ResourceVersionsIncreaseAcrossResources()
+    public async Task Resource_versions_increase_across_resources()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -43,7 +43,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task GetMissingObjectIsNotFoundStatus()
+    public async Task Get_missing_object_is_not_found_status()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -57,7 +57,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task CreateInMissingNamespaceIsNotFound()
+    public async Task Create_in_missing_namespace_is_not_found()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -68,7 +68,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task UpdateWithStaleResourceVersionConflicts()
+    public async Task Update_with_stale_resource_version_conflicts()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -88,7 +88,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task NoOpUpdateKeepsResourceVersion()
+    public async Task No_op_update_keeps_resource_version()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -100,7 +100,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task StrategicMergePatchMergesListsByKey()
+    public async Task Strategic_merge_patch_merges_lists_by_key()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("nodes", TestObjects.Node("n1"));
@@ -121,7 +121,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public void StrategicMergePatchReplacesContainerStatusesWhole()
+    public void Strategic_merge_patch_replaces_container_statuses_whole()
     {
         // The API types give containerStatuses no patch strategy: a state that went from waiting to
         // running must not keep "waiting" (kubectl would print the waiting reason).
@@ -139,7 +139,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task MergePatchReplacesListsAndNullDeletes()
+    public async Task Merge_patch_replaces_lists_and_null_deletes()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("nodes", TestObjects.Node("n1"));
@@ -154,7 +154,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task JsonPatchAppliesOperationsAndFailsOnTest()
+    public async Task Json_patch_applies_operations_and_fails_on_test()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -178,7 +178,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task ApplyPatchIsUnsupportedMediaType()
+    public async Task Apply_patch_is_unsupported_media_type()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("nodes", TestObjects.Node("n1"));
@@ -190,7 +190,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task StatusSubresourceIsIsolatedFromSpec()
+    public async Task Status_subresource_is_isolated_from_spec()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("web", "n1"));
@@ -213,7 +213,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task ListFiltersByLabelAndFieldSelectors()
+    public async Task List_filters_by_label_and_field_selectors()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("a", "n1", labels: new JsonObject { ["app"] = "web", ["tier"] = "front" }));
@@ -245,7 +245,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task ListPagesWithLimitAndContinue()
+    public async Task List_pages_with_limit_and_continue()
     {
         await using var server = await TestObjects.StartServerAsync();
         foreach (var n in new[] { "a", "b", "c" }) server.Store.Create("pods", TestObjects.Pod(n));
@@ -261,7 +261,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task EventsSelectByInvolvedObject()
+    public async Task Events_select_by_involved_object()
     {
         await using var server = await TestObjects.StartServerAsync();
         foreach (var (name, target) in new[] { ("e1", "web"), ("e2", "db") })
@@ -282,7 +282,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task ServiceAccountTokenRequestReturnsToken()
+    public async Task Service_account_token_request_returns_token()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -297,7 +297,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task TokenRequestNeedsTheServiceAccountAndTheBoundPodWithItsUid()
+    public async Task Token_request_needs_the_service_account_and_the_bound_pod_with_its_uid()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -322,7 +322,7 @@ public sealed class RestSemanticsTests
     }
 
     [Fact]
-    public async Task EveryNamespaceGetsTheRootCaConfigMap()
+    public async Task Every_namespace_gets_the_root_ca_config_map()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("namespaces", JsonNode.Parse("""{"metadata":{"name":"shop"}}""")!.AsObject());

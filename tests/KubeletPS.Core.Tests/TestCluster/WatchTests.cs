@@ -52,7 +52,7 @@ public sealed class WatchTests
     private static string Name(JsonObject o) => o["metadata"]!["name"]!.GetValue<string>();
 
     [Fact]
-    public async Task WatchFromZeroListsCurrentObjectsThenStreamsChanges()
+    public async Task Watch_from_zero_lists_current_objects_then_streams_changes()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("existing"));
@@ -76,7 +76,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task WatchResumesFromResourceVersion()
+    public async Task Watch_resumes_from_resource_version()
     {
         await using var server = await TestObjects.StartServerAsync();
         var a = server.Store.Create("pods", TestObjects.Pod("a"));
@@ -93,7 +93,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task TooOldResourceVersionGetsExpiredErrorEvent()
+    public async Task Too_old_resource_version_gets_expired_error_event()
     {
         await using var server = await TestObjects.StartServerAsync(new TestApiServerOptions { Pki = TestObjects.SharedPki, WatchCacheSize = 5 });
         var first = server.Store.Create("pods", TestObjects.Pod("p0"));
@@ -112,7 +112,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task BookmarksCarryCurrentResourceVersion()
+    public async Task Bookmarks_carry_current_resource_version()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -131,7 +131,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task NoBookmarksUnlessAllowed()
+    public async Task No_bookmarks_unless_allowed()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -143,7 +143,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task FieldSelectorOnNodeNameFiltersPodWatch()
+    public async Task Field_selector_on_node_name_filters_pod_watch()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var node = ApiClient.Node(server, "n1");
@@ -157,7 +157,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task ObjectThatStopsMatchingIsSentAsDeleted()
+    public async Task Object_that_stops_matching_is_sent_as_deleted()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("pods", TestObjects.Pod("web", labels: new JsonObject { ["app"] = "web" }));
@@ -174,7 +174,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task LegacyWatchPathStreamsEvents()
+    public async Task Legacy_watch_path_streams_events()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var admin = ApiClient.Admin(server);
@@ -186,7 +186,7 @@ public sealed class WatchTests
     }
 
     [Fact]
-    public async Task KubernetesClientWatchReceivesEvents()
+    public async Task KubernetesClient_watch_receives_events()
     {
         await using var server = await TestObjects.StartServerAsync();
         var dir = Directory.CreateTempSubdirectory("kubeletps-watch-");

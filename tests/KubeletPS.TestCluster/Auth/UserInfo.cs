@@ -31,7 +31,7 @@ public sealed record RequestAttributes(UserInfo User, string Verb, string Path)
     public string ResourceWithSubresource => Subresource.Length == 0 ? Resource : $"{Resource}/{Subresource}";
 }
 
-/// <summary>An authorizer's answer; <see cref="Reason"/> is appended to the Forbidden message as the real server does.</summary>
+/// <summary>An authorizer's answer; <see cref="AuthorizationResult.Reason"/> is appended to the Forbidden message as the real server does.</summary>
 public enum Decision { NoOpinion, Allow, Deny }
 
 public readonly record struct AuthorizationResult(Decision Decision, string Reason = "")

@@ -115,7 +115,7 @@ public static class OciImageBuilder
         {
             var config = JsonSerializer.SerializeToUtf8Bytes(new
             {
-                created = FixedTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"),
+                created = FixedTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
                 architecture,
                 os = "linux",
                 config = image.User is null

@@ -8,8 +8,6 @@ using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Storage;
 using KubeletPS.TestCluster.Watch;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace KubeletPS.TestCluster.Server;
 

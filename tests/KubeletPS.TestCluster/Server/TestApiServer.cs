@@ -1,18 +1,12 @@
 using System.Net;
-using System.Net.Http;
 using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Storage;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace KubeletPS.TestCluster.Server;
 

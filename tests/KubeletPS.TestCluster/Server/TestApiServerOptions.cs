@@ -1,6 +1,5 @@
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
-using Microsoft.Extensions.Logging;
 
 namespace KubeletPS.TestCluster.Server;
 

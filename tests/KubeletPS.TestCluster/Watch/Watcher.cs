@@ -83,7 +83,7 @@ public sealed class Watcher
     private static JsonObject WithResourceVersion(JsonObject obj, long rv)
     {
         var copy = (JsonObject)obj.DeepClone();
-        copy["metadata"]!["resourceVersion"] = rv.ToString();
+        copy["metadata"]!["resourceVersion"] = rv.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return copy;
     }
 }
