@@ -21,10 +21,10 @@ public static class KubeletClientKubeconfig
         // JSON strings are YAML double-quoted scalars: paths and URLs need no further escaping.
         static string Q(string value) => JsonSerializer.Serialize(value);
         var cluster = new StringBuilder();
-        if (bootstrap.CertificateAuthorityFile is { } caFile) cluster.Append($"    certificate-authority: {Q(caFile)}\n");
-        else if (bootstrap.CertificateAuthorityData is { } caData) cluster.Append($"    certificate-authority-data: {Convert.ToBase64String(caData)}\n");
+        if (bootstrap.CertificateAuthorityFile is { } caFile) cluster.Append(System.Globalization.CultureInfo.InvariantCulture, $"    certificate-authority: {Q(caFile)}\n");
+        else if (bootstrap.CertificateAuthorityData is { } caData) cluster.Append(System.Globalization.CultureInfo.InvariantCulture, $"    certificate-authority-data: {Convert.ToBase64String(caData)}\n");
         if (bootstrap.InsecureSkipTlsVerify) cluster.Append("    insecure-skip-tls-verify: true\n");
-        cluster.Append($"    server: {Q(bootstrap.Server)}\n");
+        cluster.Append(System.Globalization.CultureInfo.InvariantCulture, $"    server: {Q(bootstrap.Server)}\n");
         return $"""
             apiVersion: v1
             clusters:

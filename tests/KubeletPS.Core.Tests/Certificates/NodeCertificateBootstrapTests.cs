@@ -68,7 +68,7 @@ public sealed class NodeCertificateBootstrapTests : IAsyncLifetime, IDisposable
         Assert.Equal(current, kubeconfig.ClientCertificateFile);
         Assert.Equal(current, kubeconfig.ClientKeyFile);
         using var client = ApiClientFactory.CreateClient(kubeconfig);
-        var heartbeat = new NodeHeartbeat(client, new Api.ApiIdentity(_server.Url, "system:node:boot-1"), new NodeAgentOptions
+        var heartbeat = new NodeHeartbeat(client, new KubeletPS.Core.Api.ApiIdentity(_server.Url, "system:node:boot-1"), new NodeAgentOptions
         {
             NodeName = "boot-1", NodeIp = "10.1.2.3", RootDirectory = Path.GetTempPath(),
         }, new SettableRuntimeHealth());

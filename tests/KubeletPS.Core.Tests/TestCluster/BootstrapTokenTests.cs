@@ -19,7 +19,7 @@ public sealed class BootstrapTokenTests
     }
 
     [Fact]
-    public async Task ValidTokenAuthenticatesAsBootstrapUserWithKubeadmGroups()
+    public async Task Valid_token_authenticates_as_bootstrap_user_with_kubeadm_groups()
     {
         await using var server = await TestObjects.StartServerAsync();
         var token = server.CreateBootstrapToken();
@@ -32,7 +32,7 @@ public sealed class BootstrapTokenTests
     }
 
     [Fact]
-    public async Task ExpiredTokenIsUnauthorized()
+    public async Task Expired_token_is_unauthorized()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await TestObjects.StartServerAsync(new TestApiServerOptions { Pki = TestObjects.SharedPki, TimeProvider = clock });
@@ -70,7 +70,7 @@ public sealed class BootstrapTokenTests
     }
 
     [Fact]
-    public async Task TokenNotMarkedForAuthenticationIsUnauthorized()
+    public async Task Token_not_marked_for_authentication_is_unauthorized()
     {
         await using var server = await TestObjects.StartServerAsync();
         var secret = BootstrapTokenAuthenticator.TokenSecret("abcdef", "0123456789abcdef", null);
@@ -82,7 +82,7 @@ public sealed class BootstrapTokenTests
     }
 
     [Fact]
-    public async Task BootstrapperMayCreateAndReadCsrsButNotReadNodes()
+    public async Task Bootstrapper_may_create_and_read_CSRs_but_not_read_nodes()
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("nodes", TestObjects.Node("n1"));

@@ -123,7 +123,7 @@ public sealed class KubectlTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task GetCsrAndApproveAndDenyIt()
+    public async Task Get_csr_and_approve_and_deny_it()
     {
         using var node = ApiClient.Node(Server, "n1");
         var serving = (await node.PostAsync("/apis/certificates.k8s.io/v1/certificatesigningrequests", NodeCsrs.Csr("n1",

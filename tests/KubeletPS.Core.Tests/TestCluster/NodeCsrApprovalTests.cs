@@ -49,7 +49,7 @@ public sealed class NodeCsrApprovalTests
     private const string Csrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
 
     [Fact]
-    public async Task BootstrapperClientCsrIsAutoApprovedAndIssued()
+    public async Task Bootstrapper_client_CSR_is_auto_approved_and_issued()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var client = BootstrapTokenTests.WithToken(server, server.CreateBootstrapToken());
@@ -70,7 +70,7 @@ public sealed class NodeCsrApprovalTests
     }
 
     [Fact]
-    public async Task NodeRenewalIsApprovedAsSelfNodeClient()
+    public async Task Node_renewal_is_approved_as_selfnodeclient()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var node = ApiClient.Node(server, "n1");
@@ -118,7 +118,7 @@ public sealed class NodeCsrApprovalTests
     }
 
     [Fact]
-    public async Task IssuedLifetimeIsTheShorterOfSignerTtlAndExpirationSeconds()
+    public async Task Issued_lifetime_is_the_shorter_of_signer_TTL_and_expirationSeconds()
     {
         await using var server = await TestObjects.StartServerAsync(new TestApiServerOptions { Pki = TestObjects.SharedPki, ClientCertificateTtl = TimeSpan.FromHours(1) });
         using var client = BootstrapTokenTests.WithToken(server, server.CreateBootstrapToken());
@@ -135,7 +135,7 @@ public sealed class NodeCsrApprovalTests
     }
 
     [Fact]
-    public async Task ServingCsrIsIssuedAfterManualApprovalAndDeniedCsrNever()
+    public async Task Serving_CSR_is_issued_after_manual_approval_and_a_denied_CSR_never()
     {
         await using var server = await TestObjects.StartServerAsync();
         using var node = ApiClient.Node(server, "n1");

@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace KubeletPS.TestCluster.Server;
 
