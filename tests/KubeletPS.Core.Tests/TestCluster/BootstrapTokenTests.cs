@@ -47,7 +47,7 @@ public sealed class BootstrapTokenTests
     }
 
     [Fact]
-    public async Task WrongSecretIsUnauthorized()
+    public async Task Wrong_secret_is_unauthorized()
     {
         await using var server = await TestObjects.StartServerAsync();
         var token = server.CreateBootstrapToken();
