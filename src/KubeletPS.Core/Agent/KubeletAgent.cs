@@ -1,6 +1,11 @@
 using k8s.Models;
 using KubeletPS.Core.Node;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Config;
+using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.Manager;
+using KubeletPS.Core.Pods.Objects;
+using KubeletPS.Core.Pods.Status;
+using KubeletPS.Core.Pods.Volumes;
 
 namespace KubeletPS.Core.Agent;
 

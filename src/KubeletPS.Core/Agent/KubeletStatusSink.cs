@@ -1,7 +1,7 @@
 using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Status;
 
 namespace KubeletPS.Core.Agent;
 
