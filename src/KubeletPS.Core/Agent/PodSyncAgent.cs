@@ -261,19 +261,6 @@ public sealed class PodSyncAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>What kubelet's podsDifferSemantically compares: spec, labels, annotations, deletion timestamp and grace.</summary>
-    internal static string SemanticKey(V1Pod pod) => KubernetesJson.Serialize(new V1Pod
-    {
-        Metadata = new V1ObjectMeta
-        {
-            Labels = pod.Metadata?.Labels,
-            Annotations = pod.Metadata?.Annotations,
-            DeletionTimestamp = pod.Metadata?.DeletionTimestamp,
-            DeletionGracePeriodSeconds = pod.Metadata?.DeletionGracePeriodSeconds,
-        },
-        Spec = pod.Spec,
-    });
-
     private async Task WatchSourceAsync(IPodSource source, CancellationToken ct)
     {
         try
@@ -297,7 +284,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                     if (!Admit(pod)) continue;
                     // As kubelet's pod config: a pod whose spec, labels, annotations and deletion did not
                     // change (a status echo from the API, another pod's edit) does not wake its worker.
-                    var key = SemanticKey(pod);
+                    var key = PodSemantics.Key(pod);
                     lock (_lock)
                     {
                         if (_semanticKeys.TryGetValue(uid, out var known) && known == key && _workers.IsKnown(uid)) continue;

@@ -1,11 +1,11 @@
 using k8s;
 using k8s.Models;
-using KubeletPS.Core.Agent;
+using KubeletPS.Core.Pods.Config;
 
-namespace KubeletPS.Core.Tests.Agent;
+namespace KubeletPS.Core.Tests.Pods.Config;
 
 /// <summary>Which pod changes wake a pod's worker (kubelet's podsDifferSemantically).</summary>
-public sealed class PodSemanticKeyTests
+public sealed class PodSemanticsTests
 {
     private static V1Pod Pod() => KubernetesJson.Deserialize<V1Pod>("""
         {"metadata":{"name":"web","namespace":"default","uid":"u1","resourceVersion":"10","labels":{"app":"web"},"annotations":{"a":"1"}},
@@ -20,7 +20,7 @@ public sealed class PodSemanticKeyTests
         changed.Status = new V1PodStatus { Phase = "Running", PodIP = "10.88.0.4" };
         changed.Metadata.ResourceVersion = "11";
         changed.Metadata.ManagedFields = [new V1ManagedFieldsEntry { Manager = "kubelet" }];
-        Assert.Equal(PodSyncAgent.SemanticKey(Pod()), PodSyncAgent.SemanticKey(changed));
+        Assert.Equal(PodSemantics.Key(Pod()), PodSemantics.Key(changed));
     }
 
     [Theory]
@@ -41,6 +41,17 @@ public sealed class PodSemanticKeyTests
                 changed.Metadata.DeletionGracePeriodSeconds = 30;
                 break;
         }
-        Assert.NotEqual(PodSyncAgent.SemanticKey(Pod()), PodSyncAgent.SemanticKey(changed));
+        Assert.NotEqual(PodSemantics.Key(Pod()), PodSemantics.Key(changed));
+    }
+
+    [Fact]
+    public void DifferSemanticallyComparesTheKeys()
+    {
+        var echo = Pod();
+        echo.Status = new V1PodStatus { Phase = "Running" };
+        Assert.False(PodSemantics.DifferSemantically(Pod(), echo));
+        var relabelled = Pod();
+        relabelled.Metadata.Labels["app"] = "api";
+        Assert.True(PodSemantics.DifferSemantically(Pod(), relabelled));
     }
 }
