@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;
+using KubeletPS.Core.Pods.Manager;
 using KubeletPS.Core.Pods.Status;
 
 namespace KubeletPS.Core.Agent;
@@ -11,14 +12,14 @@ namespace KubeletPS.Core.Agent;
 /// a pod that the API server is deleting, the pod is deleted for good (grace period 0, UID
 /// precondition), as kubelet's status manager does once a terminating pod's containers are gone.
 /// </summary>
-public sealed class KubeletStatusSink(LocalPodStatusSink local, PodStatusManager api, Func<string, V1Pod?> findApiPod,
+public sealed class KubeletStatusSink(LocalPodStatusSink local, PodStatusManager api, PodManager pods,
     IKubernetes client, ApiIdentity identity, IKubeletLog log) : IPodStatusSink
 {
     public void SetPodStatus(V1Pod pod)
     {
         local.SetPodStatus(pod);
         // The API's copy of the pod tells the status manager what the server already holds.
-        if (findApiPod(pod.Metadata.Uid) is { } apiPod) api.SetPodStatus(apiPod, pod.Status);
+        if (pods.GetPodByUid(pod.Metadata.Uid) is { } apiPod) api.SetPodStatus(apiPod, pod.Status);
         else api.SetPodStatus(pod);
     }
 
@@ -26,7 +27,7 @@ public sealed class KubeletStatusSink(LocalPodStatusSink local, PodStatusManager
     {
         local.RemovePod(uid);
         api.RemovePod(uid);
-        if (findApiPod(uid) is { Metadata.DeletionTimestamp: not null } terminating)
+        if (pods.GetPodByUid(uid) is { Metadata.DeletionTimestamp: not null } terminating)
         {
             _ = DeleteAsync(terminating);
         }

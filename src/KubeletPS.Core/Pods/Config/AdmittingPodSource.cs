@@ -13,8 +13,10 @@ namespace KubeletPS.Core.Pods.Config;
 /// it with its grace period; a new pod is admitted against the node (resources, node selector and
 /// affinity, taints) and a rejected one gets a Failed status with kubelet's reason instead of running.
 /// </summary>
-public sealed class AdmittingPodSource(IPodSource inner, Func<V1Node?> node, IPodStatusSink statusSink, IKubeletLog log) : IPodSource
+/// <remarks>Each list from the API server goes to <paramref name="podManager"/> (a new one when none is given).</remarks>
+public sealed class AdmittingPodSource(IPodSource inner, Func<V1Node?> node, IPodStatusSink statusSink, IKubeletLog log, PodManager? podManager = null) : IPodSource
 {
+    private readonly PodManager _podManager = podManager ?? new PodManager();
     private readonly Dictionary<string, V1Pod> _admitted = new(StringComparer.Ordinal);
     private readonly HashSet<string> _rejected = new(StringComparer.Ordinal);
     private readonly object _lock = new();
@@ -22,19 +24,19 @@ public sealed class AdmittingPodSource(IPodSource inner, Func<V1Node?> node, IPo
     public string Name => inner.Name;
 
     /// <summary>Every pod the API server last listed for this node, mirror pods and terminating pods included.</summary>
-    public IReadOnlyList<V1Pod> LatestApiPods { get; private set; } = [];
+    public IReadOnlyList<V1Pod> LatestApiPods => _podManager.ApiPods;
 
     /// <summary>Raised after each snapshot from the API server (for the mirror pod manager).</summary>
     public event Action? ApiPodsChanged;
 
     /// <summary>The pod with this UID as the API server last had it, or null.</summary>
-    public V1Pod? FindApiPod(string uid) => LatestApiPods.FirstOrDefault(p => p.Metadata.Uid == uid);
+    public V1Pod? FindApiPod(string uid) => _podManager.GetPodByUid(uid);
 
     public async IAsyncEnumerable<PodSourceSnapshot> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var snapshot in inner.WatchAsync(cancellationToken).ConfigureAwait(false))
         {
-            LatestApiPods = snapshot.Pods;
+            _podManager.SetApiPods(snapshot.Pods);
             var desired = new List<V1Pod>();
             lock (_lock)
             {
