@@ -78,7 +78,7 @@ public sealed class KubeletAgent : IAsyncDisposable
         var podOptions = PodSyncAgentOptions.FromConfiguration(_context.Config.Configuration, options.NodeName);
         var local = new LocalPodStatusSink(new LocalPodStatusStore(options.RootDirectory));
         var podManager = new PodManager();
-        var sink = new KubeletStatusSink(local, statusManager, podManager, client, identity, _log);
+        var sink = new KubeletStatusSink(local, statusManager, podManager);
         var apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log, podManager);
         Pods = new PodSyncAgent(podOptions with
         {

@@ -31,7 +31,9 @@ public sealed record PodStatusSyncResult(int Patched, int Unchanged, int Forgott
 /// status goes to its mirror pod (found through <see cref="IMirrorPodLookup"/>), waiting until
 /// the mirror pod exists. A pod being deleted (deletionTimestamp set) whose status is terminal with
 /// no container running is then deleted for good (grace period 0, UID precondition), as kubelet's
-/// status manager finishes a graceful deletion.
+/// status manager finishes a graceful deletion; so is one the workers removed while the API server
+/// was deleting it (<see cref="RemovePod(string, V1Pod?)"/>). This is the only code that deletes a
+/// pod for good, on its own loop, and <see cref="FlushAsync"/> at shutdown waits for it.
 /// </summary>
 public sealed class PodStatusManager : IPodStatusSink
 {
@@ -43,6 +45,7 @@ public sealed class PodStatusManager : IPodStatusSink
     private readonly object _lock = new();
     private readonly Dictionary<string, Entry> _entries = [];
     private readonly HashSet<string> _gone = [];
+    private readonly Dictionary<string, Deletion> _deletions = [];
     private readonly SemaphoreSlim _changed = new(0, 1);
 
     public PodStatusManager(IKubernetes client, ApiIdentity identity, IKubeletLog? log = null, IMirrorPodLookup? mirrorPods = null, PodStatusManagerOptions? options = null)
@@ -65,6 +68,16 @@ public sealed class PodStatusManager : IPodStatusSink
         public bool CanBeDeleted { get; set; }
         public bool Pending => Version > AcknowledgedVersion || CanBeDeleted;
     }
+
+    /// <summary>A pod to delete for good whose status is no longer kept: its containers are gone.</summary>
+    private sealed class Deletion(V1Pod pod)
+    {
+        public V1Pod Pod { get; } = pod;
+        public int Attempts { get; set; }
+    }
+
+    /// <summary>Attempts at deleting a removed pod before it is left to the API server.</summary>
+    private const int MaxDeleteAttempts = 10;
 
     /// <summary>
     /// The pod workers' seam: the pod carries its new status, so nothing is known of what the API
@@ -102,6 +115,11 @@ public sealed class PodStatusManager : IPodStatusSink
                 entry.Version++;
             }
         }
+        Signal();
+    }
+
+    private void Signal()
+    {
         if (_changed.CurrentCount == 0)
         {
             try { _changed.Release(); }
@@ -135,10 +153,22 @@ public sealed class PodStatusManager : IPodStatusSink
         }
     }
 
-    /// <summary>Pods whose latest status has not been acknowledged by the API server.</summary>
+    /// <summary>
+    /// Forgets a pod the workers have removed, and when <paramref name="apiPod"/> (the API server's copy)
+    /// is being deleted, deletes it for good at the next pass: its containers are gone.
+    /// </summary>
+    public void RemovePod(string uid, V1Pod? apiPod)
+    {
+        RemovePod(uid);
+        if (apiPod is not { Metadata.DeletionTimestamp: not null }) return;
+        lock (_lock) _deletions[uid] = new Deletion(apiPod);
+        Signal();
+    }
+
+    /// <summary>Pods whose latest status has not been acknowledged by the API server, and pods still to delete.</summary>
     public int PendingCount
     {
-        get { lock (_lock) return _entries.Values.Count(e => e.Pending); }
+        get { lock (_lock) return _entries.Values.Count(e => e.Pending) + _deletions.Count; }
     }
 
     /// <summary>Sends statuses as they change, and every resync interval those still pending, until cancelled.</summary>
@@ -247,6 +277,22 @@ public sealed class PodStatusManager : IPodStatusSink
                 default:
                     failed++;
                     break;
+            }
+        }
+        List<(string Uid, Deletion Deletion)> deletions;
+        lock (_lock) deletions = _deletions.Select(d => (d.Key, d.Value)).ToList();
+        foreach (var (uid, deletion) in deletions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var outcome = await DeleteAsync(deletion.Pod, cancellationToken).ConfigureAwait(false);
+            if (outcome == PatchOutcome.Deleted) deleted++;
+            else failed++;
+            if (outcome != PatchOutcome.Deleted && ++deletion.Attempts < MaxDeleteAttempts) continue;
+            if (outcome != PatchOutcome.Deleted)
+                _log.Warning($"Pod {deletion.Pod.Metadata.NamespaceProperty}/{deletion.Pod.Metadata.Name}: not deleted after {MaxDeleteAttempts} attempts; leaving it to the API server.");
+            lock (_lock)
+            {
+                if (_deletions.TryGetValue(uid, out var current) && current == deletion) _deletions.Remove(uid);
             }
         }
         return new PodStatusSyncResult(patched, unchanged, forgotten, waiting, failed, deleted);

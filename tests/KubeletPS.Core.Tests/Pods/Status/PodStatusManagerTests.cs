@@ -183,4 +183,45 @@ public sealed class PodStatusManagerTests : IAsyncLifetime
         Assert.Equal(0, manager.PendingCount);
         Assert.Contains(_log.Lines, l => l.Contains("has terminated; deleted it"));
     }
+
+    [Fact]
+    public async Task A_pod_being_deleted_that_the_workers_removed_is_deleted_by_the_next_pass()
+    {
+        CreatePod(_server, "web");
+        CreatePod(_server, "db");
+        var (admin, _) = TestApiClients.ForAdmin(_server);
+        await admin.CoreV1.DeleteNamespacedPodAsync("web", "default");
+        var terminating = await admin.CoreV1.ReadNamespacedPodAsync("web", "default");
+        var running = await admin.CoreV1.ReadNamespacedPodAsync("db", "default");
+        var manager = Manager();
+
+        manager.SetPodStatus(terminating, Running());
+        manager.RemovePod(terminating.Metadata.Uid, terminating);
+        manager.RemovePod(running.Metadata.Uid, running); // not being deleted: only forgotten
+        Assert.Equal(1, manager.PendingCount);
+        await manager.FlushAsync(CancellationToken.None);
+
+        Assert.Null(_server.Store.Get("pods", "default", "web"));
+        Assert.NotNull(_server.Store.Get("pods", "default", "db"));
+        Assert.Equal(0, manager.PendingCount);
+        Assert.Contains(_log.Lines, l => l.Contains("has terminated; deleted it"));
+    }
+
+    [Fact]
+    public async Task Deleting_a_removed_pod_whose_uid_changed_is_not_retried()
+    {
+        CreatePod(_server, "web");
+        var (admin, _) = TestApiClients.ForAdmin(_server);
+        await admin.CoreV1.DeleteNamespacedPodAsync("web", "default");
+        var terminating = await admin.CoreV1.ReadNamespacedPodAsync("web", "default");
+        terminating.Metadata.Uid = "another-uid"; // the precondition fails: a pod of the same name, not this one
+        var manager = Manager();
+
+        manager.RemovePod(terminating.Metadata.Uid, terminating);
+        var result = await manager.SyncAsync(CancellationToken.None);
+
+        Assert.Equal(0, result.Failed);
+        Assert.Equal(0, manager.PendingCount);
+        Assert.NotNull(_server.Store.Get("pods", "default", "web"));
+    }
 }
