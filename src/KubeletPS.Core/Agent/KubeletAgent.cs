@@ -1,6 +1,11 @@
 using k8s.Models;
 using KubeletPS.Core.Node;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Config;
+using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.Manager;
+using KubeletPS.Core.Pods.Objects;
+using KubeletPS.Core.Pods.Status;
+using KubeletPS.Core.Pods.Volumes;
 
 namespace KubeletPS.Core.Agent;
 
@@ -72,9 +77,9 @@ public sealed class KubeletAgent : IAsyncDisposable
         await using var events = new EventRecorder(client, identity, options.NodeName, _log);
         var podOptions = PodSyncAgentOptions.FromConfiguration(_context.Config.Configuration, options.NodeName);
         var local = new LocalPodStatusSink(new LocalPodStatusStore(options.RootDirectory));
-        AdmittingPodSource? apiSource = null;
-        var sink = new KubeletStatusSink(local, statusManager, uid => apiSource?.FindApiPod(uid), client, identity, _log);
-        apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log);
+        var podManager = new PodManager();
+        var sink = new KubeletStatusSink(local, statusManager, podManager);
+        var apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log, podManager);
         Pods = new PodSyncAgent(podOptions with
         {
             StaticPodPath = _request.StaticPodPath ?? podOptions.StaticPodPath,
@@ -114,7 +119,7 @@ public sealed class KubeletAgent : IAsyncDisposable
                 heartbeat.Status.RunAsync(cancellationToken),
                 statusManager.RunAsync(cancellationToken),
                 Pods.RunAsync(cancellationToken),
-                MirrorLoopAsync(mirrors, apiSource, mirrorSignal, cancellationToken)).ConfigureAwait(false);
+                MirrorLoopAsync(mirrors, podManager, mirrorSignal, cancellationToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -128,7 +133,7 @@ public sealed class KubeletAgent : IAsyncDisposable
         }
     }
 
-    private async Task MirrorLoopAsync(MirrorPodManager mirrors, AdmittingPodSource apiSource, SemaphoreSlim signal, CancellationToken cancellationToken)
+    private async Task MirrorLoopAsync(MirrorPodManager mirrors, PodManager podManager, SemaphoreSlim signal, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -136,7 +141,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             {
                 await signal.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
                 var staticPods = Pods!.Pods.Where(MirrorPods.IsStaticPod).ToList();
-                var result = await mirrors.SyncAsync(staticPods, apiSource.LatestApiPods, cancellationToken).ConfigureAwait(false);
+                var result = await mirrors.SyncAsync(staticPods, podManager.ApiPods, cancellationToken).ConfigureAwait(false);
                 foreach (var error in result.Errors) _log.Warning($"mirror pods: {error}");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

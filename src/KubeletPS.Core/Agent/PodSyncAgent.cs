@@ -5,7 +5,19 @@ using k8s.Models;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Admission;
+using KubeletPS.Core.Pods.Config;
+using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.Eviction;
+using KubeletPS.Core.Pods.Images;
+using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Pods.Network;
+using KubeletPS.Core.Pods.Pleg;
+using KubeletPS.Core.Pods.Probes;
+using KubeletPS.Core.Pods.Status;
+using KubeletPS.Core.Pods.Token;
+using KubeletPS.Core.Pods.Volumes;
+using KubeletPS.Core.Pods.Workers;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Agent;
@@ -251,19 +263,6 @@ public sealed class PodSyncAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>What kubelet's podsDifferSemantically compares: spec, labels, annotations, deletion timestamp and grace.</summary>
-    internal static string SemanticKey(V1Pod pod) => KubernetesJson.Serialize(new V1Pod
-    {
-        Metadata = new V1ObjectMeta
-        {
-            Labels = pod.Metadata?.Labels,
-            Annotations = pod.Metadata?.Annotations,
-            DeletionTimestamp = pod.Metadata?.DeletionTimestamp,
-            DeletionGracePeriodSeconds = pod.Metadata?.DeletionGracePeriodSeconds,
-        },
-        Spec = pod.Spec,
-    });
-
     private async Task WatchSourceAsync(IPodSource source, CancellationToken ct)
     {
         try
@@ -287,7 +286,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
                     if (!Admit(pod)) continue;
                     // As kubelet's pod config: a pod whose spec, labels, annotations and deletion did not
                     // change (a status echo from the API, another pod's edit) does not wake its worker.
-                    var key = SemanticKey(pod);
+                    var key = PodSemantics.Key(pod);
                     lock (_lock)
                     {
                         if (_semanticKeys.TryGetValue(uid, out var known) && known == key && _workers.IsKnown(uid)) continue;

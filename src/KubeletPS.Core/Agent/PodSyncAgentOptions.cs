@@ -1,5 +1,12 @@
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Config;
+using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.Eviction;
+using KubeletPS.Core.Pods.Images;
+using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Pods.Objects;
+using KubeletPS.Core.Pods.Status;
+using KubeletPS.Core.Pods.Workers;
 
 namespace KubeletPS.Core.Agent;
 

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Management.Automation;
 using KubeletPS.Core;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Inventory;
+using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Output;
 

@@ -1,5 +1,7 @@
 using System.Management.Automation;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Inventory;
+using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Output;
 using KubeletPS.Core.Configuration;

@@ -1,4 +1,4 @@
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.KubeRuntime;
 
 namespace KubeletPS.Output;
 

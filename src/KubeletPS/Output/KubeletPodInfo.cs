@@ -1,4 +1,5 @@
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.KubeRuntime;
 
 namespace KubeletPS.Output;
 

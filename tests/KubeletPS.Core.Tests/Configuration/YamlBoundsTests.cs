@@ -1,7 +1,7 @@
 using System.Text;
 using k8s.Models;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Config;
 using Xunit.Abstractions;
 
 namespace KubeletPS.Core.Tests.Configuration;

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using k8s.Models;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Config;
 using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Pods;

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using k8s.Models;
 using KubeletPS.Core.Agent;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 using KubeletPS.TestCluster.Runtime;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using k8s.Models;
-using KubeletPS.Core.Pods;
+using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Tests.Pods;
