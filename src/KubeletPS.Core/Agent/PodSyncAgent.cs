@@ -1,6 +1,5 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;

@@ -2,8 +2,6 @@ using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Pods;
-using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Images;
 
 namespace KubeletPS.Commands;

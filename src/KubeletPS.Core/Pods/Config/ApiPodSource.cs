@@ -27,7 +27,7 @@ public sealed record ApiPodSourceOptions
 /// and a re-list that finds the same pods yields nothing. While the server is unreachable the
 /// source backs off and retries; the last snapshot stands (a failure never yields an empty set).
 /// Mirror pods are included, as kubelet's source does: the pod manager tells them apart
-/// (<see cref="MirrorPods.IsMirrorPod"/>) and must not run them.
+/// (<see cref="Manager.MirrorPods.IsMirrorPod"/>) and must not run them.
 /// </summary>
 public sealed class ApiPodSource(IKubernetes client, ApiIdentity identity, string nodeName, IKubeletLog? log = null, ApiPodSourceOptions? options = null) : IPodSource
 {

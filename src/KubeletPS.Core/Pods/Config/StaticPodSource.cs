@@ -4,7 +4,6 @@ using System.Text;
 using System.Threading.Channels;
 using k8s.Models;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Validation;
 
 namespace KubeletPS.Core.Pods.Config;

@@ -41,7 +41,7 @@ public sealed record RuntimePodContainer(
 /// A pod on this node as the runtime shows it: its latest sandbox and the latest attempt of
 /// each container, joined by kubelet's io.kubernetes.pod.uid label, with the phase and
 /// conditions the agent last wrote (<see cref="HasAgentStatus"/>) or, without that, derived
-/// from the containers' states (see <see cref="RuntimePodInventory"/>).
+/// from the containers' states (see <see cref="Inventory.RuntimePodInventory"/>).
 /// </summary>
 public sealed record RuntimePod(
     string Name,

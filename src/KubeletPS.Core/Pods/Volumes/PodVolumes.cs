@@ -75,8 +75,10 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
                 else if (!string.IsNullOrEmpty(emptyDir.Medium))
                     throw new ContainerConfigException($"volume \"{volume.Name}\": emptyDir medium {emptyDir.Medium} is not supported by this agent.");
                 Directory.CreateDirectory(dir);
-                // Kubelet makes emptyDir world-writable so any runAsUser can use it.
-                SetMode(dir, 0x1FF);
+                // Kubelet makes emptyDir world-writable so any runAsUser can use it (setupDir): only
+                // the permission bits, so the setgid bit fsGroup ownership set at creation survives
+                // the next sync.
+                EnsurePermissions(dir, 0x1FF);
                 paths[volume.Name] = dir;
             }
             else if (volume.HostPath is { } hostPath)
@@ -336,6 +338,14 @@ public sealed class PodVolumes(string rootDirectory, IPodConfigObjects? objects 
                 Fail($"has an unknown hostPath type {type}");
                 return;
         }
+    }
+
+    private static void EnsurePermissions(string path, int permissions)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var current = (int)File.GetUnixFileMode(path);
+        var wanted = (current & ~0x1FF) | permissions;
+        if (current != wanted) File.SetUnixFileMode(path, (UnixFileMode)wanted);
     }
 
     internal static void SetMode(string path, int mode)

@@ -1,4 +1,3 @@
-using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Pods.Pleg;
 using KubeletPS.Core.Runtime;

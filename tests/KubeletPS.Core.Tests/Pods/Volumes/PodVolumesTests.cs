@@ -51,6 +51,25 @@ public sealed class PodVolumesTests : IDisposable
     private static string Read(string dir, string file) => File.ReadAllText(Path.Combine(dir, file));
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void An_fsGroup_emptyDir_keeps_its_setgid_bit_when_the_pod_is_synced_again()
+    {
+        // Each sync prepares the volumes again; a chmod 0777 there cleared the setgid bit that
+        // fsGroup ownership sets once, so files made later lost the pod's group.
+        var pod = Pod("""{"name":"work","emptyDir":{}}""");
+        pod.Spec.SecurityContext = new V1PodSecurityContext { FsGroup = 2000 };
+        var volumes = Volumes();
+        var dir = volumes.Prepare(pod)["work"];
+        Assert.True(File.GetUnixFileMode(dir).HasFlag(UnixFileMode.SetGroup));
+
+        volumes.Prepare(pod);
+
+        var mode = File.GetUnixFileMode(dir);
+        Assert.True(mode.HasFlag(UnixFileMode.SetGroup), $"mode {mode}");
+        Assert.Equal((UnixFileMode)0x1FF, mode & (UnixFileMode)0x1FF);
+    }
+
+    [Fact]
     public void The_kube_api_access_volume_holds_a_bound_token_the_root_CA_and_the_namespace()
     {
         _objects.ConfigMaps["shop/kube-root-ca.crt"] = new() { ["ca.crt"] = "CA PEM"u8.ToArray() };
