@@ -1,6 +1,6 @@
-using System.ComponentModel;
 using System.Runtime.InteropServices;
 using k8s.Models;
+using static KubeletPS.Core.Pods.Volumes.VolumeNative;
 
 namespace KubeletPS.Core.Pods.Volumes;
 
@@ -46,8 +46,8 @@ public static class VolumeOwnership
     public static void SetVolumeOwnership(string dir, long fsGroup, string? fsGroupChangePolicy, bool readOnly)
     {
         if (fsGroupChangePolicy == "OnRootMismatch" && !RequiresPermissionChange(dir, fsGroup, readOnly)) return;
-        var root = OpenAt(AtFdCwd, dir, ODirectory | ONoFollow);
-        if (root < 0) throw Error("cannot open volume directory", dir);
+        var root = OpenAt(AtFdCwd, dir, ODirectory | ONoFollow, out var errno);
+        if (root < 0) throw Error("cannot open volume directory", dir, errno);
         try { Walk(root, dir, fsGroup, readOnly); }
         finally { Close(root); }
     }
@@ -73,19 +73,19 @@ public static class VolumeOwnership
         foreach (var name in Directory.EnumerateFileSystemEntries(FdPath(dirFd)).Select(Path.GetFileName).OfType<string>().ToList())
         {
             var childPath = Path.Combine(path, name);
-            var fd = OpenAt(dirFd, name, OPath | ONoFollow);
+            var fd = OpenAt(dirFd, name, OPath | ONoFollow, out _);
             if (fd < 0) continue; // removed meanwhile
             try
             {
-                if (!TryStat(fd, out _, out var mode)) continue;
-                switch (mode & SIfMt)
+                if (!VolumeNative.TryStat(fd, out var entry)) continue;
+                switch (entry.Mode & SIfMt)
                 {
                     case SIfLnk:
                         // The link itself gets the group; what it points to is left alone.
-                        if (FchownAt(fd, "", -1, (int)fsGroup, AtEmptyPath) != 0) throw Error($"cannot set group {fsGroup} on", childPath);
+                        if (FchownGroup(fd, (int)fsGroup) is not 0 and var linkErrno) throw Error($"cannot set group {fsGroup} on", childPath, linkErrno);
                         break;
                     case SIfDir:
-                        var dir = OpenAt(dirFd, name, ODirectory | ONoFollow);
+                        var dir = OpenAt(dirFd, name, ODirectory | ONoFollow, out _);
                         if (dir < 0) continue;
                         try { Walk(dir, childPath, fsGroup, readOnly); }
                         finally { Close(dir); }
@@ -101,7 +101,7 @@ public static class VolumeOwnership
 
     private static void ChangeFilePermission(int fd, string path, long fsGroup, bool readOnly, bool isDirectory)
     {
-        if (FchownAt(fd, "", -1, (int)fsGroup, AtEmptyPath) != 0) throw Error($"cannot set group {fsGroup} on", path);
+        if (FchownGroup(fd, (int)fsGroup) is not 0 and var errno) throw Error($"cannot set group {fsGroup} on", path, errno);
         var mask = readOnly ? ReadOnly : ReadWrite;
         if (isDirectory) mask |= UnixFileMode.SetGroup | Execute;
         // Through /proc/self/fd: the inode this descriptor holds, whatever the path now names.
@@ -109,54 +109,13 @@ public static class VolumeOwnership
         File.SetUnixFileMode(target, File.GetUnixFileMode(target) | mask);
     }
 
-    private static string FdPath(int fd) => "/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static IOException Error(string what, string path) =>
-        new($"{what} {path}: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
-
-    /// <summary>The group and mode of <paramref name="path"/> itself (statx, whose layout is the same on every architecture).</summary>
-    public static bool TryStat(string path, out long gid, out int mode) => TryStat(AtFdCwd, path, AtSymlinkNoFollow, out gid, out mode);
-
-    private static bool TryStat(int fd, out long gid, out int mode) => TryStat(fd, "", AtEmptyPath | AtSymlinkNoFollow, out gid, out mode);
-
-    private static bool TryStat(int dirFd, string path, int flags, out long gid, out int mode)
+    /// <summary>The group and mode of <paramref name="path"/> itself (not what it links to); false when it cannot be read.</summary>
+    public static bool TryStat(string path, out long gid, out int mode)
     {
-        var buffer = new byte[256];
-        if (Statx(dirFd, path, flags, StatxBasicStats, buffer) != 0)
-        {
-            gid = -1;
-            mode = 0;
-            return false;
-        }
-        gid = BitConverter.ToUInt32(buffer, 24);
-        mode = BitConverter.ToUInt16(buffer, 28);
-        return true;
+        var found = TryLStat(path, out var identity);
+        (gid, mode) = found ? (identity.Gid, identity.Mode) : (-1L, 0);
+        return found;
     }
 
-    private const int AtFdCwd = -100;
-    private const int AtSymlinkNoFollow = 0x100;
-    private const int AtEmptyPath = 0x1000;
-    private const uint StatxBasicStats = 0x7ff;
-    private const int SIfMt = 0xF000, SIfDir = 0x4000, SIfLnk = 0xA000;
-
-    // open(2) flags differ between architectures: arm and arm64 use the generic values, x86 its own.
-    private static readonly bool GenericFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
-    private static readonly int ODirectory = GenericFlags ? 0x4000 : 0x10000;
-    private static readonly int ONoFollow = GenericFlags ? 0x8000 : 0x20000;
-    private const int OPath = 0x200000;
-    private const int OCloExec = 0x80000;
-
-    private static int OpenAt(int dirFd, string path, int flags) => OpenAtNative(dirFd, path, flags | OCloExec);
-
-    [DllImport("libc", SetLastError = true, EntryPoint = "openat")]
-    private static extern int OpenAtNative(int dirfd, string path, int flags);
-
-    [DllImport("libc", SetLastError = true, EntryPoint = "close")]
-    private static extern int Close(int fd);
-
-    [DllImport("libc", SetLastError = true, EntryPoint = "fchownat")]
-    private static extern int FchownAt(int dirfd, string path, int owner, int group, int flags);
-
-    [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
-    private static extern int Statx(int dirfd, string path, int flags, uint mask, byte[] buffer);
+    private static IOException Error(string what, string path, int errno) => new($"{what} {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using static KubeletPS.Core.Pods.Volumes.SubPathNative;
+using static KubeletPS.Core.Pods.Volumes.VolumeNative;
 using KubeletPS.Core.Pods.KubeRuntime;
 
 namespace KubeletPS.Core.Pods.Volumes;

@@ -31,8 +31,8 @@ public sealed class VolumeSubPathsTests : IDisposable
     private string Open(string subPath, bool create = false)
     {
         var fd = VolumeSubPaths.OpenBeneath(Volume, subPath, create);
-        try { return SubPathNative.PathOf(fd); }
-        finally { SubPathNative.Close(fd); }
+        try { return VolumeNative.PathOf(fd); }
+        finally { VolumeNative.Close(fd); }
     }
 
     [Theory]
@@ -79,8 +79,8 @@ public sealed class VolumeSubPathsTests : IDisposable
     public void A_file_may_be_the_last_component_but_not_a_middle_one()
     {
         var fd = VolumeSubPaths.OpenBeneath(Volume, "a/b/file", createMissing: false);
-        try { Assert.False(SubPathNative.Stat(fd).IsDirectory); }
-        finally { SubPathNative.Close(fd); }
+        try { Assert.False(VolumeNative.Stat(fd).IsDirectory); }
+        finally { VolumeNative.Close(fd); }
         var e = Assert.Throws<SubPathWalkException>(() => Open("a/b/file/more"));
         Assert.Contains("Not a directory", e.Message);
     }

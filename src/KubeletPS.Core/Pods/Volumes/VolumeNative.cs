@@ -5,10 +5,11 @@ using System.Text;
 namespace KubeletPS.Core.Pods.Volumes;
 
 /// <summary>
-/// The libc calls the subPath code needs to walk a volume one component at a time without
-/// following a symlink (openat with O_NOFOLLOW, mkdirat, readlinkat, statx, fchmod, close).
+/// The libc calls the volume code needs to walk a volume through descriptors without following a
+/// symlink a container may plant (openat with O_NOFOLLOW, mkdirat, readlinkat, statx, fchmod,
+/// fchownat, close): the safe subPath walk and the fsGroup ownership walk.
 /// </summary>
-internal static class SubPathNative
+internal static class VolumeNative
 {
     private static readonly bool Arm = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
 
@@ -49,6 +50,9 @@ internal static class SubPathNative
     [DllImport("libc", SetLastError = true, EntryPoint = "close")]
     private static extern int NativeClose(int fd);
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "fchownat")]
+    private static extern int NativeFchownAt(int dirFd, string path, int owner, int group, int flags);
+
     /// <summary>openat(2); returns the descriptor, or -1 with <paramref name="errno"/> set.</summary>
     public static int OpenAt(int dirFd, string path, int flags, out int errno)
     {
@@ -63,6 +67,15 @@ internal static class SubPathNative
     public static int Fchmod(int fd, uint mode) => NativeFchmod(fd, mode) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     public static void Close(int fd) => NativeClose(fd);
+
+    /// <summary>Sets the group of what <paramref name="fd"/> holds (fchownat with AT_EMPTY_PATH, so an O_PATH descriptor of a symlink changes the link itself); returns 0, or the errno.</summary>
+    public static int FchownGroup(int fd, int group) => NativeFchownAt(fd, "", -1, group, AtEmptyPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>Like <see cref="Stat(int)"/>, without throwing: false when the descriptor cannot be read.</summary>
+    public static bool TryStat(int fd, out FileIdentity identity) => TryStatx(fd, "", AtEmptyPath | AtSymlinkNoFollow, out identity);
+
+    /// <summary>Like <see cref="LStat(string)"/>, without throwing: false when the path cannot be read.</summary>
+    public static bool TryLStat(string path, out FileIdentity identity) => TryStatx(AtFdCwd, path, AtSymlinkNoFollow, out identity);
 
     /// <summary>The target of the symlink <paramref name="name"/> in the directory <paramref name="dirFd"/>.</summary>
     public static string ReadLinkAt(int dirFd, string name)
@@ -80,15 +93,24 @@ internal static class SubPathNative
     public static FileIdentity LStat(string path) => Statx(AtFdCwd, path, AtSymlinkNoFollow, path);
 
     private static FileIdentity Statx(int dirFd, string path, int flags, string what)
+        => TryStatx(dirFd, path, flags, out var identity) ? identity : throw Error($"stat {what}", Marshal.GetLastPInvokeError());
+
+    private static bool TryStatx(int dirFd, string path, int flags, out FileIdentity identity)
     {
-        // struct statx is the same on every architecture: stx_mode at 28, stx_ino at 32, stx_dev_major/minor at 136/140.
+        // struct statx is the same on every architecture: stx_gid at 24, stx_mode at 28, stx_ino at 32, stx_dev_major/minor at 136/140.
         var buffer = new byte[256];
-        if (NativeStatx(dirFd, path, flags, StatxBasicStats, buffer) != 0) throw Error($"stat {what}", Marshal.GetLastPInvokeError());
-        return new FileIdentity(
+        if (NativeStatx(dirFd, path, flags, StatxBasicStats, buffer) != 0)
+        {
+            identity = default;
+            return false;
+        }
+        identity = new FileIdentity(
             BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(28)),
             BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(32)),
             BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(136)),
-            BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(140)));
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(140)),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(24)));
+        return true;
     }
 
     /// <summary>The path the kernel has for <paramref name="fd"/> (readlink of /proc/self/fd/N).</summary>
@@ -100,10 +122,10 @@ internal static class SubPathNative
     public static IOException Error(string what, int errno) => new($"{what}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
 }
 
-/// <summary>What statx says of a file: its type bits and its inode on its device.</summary>
-internal readonly record struct FileIdentity(int Mode, ulong Inode, uint DeviceMajor, uint DeviceMinor)
+/// <summary>What statx says of a file: its type and permission bits, its inode on its device, and its group.</summary>
+internal readonly record struct FileIdentity(int Mode, ulong Inode, uint DeviceMajor, uint DeviceMinor, uint Gid = 0)
 {
-    public bool IsDirectory => (Mode & SubPathNative.SIfMt) == SubPathNative.SIfDir;
-    public bool IsSymlink => (Mode & SubPathNative.SIfMt) == SubPathNative.SIfLnk;
+    public bool IsDirectory => (Mode & VolumeNative.SIfMt) == VolumeNative.SIfDir;
+    public bool IsSymlink => (Mode & VolumeNative.SIfMt) == VolumeNative.SIfLnk;
     public bool SameFile(FileIdentity other) => Inode == other.Inode && DeviceMajor == other.DeviceMajor && DeviceMinor == other.DeviceMinor;
 }
