@@ -28,10 +28,13 @@ public sealed class PodHostsFile(string rootDirectory, string clusterDomain, str
         // The containers of a pod start in parallel and each ensures the file.
         lock (_writing)
         {
-            if (File.Exists(path) && File.ReadAllText(path) == content) return path;
+            // Containers may write to the file (it is mounted read-write, as kubelet mounts it): read
+            // it back only when it has the managed content's size, never whatever size they made it.
+            var bytes = Encoding.UTF8.GetBytes(content);
+            if (new FileInfo(path) is { Exists: true } existing && existing.Length == bytes.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes)) return path;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-            File.WriteAllText(temporary, content);
+            File.WriteAllBytes(temporary, bytes);
             PodVolumes.SetMode(temporary, 0x1A4); // 0644
             File.Move(temporary, path, overwrite: true);
             return path;

@@ -40,6 +40,25 @@ public sealed class PodHostsFileTests : IDisposable
     }
 
     [Fact]
+    public void A_hosts_file_a_container_grew_is_replaced_without_reading_it()
+    {
+        // The file is mounted read-write into every container of the pod (as kubelet mounts it): a
+        // container can make it as large as the disk allows, and the agent compares it with the
+        // managed content before each container start.
+        var hosts = new PodHostsFile(_root, "cluster.local");
+        var path = hosts.Ensure(Pod(), "web", "10.88.0.7")!;
+        var managed = File.ReadAllText(path);
+        using (var grown = File.OpenWrite(path)) grown.SetLength(256L * 1024 * 1024); // sparse: no disk used
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        hosts.Ensure(Pod(), "web", "10.88.0.7");
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(managed, File.ReadAllText(path));
+        Assert.True(allocated < 4 * 1024 * 1024, $"allocated {allocated / 1024} KiB to compare a 256 MiB hosts file");
+    }
+
+    [Fact]
     public void Subdomain_gives_the_fqdn_and_host_aliases_come_last()
     {
         var hosts = new PodHostsFile(_root, "cluster.local");
