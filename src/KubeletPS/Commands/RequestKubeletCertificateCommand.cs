@@ -47,8 +47,7 @@ public sealed class RequestKubeletCertificateCommand : KubeletCmdlet
         string nodeName;
         try
         {
-            nodeName = NodeName is { Length: > 0 } given ? given : Core.Node.NodeName.Resolve();
-            Core.Node.NodeName.Validate(nodeName);
+            nodeName = Core.Node.NodeName.Resolve(NodeName);
         }
         catch (KubeletException e)
         {
