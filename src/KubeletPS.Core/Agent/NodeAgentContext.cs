@@ -49,7 +49,7 @@ public sealed class NodeAgentContext : IAsyncDisposable
         Identity = identity;
         Options = options;
         Runtime = runtime;
-        RuntimeHealth = new CriRuntimeHealthSource(runtime);
+        RuntimeHealth = new CriRuntimeHealthSource(runtime, runtime);
     }
 
     public LoadedKubeletConfig Config { get; }

@@ -54,7 +54,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
 {
     private readonly PodSyncAgentOptions _options;
     private readonly IKubeletLog _log;
-    private readonly CriRuntimeClient _runtime;
+    private readonly IRuntimeService _runtime;
+    private readonly CriRuntimeClient? _ownedRuntime;
     private readonly List<IPodSource> _sources = [];
     private readonly PodConfig _config;
     private readonly ProbeManager _probes;
@@ -85,7 +86,18 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _options = options;
         _log = options.Log;
         var time = options.Time;
-        _runtime = new CriRuntimeClient(options.RuntimeEndpoint, options.RuntimeRequestTimeout);
+        IImageService imageService;
+        if (options.RuntimeServices is var (runtime, images))
+        {
+            _runtime = runtime ?? throw new ArgumentException("RuntimeServices has no runtime service.", nameof(options));
+            imageService = images ?? throw new ArgumentException("RuntimeServices has no image service.", nameof(options));
+        }
+        else
+        {
+            _ownedRuntime = new CriRuntimeClient(options.RuntimeEndpoint, options.RuntimeRequestTimeout);
+            _runtime = _ownedRuntime;
+            imageService = _ownedRuntime;
+        }
         if (!string.IsNullOrEmpty(options.StaticPodPath))
             _sources.Add(new StaticPodSource(options.StaticPodPath, options.NodeName, options.FileCheckFrequency, time));
         _sources.AddRange(options.AdditionalSources);
@@ -114,7 +126,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _emptyDirLimits = new EmptyDirLimits(volumes, _log);
         _events = events;
         var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
-            new ImageManager(_runtime, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time)
+            new ImageManager(imageService, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time)
         {
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
@@ -403,6 +415,6 @@ public sealed class PodSyncAgent : IAsyncDisposable
     {
         await _probes.DisposeAsync().ConfigureAwait(false);
         await _workers.DisposeAsync().ConfigureAwait(false);
-        await _runtime.DisposeAsync().ConfigureAwait(false);
+        if (_ownedRuntime is not null) await _ownedRuntime.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -21,6 +21,12 @@ public sealed record PodSyncAgentOptions
     public string RuntimeEndpoint { get; init; } = KubeletConfigurationDefaults.DefaultContainerRuntimeEndpoint;
     public TimeSpan RuntimeRequestTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// The runtime and image services to use instead of a CRI client for <see cref="RuntimeEndpoint"/>
+    /// (both or neither; the caller owns and disposes them). Tests pass an in-memory runtime.
+    /// </summary>
+    public (Runtime.IRuntimeService Runtime, Runtime.IImageService Images)? RuntimeServices { get; init; }
+
     /// <summary>Kubelet's root directory: pod volumes and the local pod status store live under {root}/pods.</summary>
     public string RootDirectory { get; init; } = KubeletConfigurationDefaults.DefaultRootDirectory;
 

@@ -10,7 +10,7 @@ namespace KubeletPS.Core.Runtime;
 /// Every call carries a deadline (the kubelet's runtimeRequestTimeout) and turns failures into
 /// <see cref="KubeletRuntimeException"/> naming the endpoint and the operation.
 /// </summary>
-public sealed class CriRuntimeClient : IAsyncDisposable, IDisposable
+public sealed class CriRuntimeClient : IRuntimeService, IImageService, IAsyncDisposable, IDisposable
 {
     /// <summary>The kubelet's default runtimeRequestTimeout.</summary>
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromMinutes(2);
@@ -87,20 +87,6 @@ public sealed class CriRuntimeClient : IAsyncDisposable, IDisposable
     {
         var response = await CallAsync("Status", o => _runtime.StatusAsync(new Cri.StatusRequest(), o), cancellationToken).ConfigureAwait(false);
         return CriMapping.FromCri(response.Status) with { SupplementalGroupsPolicySupported = response.Features?.SupplementalGroupsPolicy == true };
-    }
-
-    /// <summary>Calls Status and throws <see cref="RuntimeErrorKind.RuntimeNotReady"/> unless RuntimeReady is true.</summary>
-    public async Task<RuntimeStatusInfo> EnsureReadyAsync(CancellationToken cancellationToken = default)
-    {
-        var status = await StatusAsync(cancellationToken).ConfigureAwait(false);
-        if (!status.RuntimeReady)
-        {
-            var condition = status.Find("RuntimeReady");
-            var detail = condition is null ? "no RuntimeReady condition reported" : $"RuntimeReady=false reason={condition.Reason} message={condition.Message}";
-            throw new KubeletRuntimeException(Endpoint, "Status", RuntimeErrorKind.RuntimeNotReady, $"container runtime endpoint {Endpoint}: runtime not ready: {detail}");
-        }
-
-        return status;
     }
 
     // ---- Pod sandboxes ----

@@ -2,8 +2,8 @@ using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Runtime;
 
-/// <summary>The node status's view of the runtime: the CRI Version and Status calls, errors kept as reasons.</summary>
-public sealed class CriRuntimeHealthSource(CriRuntimeClient runtime) : IRuntimeHealthSource
+/// <summary>The node status's view of the runtime: the CRI Version, Status and ListImages calls, errors kept as reasons.</summary>
+public sealed class CriRuntimeHealthSource(IRuntimeService runtime, IImageService imageService) : IRuntimeHealthSource
 {
     public async Task<RuntimeHealth> GetHealthAsync(CancellationToken cancellationToken)
     {
@@ -11,7 +11,7 @@ public sealed class CriRuntimeHealthSource(CriRuntimeClient runtime) : IRuntimeH
         {
             var version = await runtime.VersionAsync(cancellationToken).ConfigureAwait(false);
             var status = await runtime.StatusAsync(cancellationToken).ConfigureAwait(false);
-            var images = await runtime.ListImagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var images = await imageService.ListImagesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             var notReady = status.Conditions.Where(c => !c.Status)
                 .Select(c => $"{c.Type}=false reason:{c.Reason} message:{c.Message}").ToList();
             return new RuntimeHealth

@@ -25,7 +25,7 @@ public sealed record ImagePullProgress(string PodName, string ContainerName, str
 /// starts, and fail with ErrImagePull when the pull fails, as kubelet does even if an old copy is
 /// present), and backs off failed pulls per pod and image (ImagePullBackOff, 10 s doubling to 5 min).
 /// </summary>
-public sealed class ImageManager(CriRuntimeClient runtime, IKubeletLog log, IProgress<ImagePullProgress>? progress = null, TimeProvider? time = null)
+public sealed class ImageManager(IImageService runtime, IKubeletLog log, IProgress<ImagePullProgress>? progress = null, TimeProvider? time = null)
 {
     private readonly CrashLoopBackOff _backOff = new(time);
     private readonly TimeProvider _time = time ?? TimeProvider.System;

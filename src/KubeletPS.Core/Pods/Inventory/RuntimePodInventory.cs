@@ -26,11 +26,11 @@ namespace KubeletPS.Core.Pods.Inventory;
 /// </remarks>
 public sealed class RuntimePodInventory
 {
-    private readonly CriRuntimeClient _runtime;
+    private readonly IRuntimeService _runtime;
     private readonly LocalPodStatusStore? _statusStore;
     private readonly IKubeletLog _log;
 
-    public RuntimePodInventory(CriRuntimeClient runtime, LocalPodStatusStore? statusStore = null, IKubeletLog? log = null)
+    public RuntimePodInventory(IRuntimeService runtime, LocalPodStatusStore? statusStore = null, IKubeletLog? log = null)
     {
         _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
         _statusStore = statusStore;

@@ -38,7 +38,7 @@ public sealed class PodSyncResult
 /// pods with their grace period and preStop hooks (KillPod).
 /// </summary>
 public sealed class KubeGenericRuntimeManager(
-    CriRuntimeClient runtime,
+    IRuntimeService runtime,
     PodRuntimeSpecs specs,
     PodVolumes volumes,
     ImageManager images,
@@ -78,7 +78,7 @@ public sealed class KubeGenericRuntimeManager(
 
     private readonly int _maxParallelSandboxCreations = DefaultParallelSandboxCreations;
 
-    public CriRuntimeClient Runtime => runtime;
+    public IRuntimeService Runtime => runtime;
 
     /// <summary>Where kubelet's pod events go (Created, Started, Killing, BackOff, Failed, FailedMount); nowhere in standalone mode.</summary>
     public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;

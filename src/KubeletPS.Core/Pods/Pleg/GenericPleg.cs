@@ -41,7 +41,7 @@ public sealed record PodLifecycleEvent(string PodUid, PodLifecycleEventType Type
 /// cannot be reached the relist is retried with a back-off (1 s doubling to 30 s); the last known
 /// state is kept, so nothing is reported as gone while the runtime is away.
 /// </summary>
-public sealed class GenericPleg(CriRuntimeClient runtime, TimeSpan relistPeriod, Action<PodLifecycleEvent> onEvent, IKubeletLog log, TimeProvider? time = null)
+public sealed class GenericPleg(IRuntimeService runtime, TimeSpan relistPeriod, Action<PodLifecycleEvent> onEvent, IKubeletLog log, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private Dictionary<string, (string Uid, string State)> _last = new(StringComparer.Ordinal);

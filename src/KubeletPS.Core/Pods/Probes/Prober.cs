@@ -24,7 +24,7 @@ public sealed record ProbeOutcome(ProbeResult Result, string Message)
 /// exit code 0 passes), httpGet (to the pod IP, or the node for host-network pods; 200–399 passes;
 /// port by number or by the container's port name), tcpSocket (a connection is success).
 /// </summary>
-public sealed class Prober(CriRuntimeClient runtime)
+public sealed class Prober(IRuntimeService runtime)
 {
     private static readonly HttpClient Http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(30) })
     {

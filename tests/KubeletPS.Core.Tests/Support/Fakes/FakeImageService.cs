@@ -1,0 +1,51 @@
+using KubeletPS.Core.Runtime;
+
+namespace KubeletPS.Core.Tests.Support.Fakes;
+
+/// <summary>An in-memory CRI image service (cri-api's fake_image_service.go): images by reference, pulls recorded.</summary>
+public sealed class FakeImageService(FakeCriCalls? calls = null) : IImageService
+{
+    private readonly object _state = new();
+    private readonly Dictionary<string, ImageInfo> _images = new(StringComparer.Ordinal);
+    private readonly List<string> _pulled = [];
+
+    public FakeCriCalls Calls { get; } = calls ?? new FakeCriCalls();
+
+    /// <summary>The images pulled, in order.</summary>
+    public IReadOnlyList<string> Pulled
+    {
+        get { lock (_state) return [.. _pulled]; }
+    }
+
+    /// <summary>Makes an image present, as if pulled before.</summary>
+    public ImageInfo AddImage(string image, ulong size = 1024)
+    {
+        lock (_state)
+        {
+            var info = new ImageInfo("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(image))), [image], [], size, null, "", false);
+            _images[image] = info;
+            return info;
+        }
+    }
+
+    public Task<IReadOnlyList<ImageInfo>> ListImagesAsync(string? image = null, CancellationToken cancellationToken = default)
+        => Calls.CallAsync<IReadOnlyList<ImageInfo>>("ListImages", _state,
+            () => _images.Where(i => string.IsNullOrEmpty(image) || i.Key == image).Select(i => i.Value).Distinct().ToList(), cancellationToken);
+
+    public Task<ImageInfo?> ImageStatusAsync(string image, CancellationToken cancellationToken = default)
+        => Calls.CallAsync("ImageStatus", _state, () => _images.GetValueOrDefault(image) ?? _images.Values.FirstOrDefault(i => i.Id == image), cancellationToken);
+
+    public Task<string> PullImageAsync(string image, PodSandboxSpec? sandboxSpec = null, CancellationToken cancellationToken = default)
+        => Calls.CallAsync("PullImage", _state, () =>
+        {
+            _pulled.Add(image);
+            return (_images.GetValueOrDefault(image) ?? AddImage(image)).Id;
+        }, cancellationToken);
+
+    public Task RemoveImageAsync(string image, CancellationToken cancellationToken = default)
+        => Calls.CallAsync("RemoveImage", _state, () => _images.Remove(image), cancellationToken);
+
+    public Task<IReadOnlyList<ImageFilesystemInfo>> ImageFsInfoAsync(CancellationToken cancellationToken = default)
+        => Calls.CallAsync<IReadOnlyList<ImageFilesystemInfo>>("ImageFsInfo", _state,
+            () => [new ImageFilesystemInfo("/fake/images", (ulong)_images.Values.Sum(i => (long)i.Size), (ulong)_images.Count, null)], cancellationToken);
+}
