@@ -126,7 +126,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _emptyDirLimits = new EmptyDirLimits(volumes, _log);
         _events = events;
         var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
-            new ImageManager(imageService, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log, time)
+            new ImageManager(imageService, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log)
         {
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,

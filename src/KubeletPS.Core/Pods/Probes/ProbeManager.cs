@@ -17,7 +17,7 @@ public enum ProbeType { Liveness, Readiness, Startup }
 /// the pod worker kill and restart the container. Every probe that does not pass records a Warning
 /// Unhealthy event on the container, as kubelet's prober does.
 /// </summary>
-public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, IKubeletLog log, TimeProvider? time = null) : IAsyncDisposable
+public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, IKubeletLog log, TimeProvider? time = null) : IProbeResults, IAsyncDisposable
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<(string ContainerId, ProbeType Type), ProbeWorker> _workers = new();

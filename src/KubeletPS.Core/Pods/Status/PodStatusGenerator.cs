@@ -28,7 +28,7 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
         // Kubelet: initialized once every regular init container completed and every sidecar started;
         // and still initialized, while a sidecar restarts, once an app container has started.
         var incomplete = initContainers.Zip(initStatuses)
-            .Where(p => KubeGenericRuntimeManager.IsSidecar(p.First) ? p.Second.Started != true : p.Second.State?.Terminated is not { ExitCode: 0 })
+            .Where(p => PodActionDecisions.IsSidecar(p.First) ? p.Second.Started != true : p.Second.State?.Terminated is not { ExitCode: 0 })
             .Select(p => p.Second.Name).ToList();
         var initialized = incomplete.Count == 0 || (pod.Spec.Containers ?? []).Any(c => runtime.Latest(c.Name) is { State: ContainerState.Running or ContainerState.Exited });
         var statuses = (pod.Spec.Containers ?? []).Select(c => ContainerStatus(pod, c, runtime, waiting, probes, isInit: false, initialized)).ToList();
@@ -62,7 +62,7 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
                 initialized ? null : $"containers with incomplete status: [{string.Join(' ', incomplete)}]"),
         };
         // Sidecars count for readiness, as app containers do.
-        var unready = initContainers.Zip(initStatuses).Where(p => KubeGenericRuntimeManager.IsSidecar(p.First) && !p.Second.Ready).Select(p => p.Second.Name)
+        var unready = initContainers.Zip(initStatuses).Where(p => PodActionDecisions.IsSidecar(p.First) && !p.Second.Ready).Select(p => p.Second.Name)
             .Concat(statuses.Where(s => !s.Ready).Select(s => s.Name)).ToList();
         var ready = unready.Count == 0 && !terminal;
         var (reason, message) = terminal ? ("PodCompleted", (string?)null)
@@ -111,11 +111,11 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
             case ContainerState.Running:
                 status.State.Running = new V1ContainerStateRunning { StartedAt = latest.Status.StartedAt?.UtcDateTime };
                 status.Started = probes?.IsStarted(container, latest.Id) ?? true;
-                status.Ready = (!isInit || KubeGenericRuntimeManager.IsSidecar(container)) && (probes?.IsReady(container, latest.Id) ?? true);
+                status.Ready = (!isInit || PodActionDecisions.IsSidecar(container)) && (probes?.IsReady(container, latest.Id) ?? true);
                 if (previous?.State == ContainerState.Exited) status.LastState.Terminated = Terminated(previous);
                 break;
             case ContainerState.Exited:
-                if (wait is not null && KubeGenericRuntimeManager.ShouldRestart(pod, container, latest) && (pod.Spec.RestartPolicy != "Never" || KubeGenericRuntimeManager.IsSidecar(container)))
+                if (wait is not null && PodActionDecisions.ShouldRestart(pod, container, latest) && (pod.Spec.RestartPolicy != "Never" || PodActionDecisions.IsSidecar(container)))
                 {
                     status.State.Waiting = new V1ContainerStateWaiting { Message = wait.Message, Reason = wait.Reason };
                     status.LastState.Terminated = Terminated(latest);
@@ -182,7 +182,7 @@ public sealed class PodStatusGenerator(string runtimeName, string? hostIp, TimeP
         var restartPolicy = pod.Spec.RestartPolicy ?? "Always";
         int pendingInitialization = 0, failedInitialization = 0;
         int unknown = 0, running = 0, waiting = 0, stopped = 0, succeeded = 0;
-        var sidecars = (pod.Spec.InitContainers ?? []).Where(KubeGenericRuntimeManager.IsSidecar).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var sidecars = (pod.Spec.InitContainers ?? []).Where(PodActionDecisions.IsSidecar).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var s in init)
         {
             if (sidecars.Contains(s.Name))

@@ -48,7 +48,7 @@ public sealed class MemoryBackedVolumes
         foreach (var c in pod.Spec.InitContainers ?? [])
         {
             if (Limit(c) is not { } l) return null;
-            if (KubeGenericRuntimeManager.IsSidecar(c)) sidecars += l;
+            if (PodActionDecisions.IsSidecar(c)) sidecars += l;
             else init = Math.Max(init, l + sidecars);
         }
         return Math.Max(sum + sidecars, init);
