@@ -115,9 +115,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
 
         var prober = new Prober(_runtime);
         var backOff = new CrashLoopBackOff(options.CrashLoopBackOffBase, options.CrashLoopBackOffMax, time) { ResetAfter = options.CrashLoopBackOffResetAfter };
-        PodWorkers? workers = null;
         var events = options.Events ?? NullEventRecorder.Instance;
-        _probes = new ProbeManager(prober, uid => workers?.Signal(uid), _log, time) { Events = events };
+        _probes = new ProbeManager(prober, _log, time) { Events = events };
         var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable, Security = _security };
@@ -132,16 +131,17 @@ public sealed class PodSyncAgent : IAsyncDisposable
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
         };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
-        workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time)
+        _pleg = new GenericPleg(_runtime, options.RelistPeriod, _log, time);
+        var workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time)
         {
             // The relist runs once before any worker starts (adoption), so a pod it did not see is new to the runtime.
-            MayExistInRuntime = uid => _pleg is not { LastRelist: not null } pleg || pleg.PodUids.Contains(uid),
+            MayExistInRuntime = _pleg.MayHavePod,
         };
         _workers = workers;
-        var podWorkers = _workers;
-        _admission = new SecurityAdmitHandler(_security, () => podWorkers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid));
+        _admission = new SecurityAdmitHandler(_security, () => workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid));
         _workers.StatusChanged += pod => StatusChanged?.Invoke(pod);
-        _pleg = new GenericPleg(_runtime, options.RelistPeriod, e => _workers.Signal(e), _log, time);
+        _probes.ResultChanged += workers.Signal;
+        _pleg.PodEvent += workers.Signal;
         _pleg.Relisted += Housekeeping;
     }
 

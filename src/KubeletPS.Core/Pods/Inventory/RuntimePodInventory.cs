@@ -45,23 +45,19 @@ public sealed class RuntimePodInventory
     public async Task<IReadOnlyList<RuntimePod>> ListAsync(Func<string, string, bool>? include = null, CancellationToken cancellationToken = default)
     {
         await _runtime.EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
-        var allSandboxes = await _runtime.ListPodSandboxesAsync(null, cancellationToken).ConfigureAwait(false);
-        var allContainers = await _runtime.ListContainersAsync(null, cancellationToken).ConfigureAwait(false);
-        var sandboxes = allSandboxes.Where(s => Label(s.Labels, KubeletLabels.PodUid) is not null).ToList();
-        var containers = allContainers
-            .Where(c => Label(c.Labels, KubeletLabels.PodUid) is not null && Label(c.Labels, KubeletLabels.ContainerName) is not null)
-            .ToList();
-        var skipped = allSandboxes.Count - sandboxes.Count + allContainers.Count - containers.Count;
+        var (groups, skipped) = await RuntimePods.GetPodsAsync(_runtime, cancellationToken).ConfigureAwait(false);
+        // A container is shown by its name: one without kubelet's container-name label is not one kubelet made.
+        skipped += groups.Sum(g => g.Containers.Count(c => Label(c.Labels, KubeletLabels.ContainerName) is null));
         if (skipped > 0) _log.Debug($"Skipped {skipped} sandbox(es) and container(s) without kubelet's labels (not started by a kubelet).");
 
-        var sandboxesByUid = sandboxes.GroupBy(s => Label(s.Labels, KubeletLabels.PodUid)!).ToDictionary(g => g.Key, g => g.ToList());
-        var containersByUid = containers.GroupBy(c => Label(c.Labels, KubeletLabels.PodUid)!).ToDictionary(g => g.Key, g => g.ToList());
         var pods = new List<RuntimePod>();
-        foreach (var uid in sandboxesByUid.Keys.Union(containersByUid.Keys))
+        foreach (var group in groups)
         {
-            var podSandboxes = sandboxesByUid.GetValueOrDefault(uid) ?? [];
-            var podContainers = containersByUid.GetValueOrDefault(uid) ?? [];
-            var latest = podSandboxes.OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Attempt).FirstOrDefault();
+            var uid = group.Uid;
+            var podSandboxes = group.Sandboxes.ToList();
+            var podContainers = group.Containers.Where(c => Label(c.Labels, KubeletLabels.ContainerName) is not null).ToList();
+            if (podSandboxes.Count == 0 && podContainers.Count == 0) continue;
+            var latest = group.LatestSandbox;
             IReadOnlyDictionary<string, string> labels = latest?.Labels ?? podContainers[0].Labels;
             var name = Label(labels, KubeletLabels.PodName) ?? latest?.Name ?? "";
             var ns = Label(labels, KubeletLabels.PodNamespace) ?? latest?.Namespace ?? "";

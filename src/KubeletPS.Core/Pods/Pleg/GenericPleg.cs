@@ -41,7 +41,7 @@ public sealed record PodLifecycleEvent(string PodUid, PodLifecycleEventType Type
 /// cannot be reached the relist is retried with a back-off (1 s doubling to 30 s); the last known
 /// state is kept, so nothing is reported as gone while the runtime is away.
 /// </summary>
-public sealed class GenericPleg(IRuntimeService runtime, TimeSpan relistPeriod, Action<PodLifecycleEvent> onEvent, IKubeletLog log, TimeProvider? time = null)
+public sealed class GenericPleg(IRuntimeService runtime, TimeSpan relistPeriod, IKubeletLog log, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private Dictionary<string, (string Uid, string State)> _last = new(StringComparer.Ordinal);
@@ -58,22 +58,23 @@ public sealed class GenericPleg(IRuntimeService runtime, TimeSpan relistPeriod, 
     /// <summary>Raised after each successful relist.</summary>
     public event Action? Relisted;
 
+    /// <summary>Raised for each change a relist saw, before <see cref="Relisted"/>.</summary>
+    public event Action<PodLifecycleEvent>? PodEvent;
+
+    /// <summary>
+    /// False only when a relist has run and saw nothing of the pod: then the runtime holds nothing of
+    /// it (a pod worker's first sync need not list the runtime). True before the first relist.
+    /// </summary>
+    public bool MayHavePod(string uid) => LastRelist is null || PodUids.Contains(uid);
+
     public async Task RelistAsync(CancellationToken ct)
     {
-        var sandboxes = await runtime.ListPodSandboxesAsync(null, ct).ConfigureAwait(false);
-        var containers = await runtime.ListContainersAsync(null, ct).ConfigureAwait(false);
+        var (pods, _) = await RuntimePods.GetPodsAsync(runtime, ct).ConfigureAwait(false);
         var current = new Dictionary<string, (string Uid, string State)>(StringComparer.Ordinal);
-        var sandboxUid = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var s in sandboxes)
+        foreach (var pod in pods)
         {
-            if (!s.Labels.TryGetValue(KubeletLabels.PodUid, out var uid)) continue;
-            sandboxUid[s.Id] = uid;
-            current[PodLifecycleEvent.SandboxPrefix + s.Id] = (uid, s.State.ToString());
-        }
-        foreach (var c in containers)
-        {
-            if (!c.Labels.TryGetValue(KubeletLabels.PodUid, out var uid) && !sandboxUid.TryGetValue(c.PodSandboxId, out uid)) continue;
-            current[c.Id] = (uid, c.State.ToString());
+            foreach (var s in pod.Sandboxes) current[PodLifecycleEvent.SandboxPrefix + s.Id] = (pod.Uid, s.State.ToString());
+            foreach (var c in pod.Containers) current[c.Id] = (pod.Uid, c.State.ToString());
         }
 
         var events = new List<PodLifecycleEvent>();
@@ -101,7 +102,7 @@ public sealed class GenericPleg(IRuntimeService runtime, TimeSpan relistPeriod, 
             _healthy = true;
             log.Info($"container runtime {runtime.Endpoint} is reachable again; relisting resumed.");
         }
-        foreach (var e in events) onEvent(e);
+        foreach (var e in events) PodEvent?.Invoke(e);
         Relisted?.Invoke();
     }
 

@@ -17,7 +17,7 @@ public enum ProbeType { Liveness, Readiness, Startup }
 /// the pod worker kill and restart the container. Every probe that does not pass records a Warning
 /// Unhealthy event on the container, as kubelet's prober does.
 /// </summary>
-public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, IKubeletLog log, TimeProvider? time = null) : IProbeResults, IAsyncDisposable
+public sealed class ProbeManager(Prober prober, IKubeletLog log, TimeProvider? time = null) : IProbeResults, IAsyncDisposable
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<(string ContainerId, ProbeType Type), ProbeWorker> _workers = new();
@@ -25,6 +25,9 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
 
     /// <summary>Where Unhealthy events go; nowhere in standalone mode.</summary>
     public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
+
+    /// <summary>Raised (on a prober thread) with the pod UID when a probe result of one of its containers changed: its worker syncs it again.</summary>
+    public event Action<string>? ResultChanged;
 
     /// <summary>Kubelet's Unhealthy message (pkg/kubelet/prober): "Liveness probe failed: OUTPUT", or "… errored" when the probe could not run.</summary>
     public static string UnhealthyMessage(ProbeType type, ProbeOutcome outcome) => outcome.Result == ProbeResult.Unknown
@@ -194,7 +197,7 @@ public sealed class ProbeManager(Prober prober, Action<string> onResultChanged, 
             log.Info($"pod {podName} container {containerName}: {type.ToString().ToLowerInvariant()} probe succeeded.");
         else
             log.Info($"pod {podName} container {containerName}: {type.ToString().ToLowerInvariant()} probe failed: {outcome.Message}");
-        onResultChanged(podUid);
+        ResultChanged?.Invoke(podUid);
     }
 
     private void LogUnexpected(string podName, string containerName, ProbeType type, Exception e)

@@ -19,7 +19,7 @@ internal sealed class FakeRuntimeManager : IAsyncDisposable
         Images = new FakeImageService(Runtime.Calls);
         Images.AddImage("busybox:1.36");
         var prober = new Prober(Runtime);
-        Probes = new ProbeManager(prober, _ => { }, Log);
+        Probes = new ProbeManager(prober, Log);
         var specs = new PodRuntimeSpecs(Path.Combine(Root, "logs"), Root, new PodDns([], "", null, Log), "10.0.0.1");
         Manager = new KubeGenericRuntimeManager(Runtime, specs, new PodVolumes(Root), new ImageManager(Images, Log), Probes, prober, new CrashLoopBackOff(), Log)
         {
