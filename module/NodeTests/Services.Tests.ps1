@@ -21,6 +21,7 @@ Describe 'Services' -Tag 'Services' {
             }
             catch {
                 if ($_.FullyQualifiedErrorId -like '*NoSystemd*') { Set-ItResult -Skipped -Because $_.Exception.Message; return }
+                if ($_.FullyQualifiedErrorId -like 'GetKubeletServiceNotFound*') { throw "$Name.service does not exist: $Install." }
                 throw "$Name.service cannot be read: $($_.Exception.Message)"
             }
             if (-not $service -or $service.LoadState -eq 'not-found' -or $service.UnitFileState -eq 'not-found') { throw "$Name.service does not exist: $Install." }
