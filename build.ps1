@@ -98,6 +98,8 @@ function Invoke-Build {
             Copy-Item (Join-Path $RepoRoot 'module/KubeletPS.Types.ps1xml') $ModuleOut
         }
         Copy-Item (Join-Path $RepoRoot 'module/examples') $ModuleOut -Recurse -ErrorAction Ignore
+        # Test-KubeletNode's Pester suite, one file per group.
+        Copy-Item (Join-Path $RepoRoot 'module/NodeTests') $ModuleOut -Recurse
 
         # Help: MAML generated from module/help/*.md and the cmdlets' own metadata, in a clean pwsh.
         $helpScript = Join-Path $RepoRoot 'module/help/ConvertTo-MamlHelp.ps1'

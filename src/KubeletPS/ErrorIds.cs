@@ -76,4 +76,9 @@ internal static class ErrorIds
     internal const string StartKubeletPodSyncInvalidArgument = nameof(StartKubeletPodSyncInvalidArgument);
     internal const string StartKubeletPodSyncNoStaticPodPath = nameof(StartKubeletPodSyncNoStaticPodPath);
     internal const string StartKubeletPodSyncTimeout = nameof(StartKubeletPodSyncTimeout);
+
+    // Test-KubeletNode
+    internal const string TestKubeletNodePesterNotFound = nameof(TestKubeletNodePesterNotFound);
+    internal const string TestKubeletNodeUnknownGroup = nameof(TestKubeletNodeUnknownGroup);
+    internal const string TestKubeletNodeSuiteNotFound = nameof(TestKubeletNodeSuiteNotFound);
 }

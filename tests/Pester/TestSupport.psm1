@@ -41,9 +41,11 @@ function New-TestPki {
 function Start-TestCluster {
     # Starts the test API server as its own process; returns an object with Dir, Url, Process.
     param([Parameter(Mandatory)][string] $Directory, [string[]] $Node = @(), [int] $TimeoutSeconds = 60,
-        [string] $BootstrapKubeconfig, [string] $ClientCertTtl)
+        [string] $BootstrapKubeconfig, [string] $ClientCertTtl, [string[]] $ExpiredNode = @())
     $arguments = @((Get-TestClusterDll), '--dir', $Directory)
     foreach ($n in $Node) { $arguments += '--node', $n }
+    # DIR/node-NAME-expired.conf: the node's credentials with a certificate that expired 35 days ago.
+    foreach ($n in $ExpiredNode) { $arguments += '--expired-node', $n }
     if ($BootstrapKubeconfig) { $arguments += '--bootstrap-kubeconfig', $BootstrapKubeconfig }
     if ($ClientCertTtl) { $arguments += '--client-cert-ttl', $ClientCertTtl }
     $null = New-Item -ItemType Directory -Force $Directory

@@ -123,7 +123,7 @@ public static class KubeletConfigurationSupport
         ["iptablesMasqueradeBit"] = NoIptables,
         ["iptablesDropBit"] = NoIptables,
         ["featureGates"] = "the agent checks no feature gates",
-        ["failSwapOn"] = "the agent does not check for swap",
+        ["failSwapOn"] = "the agent does not check for swap at start (Test-KubeletNode's Preflight does)",
         ["memorySwap.swapBehavior"] = "the agent does not configure container swap",
         ["containerLogMaxSize"] = NoLogRotation,
         ["containerLogMaxFiles"] = NoLogRotation,

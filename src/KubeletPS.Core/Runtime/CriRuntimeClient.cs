@@ -89,6 +89,31 @@ public sealed class CriRuntimeClient : IRuntimeService, IImageService, IAsyncDis
         return CriMapping.FromCri(response.Status) with { SupplementalGroupsPolicySupported = response.Features?.SupplementalGroupsPolicy == true };
     }
 
+    /// <summary>Status with verbose: the runtime's own information (containerd: "config", its CRI plugin configuration as JSON).</summary>
+    public async Task<IReadOnlyDictionary<string, string>> StatusInfoAsync(CancellationToken cancellationToken = default)
+    {
+        var response = await CallAsync("Status", o => _runtime.StatusAsync(new Cri.StatusRequest { Verbose = true }, o), cancellationToken).ConfigureAwait(false);
+        return response.Info.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The cgroup driver the runtime reports through RuntimeConfig ("systemd" or "cgroupfs"), as
+    /// kubelet asks it at start; null when the runtime does not implement the call (containerd 1.x).
+    /// </summary>
+    public async Task<string?> RuntimeCgroupDriverAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var response = await CallAsync("RuntimeConfig", o => _runtime.RuntimeConfigAsync(new Cri.RuntimeConfigRequest(), o), cancellationToken).ConfigureAwait(false);
+            if (response.Linux is null) return null;
+            return response.Linux.CgroupDriver == Cri.CgroupDriver.Systemd ? "systemd" : "cgroupfs";
+        }
+        catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.Unimplemented)
+        {
+            return null;
+        }
+    }
+
     // ---- Pod sandboxes ----
 
     /// <summary>Creates and starts a pod sandbox; returns its id.</summary>

@@ -4,9 +4,10 @@ using KubeletPS.TestCluster.Auth;
 namespace KubeletPS.TestCluster.Server;
 
 /// <summary>
-/// <c>serve --dir DIR [--node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]</c>:
+/// <c>serve --dir DIR [--node NAME]... [--expired-node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]</c>:
 /// runs the test API server until Ctrl+C or SIGTERM, after writing DIR/ca.crt, DIR/admin.conf, DIR/node-NAME.conf for each
-/// node and, with --bootstrap-kubeconfig, a bootstrap kubeconfig holding a fresh bootstrap token.
+/// node, DIR/node-NAME-expired.conf (a client certificate that expired 35 days ago) for each --expired-node and, with
+/// --bootstrap-kubeconfig, a bootstrap kubeconfig holding a fresh bootstrap token.
 /// </summary>
 public static class ServeCommand
 {
@@ -16,6 +17,7 @@ public static class ServeCommand
         var port = 0;
         var verbose = false;
         var nodes = new List<string>();
+        var expiredNodes = new List<string>();
         string? bootstrapKubeconfig = null;
         TimeSpan? clientCertTtl = null;
         for (var i = 0; i < args.Length; i++)
@@ -25,6 +27,7 @@ public static class ServeCommand
             {
                 case "--dir": dir = Value(); break;
                 case "--node": nodes.Add(Value()); break;
+                case "--expired-node": expiredNodes.Add(Value()); break;
                 case "--port": port = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--verbose": verbose = true; break;
                 case "--bootstrap-kubeconfig": bootstrapKubeconfig = Value(); break;
@@ -38,7 +41,7 @@ public static class ServeCommand
                     clientCertTtl = ttl;
                     break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: KubeletPS.TestCluster [serve] --dir DIR [--node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]");
+                    Console.WriteLine("usage: KubeletPS.TestCluster [serve] --dir DIR [--node NAME]... [--expired-node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"unknown argument: {args[i]}");
@@ -62,6 +65,7 @@ public static class ServeCommand
         File.WriteAllText(Path.Combine(dir, "ca.crt"), server.CaPem);
         server.WriteAdminKubeconfig(Path.Combine(dir, "admin.conf"));
         foreach (var node in nodes) server.WriteNodeKubeconfig(Path.Combine(dir, $"node-{node}.conf"), node);
+        foreach (var node in expiredNodes) server.WriteExpiredNodeKubeconfig(Path.Combine(dir, $"node-{node}-expired.conf"), node);
         if (bootstrapKubeconfig is not null)
         {
             var token = server.CreateBootstrapToken();

@@ -109,6 +109,19 @@ public sealed class TestApiServer : IAsyncDisposable
     public void WriteNodeKubeconfig(string path, string nodeName) =>
         WriteKubeconfig(path, UserInfo.NodeUserPrefix + nodeName, UserInfo.NodesGroup);
 
+    /// <summary>A node kubeconfig whose client certificate, signed by the cluster CA, expired 35 days ago (a node left off too long).</summary>
+    public void WriteExpiredNodeKubeconfig(string path, string nodeName)
+    {
+        var now = _options.TimeProvider.GetUtcNow();
+        var cert = Pki.Issue(new CertificateSpec(UserInfo.NodeUserPrefix + nodeName)
+        {
+            Organizations = [UserInfo.NodesGroup],
+            NotBefore = now.AddDays(-400),
+            NotAfter = now.AddDays(-35),
+        });
+        Kubeconfig.WritePrivateFile(path, Kubeconfig.Render(Url, CaPem, UserInfo.NodeUserPrefix + nodeName, cert.CertificatePem, cert.KeyPem()));
+    }
+
     public void WriteAdminKubeconfig(string path) => WriteKubeconfig(path, "kubernetes-admin", UserInfo.Masters);
 
     /// <summary>
