@@ -25,6 +25,7 @@
         'Start-KubeletPodSync'
         'Start-KubeletAgent'
         'Install-KubeletService'
+        'Join-KubeletCluster'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(
