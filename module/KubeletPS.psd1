@@ -26,6 +26,7 @@
         'Start-KubeletAgent'
         'Install-KubeletService'
         'Test-KubeletNode'
+        'Join-KubeletCluster'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(

@@ -71,6 +71,11 @@ internal static class ErrorIds
     internal const string InvalidKubeconfig = nameof(InvalidKubeconfig);
     internal const string ApiRequestFailed = nameof(ApiRequestFailed);
 
+    // Join-KubeletCluster: the prefix, to which a JoinProblem (CACertHashMismatch, SignatureInvalid, TokenNotSigned, TokenRefused,
+    // DiscoveryFailed, ServerNotTrusted, ClusterInfoInvalid, KubeletConfigInvalid, AlreadyJoined, NodeExists), a
+    // CertificateBootstrapProblem, InvalidArgument, CACertHashRequired, SystemdNotRunning, InstallFailed, Stopped or Failed is appended.
+    internal const string JoinKubeletCluster = nameof(JoinKubeletCluster);
+
     // Start-KubeletPodSync
     internal const string StartKubeletPodSyncInvalidConfig = nameof(StartKubeletPodSyncInvalidConfig);
     internal const string StartKubeletPodSyncInvalidArgument = nameof(StartKubeletPodSyncInvalidArgument);

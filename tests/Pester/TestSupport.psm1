@@ -41,13 +41,15 @@ function New-TestPki {
 function Start-TestCluster {
     # Starts the test API server as its own process; returns an object with Dir, Url, Process.
     param([Parameter(Mandatory)][string] $Directory, [string[]] $Node = @(), [int] $TimeoutSeconds = 60,
-        [string] $BootstrapKubeconfig, [string] $ClientCertTtl, [string[]] $ExpiredNode = @())
+        [string] $BootstrapKubeconfig, [string] $ClientCertTtl, [string[]] $ExpiredNode = @(), [string] $KubeletConfig, [switch] $PrintJoinCommand)
     $arguments = @((Get-TestClusterDll), '--dir', $Directory)
     foreach ($n in $Node) { $arguments += '--node', $n }
     # DIR/node-NAME-expired.conf: the node's credentials with a certificate that expired 35 days ago.
     foreach ($n in $ExpiredNode) { $arguments += '--expired-node', $n }
     if ($BootstrapKubeconfig) { $arguments += '--bootstrap-kubeconfig', $BootstrapKubeconfig }
     if ($ClientCertTtl) { $arguments += '--client-cert-ttl', $ClientCertTtl }
+    if ($KubeletConfig) { $arguments += '--kubelet-config', $KubeletConfig }
+    if ($PrintJoinCommand) { $arguments += '--print-join-command' }
     $null = New-Item -ItemType Directory -Force $Directory
     $log = Join-Path $Directory 'server.log'
     $process = Start-Process dotnet -ArgumentList $arguments -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru
@@ -57,7 +59,8 @@ function Start-TestCluster {
         $ready = Select-String -Path $log -Pattern 'ready' -ErrorAction Ignore | Select-Object -First 1
         if ($ready) {
             $url = [regex]::Match($ready.Line, 'https://[^\s]+').Value
-            return [pscustomobject]@{ Directory = $Directory; Url = $url; Process = $process }
+            $join = Select-String -Path $log -Pattern '^Join-KubeletCluster ' -ErrorAction Ignore | Select-Object -First 1
+            return [pscustomobject]@{ Directory = $Directory; Url = $url; Process = $process; JoinCommand = $(if ($join) { $join.Line }) }
         }
         Start-Sleep -Milliseconds 100
     }

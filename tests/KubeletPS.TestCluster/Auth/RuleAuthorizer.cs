@@ -54,7 +54,8 @@ public sealed class RuleAuthorizer(IEnumerable<PolicyRule> rules) : IAuthorizer
     /// <summary>
     /// The bindings kubeadm init creates for TLS bootstrap: kubeadm:kubelet-bootstrap (system:node-bootstrapper: create,
     /// get, list, watch CSRs) and kubeadm:node-autoapprove-bootstrap (nodeclient) for its default node token group, and
-    /// kubeadm:node-autoapprove-certificate-rotation (selfnodeclient) for system:nodes.
+    /// kubeadm:node-autoapprove-certificate-rotation (selfnodeclient) for system:nodes; and the join roles
+    /// kubeadm:bootstrap-signer-clusterinfo, kubeadm:kubelet-config and kubeadm:get-nodes.
     /// </summary>
     public static IReadOnlyList<PolicyRule> KubeadmRules { get; } =
     [
@@ -72,6 +73,23 @@ public sealed class RuleAuthorizer(IEnumerable<PolicyRule> rules) : IAuthorizer
         {
             Groups = [UserInfo.NodesGroup], Verbs = ["create"],
             ApiGroups = ["certificates.k8s.io"], Resources = ["certificatesigningrequests/selfnodeclient"],
+        },
+        // kubeadm:bootstrap-signer-clusterinfo: system:anonymous may get the cluster-info ConfigMap, and nothing else.
+        new()
+        {
+            Users = [UserInfo.Anonymous.Name], Verbs = ["get"], ApiGroups = [""], Resources = ["configmaps"],
+            ResourceNames = ["cluster-info"], Namespaces = ["kube-public"],
+        },
+        // kubeadm:kubelet-config: joining nodes and nodes read the cluster's kubelet configuration.
+        new()
+        {
+            Groups = [UserInfo.NodesGroup, BootstrapTokenAuthenticator.KubeadmDefaultNodeTokenGroup], Verbs = ["get"], ApiGroups = [""],
+            Resources = ["configmaps"], ResourceNames = ["kubelet-config"], Namespaces = ["kube-system"],
+        },
+        // kubeadm:get-nodes: kubeadm join checks that no Ready node has its name.
+        new()
+        {
+            Groups = [BootstrapTokenAuthenticator.KubeadmDefaultNodeTokenGroup], Verbs = ["get"], ApiGroups = [""], Resources = ["nodes"],
         },
     ];
 

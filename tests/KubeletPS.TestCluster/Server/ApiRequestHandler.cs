@@ -240,7 +240,7 @@ internal sealed class ApiRequestHandler(
     private async Task GetAsync(HttpContext ctx, ResourceRequest r)
     {
         if (r.Subresource is "token") throw ApiException.MethodNotSupported(r.Type, "get");
-        var obj = store.Get(r.Type, r.Namespace, r.Name);
+        var obj = ClusterInfoPublisher.AsServed(options, store, r.Type, store.Get(r.Type, r.Namespace, r.Name));
         if (TableConvertor.Wanted(ctx.Request.Headers.Accept))
         {
             await WriteJsonAsync(ctx, 200, TableConvertor.Convert(r.Type, [obj], obj["metadata"]!["resourceVersion"]!.GetValue<string>(),

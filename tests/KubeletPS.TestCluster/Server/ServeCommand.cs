@@ -4,10 +4,12 @@ using KubeletPS.TestCluster.Auth;
 namespace KubeletPS.TestCluster.Server;
 
 /// <summary>
-/// <c>serve --dir DIR [--node NAME]... [--expired-node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]</c>:
+/// <c>serve --dir DIR [--node NAME]... [--expired-node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--kubelet-config PATH|kubeadm] [--print-join-command] [--verbose]</c>:
 /// runs the test API server until Ctrl+C or SIGTERM, after writing DIR/ca.crt, DIR/admin.conf, DIR/node-NAME.conf for each
 /// node, DIR/node-NAME-expired.conf (a client certificate that expired 35 days ago) for each --expired-node and, with
-/// --bootstrap-kubeconfig, a bootstrap kubeconfig holding a fresh bootstrap token.
+/// --bootstrap-kubeconfig, a bootstrap kubeconfig holding a fresh bootstrap token. --kubelet-config publishes
+/// the kubelet-config ConfigMap (a file's KubeletConfiguration, or kubeadm's); --print-join-command creates a token and
+/// prints the Join-KubeletCluster command that uses it, as kubeadm token create --print-join-command does.
 /// </summary>
 public static class ServeCommand
 {
@@ -20,6 +22,8 @@ public static class ServeCommand
         var expiredNodes = new List<string>();
         string? bootstrapKubeconfig = null;
         TimeSpan? clientCertTtl = null;
+        string? kubeletConfig = null;
+        var printJoinCommand = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -31,6 +35,11 @@ public static class ServeCommand
                 case "--port": port = int.Parse(Value(), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--verbose": verbose = true; break;
                 case "--bootstrap-kubeconfig": bootstrapKubeconfig = Value(); break;
+                case "--kubelet-config":
+                    var source = Value();
+                    kubeletConfig = source == "kubeadm" ? ClusterInfoPublisher.KubeadmKubeletConfiguration : File.ReadAllText(source);
+                    break;
+                case "--print-join-command": printJoinCommand = true; break;
                 case "--client-cert-ttl":
                     var text = Value();
                     if (!KubeletPS.Core.Configuration.GoDuration.TryParse(text, out var ttl) || ttl <= TimeSpan.Zero)
@@ -41,7 +50,7 @@ public static class ServeCommand
                     clientCertTtl = ttl;
                     break;
                 case "-h" or "--help":
-                    Console.WriteLine("usage: KubeletPS.TestCluster [serve] --dir DIR [--node NAME]... [--expired-node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--verbose]");
+                    Console.WriteLine("usage: KubeletPS.TestCluster [serve] --dir DIR [--node NAME]... [--expired-node NAME]... [--port N] [--bootstrap-kubeconfig PATH] [--client-cert-ttl DURATION] [--kubelet-config PATH|kubeadm] [--print-join-command] [--verbose]");
                     return 0;
                 default:
                     Console.Error.WriteLine($"unknown argument: {args[i]}");
@@ -59,6 +68,7 @@ public static class ServeCommand
         {
             Port = port,
             ClientCertificateTtl = clientCertTtl ?? defaults.ClientCertificateTtl,
+            KubeletConfiguration = kubeletConfig,
             MinimumLogLevel = verbose ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Warning,
         });
         Directory.CreateDirectory(dir);
@@ -71,6 +81,11 @@ public static class ServeCommand
             var token = server.CreateBootstrapToken();
             server.WriteBootstrapKubeconfig(bootstrapKubeconfig, token);
             Console.WriteLine($"bootstrap kubeconfig: {bootstrapKubeconfig} (user system:bootstrap:{token.Split('.')[0]})");
+        }
+
+        if (printJoinCommand)
+        {
+            Console.WriteLine($"Join-KubeletCluster -Server 127.0.0.1:{server.Port} -Token {server.CreateBootstrapToken()} -CACertHash {server.CaCertHash}");
         }
 
         using var stop = new CancellationTokenSource();

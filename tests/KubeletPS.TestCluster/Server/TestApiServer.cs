@@ -21,6 +21,7 @@ public sealed class TestApiServer : IAsyncDisposable
     private readonly IssuedCertificate _serving;
     private readonly ApiRequestHandler _handler;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly BootstrapSigner _signer;
     private WebApplication? _app;
 
     private TestApiServer(TestApiServerOptions options)
@@ -41,6 +42,7 @@ public sealed class TestApiServer : IAsyncDisposable
             new BootstrapTokenAuthenticator(Store, options.TimeProvider), authorizer,
             Faults, RequestLog, options, () => $"127.0.0.1:{Port}", _loggerFactory.CreateLogger("KubeletPS.TestCluster.ApiServer"));
         SeedCluster();
+        _signer = new BootstrapSigner(Store, options.TimeProvider);
     }
 
     /// <summary>The server URL, e.g. https://127.0.0.1:41234.</summary>
@@ -68,6 +70,8 @@ public sealed class TestApiServer : IAsyncDisposable
         try
         {
             await server.ListenAsync(server._options.Port, cancellationToken);
+            ClusterInfoPublisher.Publish(server.Store, server.Url, server.CaPem, server._options.KubeletConfiguration);
+            server._signer.Start();
         }
         catch
         {
@@ -139,6 +143,9 @@ public sealed class TestApiServer : IAsyncDisposable
     public void WriteBootstrapKubeconfig(string path, string token) =>
         Kubeconfig.WritePrivateFile(path, Kubeconfig.RenderToken(Url, CaPem, "tls-bootstrap-token-user", token));
 
+    /// <summary>The pin of the cluster CA's public key as kubeadm prints it for --discovery-token-ca-cert-hash: sha256:HEX of its SubjectPublicKeyInfo.</summary>
+    public string CaCertHash => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Pki.CA.Certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+
     /// <summary>An HttpClient that trusts the cluster CA and presents <paramref name="clientCertificate"/> (none: anonymous).</summary>
     public HttpClient CreateHttpClient(IssuedCertificate? clientCertificate = null)
     {
@@ -160,6 +167,7 @@ public sealed class TestApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopListeningAsync();
+        await _signer.DisposeAsync();
         _loggerFactory.Dispose();
     }
 

@@ -38,6 +38,18 @@ public sealed class TestApiServerOptions
     /// <summary>Where the server logs; when null, the console at <see cref="MinimumLogLevel"/>.</summary>
     public ILoggerProvider? LoggerProvider { get; init; }
 
+    /// <summary>
+    /// The KubeletConfiguration published as the kubelet-config ConfigMap in kube-system (key "kubelet"), as kubeadm init
+    /// uploads it (<see cref="ClusterInfoPublisher.KubeadmKubeletConfiguration"/>); none when null.
+    /// </summary>
+    public string? KubeletConfiguration { get; init; }
+
+    /// <summary>When set, cluster-info is answered with this CA in its kubeconfig instead of the cluster's (a man in the middle).</summary>
+    public string? ManInTheMiddleCaPem { get; init; }
+
+    /// <summary>The man in the middle also re-signs the forged cluster-info with the bootstrap tokens (it has stolen a token).</summary>
+    public bool ManInTheMiddleKnowsTokens { get; init; }
+
     /// <summary>Clock for timestamps and certificate validity checks (a fake clock in tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
