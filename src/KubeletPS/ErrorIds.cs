@@ -76,4 +76,11 @@ internal static class ErrorIds
     internal const string StartKubeletPodSyncInvalidArgument = nameof(StartKubeletPodSyncInvalidArgument);
     internal const string StartKubeletPodSyncNoStaticPodPath = nameof(StartKubeletPodSyncNoStaticPodPath);
     internal const string StartKubeletPodSyncTimeout = nameof(StartKubeletPodSyncTimeout);
+
+    // Get-KubeletService, Get-KubeletLog, Restart-KubeletService, Uninstall-KubeletService: the prefixes,
+    // to which NoSystemd, NotFound, InvalidArgument, NotWrittenByInstall, AccessDenied or Failed is appended.
+    internal const string GetKubeletService = nameof(GetKubeletService);
+    internal const string GetKubeletLog = nameof(GetKubeletLog);
+    internal const string RestartKubeletService = nameof(RestartKubeletService);
+    internal const string UninstallKubeletService = nameof(UninstallKubeletService);
 }
