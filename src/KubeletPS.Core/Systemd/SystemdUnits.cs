@@ -64,6 +64,23 @@ public static class SystemdUnits
     }
 
     /// <summary>
+    /// Every enabled service with its state. A template (getty@.service) has no state of its own
+    /// (systemctl show refuses it): it is listed with its unit-file state only.
+    /// </summary>
+    /// <exception cref="KubeletException">systemd does not run this machine, or systemctl fails.</exception>
+    public static async Task<IReadOnlyList<SystemdUnitStatus>> EnabledServiceStatusesAsync(CancellationToken cancellationToken)
+    {
+        var names = await EnabledServicesAsync(cancellationToken).ConfigureAwait(false);
+        var shown = await ShowAsync([.. names.Where(n => !IsTemplate(n))], cancellationToken).ConfigureAwait(false);
+        return [.. names.Select(n => IsTemplate(n)
+            ? new SystemdUnitStatus { Name = n, UnitFileState = "enabled" }
+            : shown.First(u => u.Name == n))];
+    }
+
+    /// <summary>A template unit: "name@.service" (its instances are "name@instance.service").</summary>
+    public static bool IsTemplate(string name) => name.Contains("@.", StringComparison.Ordinal);
+
+    /// <summary>
     /// Parses `systemctl show` output: blocks of Key=value lines separated by a blank line, one per
     /// unit in the order asked (systemctl prints a unit's properties in its own order).
     /// </summary>

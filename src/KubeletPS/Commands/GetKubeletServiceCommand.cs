@@ -41,7 +41,7 @@ public sealed class GetKubeletServiceCommand : SystemdCmdlet
             var units = RunOnPipeline(async ct => ParameterSetName switch
             {
                 NameSet => await SystemdUnits.ShowAsync(Name, ct).ConfigureAwait(false),
-                AllSet => await SystemdUnits.ShowAsync(await SystemdUnits.EnabledServicesAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false),
+                AllSet => await SystemdUnits.EnabledServiceStatusesAsync(ct).ConfigureAwait(false),
                 _ => await SystemdUnits.NodeUnitsAsync(AgentUnit, ct).ConfigureAwait(false),
             });
             foreach (var unit in units)
