@@ -25,6 +25,10 @@
         'Start-KubeletPodSync'
         'Start-KubeletAgent'
         'Install-KubeletService'
+        'Get-KubeletService'
+        'Restart-KubeletService'
+        'Uninstall-KubeletService'
+        'Get-KubeletLog'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(
