@@ -112,8 +112,16 @@ public sealed class NspawnMachine : IAsyncDisposable
         try
         {
             var systemd = await WaitForSystemdAsync(nspawn, TimeSpan.FromSeconds(60), cancellationToken);
-            var machine = new NspawnMachine(name, nspawn, systemd, directory, cgroups, watch.Elapsed);
-            return machine;
+            var booted = watch.Elapsed;
+            // systemd's socket exists a little before journald's (seen: the first native entries refused);
+            // once it exists systemd holds it, and entries queue until journald reads them.
+            var journal = $"/proc/{systemd}/root/run/systemd/journal/socket";
+            for (var waited = 0; !File.Exists(journal); waited++)
+            {
+                if (waited > 3000) throw new TimeoutException($"{journal} did not appear within 60 s of systemd starting");
+                await Task.Delay(20, cancellationToken);
+            }
+            return new NspawnMachine(name, nspawn, systemd, directory, cgroups, booted);
         }
         catch
         {
