@@ -27,6 +27,10 @@
         'Install-KubeletService'
         'Test-KubeletNode'
         'Join-KubeletCluster'
+        'Get-KubeletService'
+        'Restart-KubeletService'
+        'Uninstall-KubeletService'
+        'Get-KubeletLog'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(

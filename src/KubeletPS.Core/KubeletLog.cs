@@ -9,6 +9,28 @@ public enum KubeletLogLevel { Debug, Info, Warning, Error }
 public interface IKubeletLog
 {
     void Write(KubeletLogLevel level, string message);
+
+    /// <summary>
+    /// A record with the objects it is about (the fields kubelet's structured logging carries); a log
+    /// that keeps only text writes its message.
+    /// </summary>
+    void Write(KubeletLogRecord record) => Write(record.Level, record.Message);
+}
+
+/// <summary>
+/// One structured log entry: the message and what it is about, as kubelet's structured logs name them
+/// (pod, namespace, container, reason), and the kubelet verbosity it is logged at (klog's V level:
+/// 0 for what is always logged, 4 for debugging detail).
+/// </summary>
+public sealed record KubeletLogRecord(KubeletLogLevel Level, string Message)
+{
+    public string? Pod { get; init; }
+    public string? Namespace { get; init; }
+    public string? Container { get; init; }
+    public string? Reason { get; init; }
+
+    /// <summary>kubelet's verbosity of this entry; by default 0, and 4 for debug entries.</summary>
+    public int Verbosity { get; init; } = Level == KubeletLogLevel.Debug ? 4 : 0;
 }
 
 public static class KubeletLogExtensions

@@ -86,4 +86,10 @@ internal static class ErrorIds
     internal const string TestKubeletNodePesterNotFound = nameof(TestKubeletNodePesterNotFound);
     internal const string TestKubeletNodeUnknownGroup = nameof(TestKubeletNodeUnknownGroup);
     internal const string TestKubeletNodeSuiteNotFound = nameof(TestKubeletNodeSuiteNotFound);
+    // Get-KubeletService, Get-KubeletLog, Restart-KubeletService, Uninstall-KubeletService: the prefixes,
+    // to which NoSystemd, NotFound, InvalidArgument, NotWrittenByInstall, AccessDenied or Failed is appended.
+    internal const string GetKubeletService = nameof(GetKubeletService);
+    internal const string GetKubeletLog = nameof(GetKubeletLog);
+    internal const string RestartKubeletService = nameof(RestartKubeletService);
+    internal const string UninstallKubeletService = nameof(UninstallKubeletService);
 }

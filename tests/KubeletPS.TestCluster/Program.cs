@@ -8,11 +8,12 @@ return command switch
     "serve" => await ServeCommand.RunAsync(rest),
     "pki" => await KubeletPS.TestCluster.Pki.PkiCommand.RunAsync(rest),
     "containerd" => await KubeletPS.TestCluster.Runtime.ContainerdCommand.RunAsync(rest),
+    "nspawn" => await KubeletPS.TestCluster.Runtime.NspawnCommand.RunAsync(rest),
     _ => Unknown(command),
 };
 
 static int Unknown(string command)
 {
-    Console.Error.WriteLine($"unknown command \"{command}\"; commands: serve, pki, containerd");
+    Console.Error.WriteLine($"unknown command \"{command}\"; commands: serve, pki, containerd, nspawn");
     return 2;
 }

@@ -143,6 +143,62 @@ function Start-TestStaticPod {
     $containerd | Add-Member -NotePropertyName Root -NotePropertyValue $root -PassThru | Add-Member -NotePropertyName Manifests -NotePropertyValue $manifests -PassThru
 }
 
+function Start-TestSystemd {
+    # Boots a real systemd in systemd-nspawn (tests/KubeletPS.TestCluster 'nspawn' subcommand: an overlay
+    # of the cached Debian root, built once) with -BindReadOnly host paths at the same place inside, plus
+    # the dotnet root, this pwsh and the built module, so the module runs inside. Returns Pid (systemd's,
+    # for nsenter), Root, BootSeconds, BuildSeconds and Process; or, where nspawn cannot run here, an
+    # object with SkipReason set. Stop it with Stop-TestSystemd.
+    param([string] $Name = ('kps' + [guid]::NewGuid().ToString('N').Substring(0, 8)), [string[]] $BindReadOnly = @(), [int] $TimeoutSeconds = 900)
+    $dotnetRoot = Split-Path ([Environment]::ProcessPath)
+    $binds = @($dotnetRoot, (Split-Path $PSHOME), (Split-Path (Get-TestModulePath))) + $BindReadOnly | Select-Object -Unique
+    $arguments = @((Get-TestClusterDll), 'nspawn', '--name', $Name)
+    foreach ($b in $binds) { $arguments += '--bind-ro', $b }
+    $log = Join-Path ([IO.Path]::GetTempPath()) "$Name-nspawn.log"
+    $process = Start-Process dotnet -ArgumentList $arguments -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while ([DateTime]::UtcNow -lt $deadline) {
+        $text = Get-Content -Raw $log -ErrorAction Ignore
+        if ($text -match 'nspawn cannot run: (.+)') { return [pscustomobject]@{ SkipReason = $Matches[1].Trim(); Process = $process } }
+        if ($text -match 'nspawn ready pid=(\d+) nspawn=\d+ root=(\S+) boot=([\d.]+)s build=([\d.]+)s') {
+            return [pscustomobject]@{ SkipReason = $null; Name = $Name; Pid = [int]$Matches[1]; Root = $Matches[2]
+                BootSeconds = [double]$Matches[3]; BuildSeconds = [double]$Matches[4]; Process = $process; DotnetRoot = $dotnetRoot }
+        }
+        if ($process.HasExited) { throw "The nspawn machine exited with $($process.ExitCode): $text $(Get-Content -Raw "$log.err" -ErrorAction Ignore)" }
+        Start-Sleep -Milliseconds 100
+    }
+    & kill -TERM $process.Id
+    throw "The nspawn machine did not print 'ready' within $TimeoutSeconds s: $(Get-Content -Raw $log -ErrorAction Ignore)"
+}
+
+function Stop-TestSystemd {
+    # SIGTERM: the subcommand powers the machine off, unmounts its overlay and removes it.
+    param($Machine, [int] $TimeoutSeconds = 60)
+    if ($null -eq $Machine -or $Machine.Process.HasExited) { return }
+    & kill -TERM $Machine.Process.Id
+    if (-not $Machine.Process.WaitForExit($TimeoutSeconds * 1000)) { $Machine.Process.Kill(); $Machine.Process.WaitForExit() }
+}
+
+function Invoke-InTestSystemd {
+    # Runs a native command inside the machine (nsenter into systemd's namespaces, with a clean
+    # environment); returns its output lines; $LASTEXITCODE is its exit code.
+    param([Parameter(Mandatory, Position = 0)] $Machine, [Parameter(Mandatory, Position = 1, ValueFromRemainingArguments)][string[]] $Command)
+    & /usr/bin/setpriv --pdeathsig TERM /usr/bin/nsenter -t $Machine.Pid -a -- /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "DOTNET_ROOT=$($Machine.DotnetRoot)" POWERSHELL_TELEMETRY_OPTOUT=1 @Command 2>&1
+}
+
+function Invoke-PwshInTestSystemd {
+    # Runs a script in a pwsh inside the machine with the built module imported (the dotnet host runs
+    # pwsh, as `dotnet pwsh` does here). Its output comes back as objects (JSON); a failure comes back
+    # as an object with ErrorId, Category, Target and Message.
+    param([Parameter(Mandatory)] $Machine, [Parameter(Mandatory)][string] $Script, [int] $TimeoutSeconds = 120)
+    $wrapped = "`$ErrorActionPreference = 'Stop'; Import-Module '$(Get-TestModulePath)'; try { `$out = @(& { $Script }); ConvertTo-Json -InputObject `$out -Depth 4 -Compress -EnumsAsStrings } " +
+        "catch { [pscustomobject]@{ ErrorId = `$_.FullyQualifiedErrorId; Category = [string]`$_.CategoryInfo.Category; Target = [string]`$_.TargetObject; Message = [string]`$_ } | ConvertTo-Json -Compress; exit 1 }"
+    $output = Invoke-InTestSystemd -Machine $Machine -Command @('/usr/bin/timeout', $TimeoutSeconds, [Environment]::ProcessPath, (Join-Path $PSHOME 'pwsh.dll'), '-NoLogo', '-NoProfile', '-NonInteractive', '-Command', $wrapped)
+    $json = @($output | Where-Object { $_ -is [string] -and $_ -match '^\s*[\[{]' }) | Select-Object -Last 1
+    if (-not $json) { throw "pwsh in $($Machine.Name) printed no JSON (exit $LASTEXITCODE): $($output -join "`n")" }
+    ConvertFrom-Json $json
+}
+
 function Get-ErrorRecord {
     # Runs a script block that must fail and returns its ErrorRecord.
     param([scriptblock] $Script)

@@ -141,9 +141,10 @@ public static class KubeletConfigurationSupport
         ["volumePluginDir"] = "the agent has no FlexVolume plugins",
         ["providerID"] = InEffect,
         ["kernelMemcgNotification"] = NoEviction,
-        ["logging.format"] = OwnLogging,
+        // Both act on the journal entries the agent writes when systemd runs it (Systemd/JournalKubeletLog).
+        ["logging.format"] = InEffect,
         ["logging.flushFrequency"] = OwnLogging,
-        ["logging.verbosity"] = OwnLogging,
+        ["logging.verbosity"] = InEffect,
         ["logging.vmodule"] = OwnLogging,
         ["logging.options.text.splitStream"] = OwnLogging,
         ["logging.options.text.infoBufferSize"] = OwnLogging,

@@ -55,9 +55,22 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
                 try { return await work(CancellationToken).ConfigureAwait(false); }
                 finally { queue.CompleteAdding(); }
             });
-            foreach (var action in queue.GetConsumingEnumerable())
+            try
             {
-                action();
+                foreach (var action in queue.GetConsumingEnumerable())
+                {
+                    action();
+                }
+            }
+            catch
+            {
+                // A Write* threw on this thread: the pipeline stopped (Select-Object -First) or failed.
+                // PowerShell does not call StopProcessing then, so the work (a followed log's journalctl,
+                // say) is cancelled here and awaited, not left running.
+                _stopping.Cancel();
+                try { task.Wait(); }
+                catch (AggregateException) { }
+                throw;
             }
             return task.GetAwaiter().GetResult();
         }
@@ -97,6 +110,10 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
 
     private sealed class CmdletLog(KubeletCmdlet cmdlet) : IKubeletLog
     {
+        /// <summary>Records kubelet logs at V(3) and above (an event for each pod change) are debug output here.</summary>
+        public void Write(KubeletLogRecord record) =>
+            Write(record.Verbosity >= 3 && record.Level == KubeletLogLevel.Info ? KubeletLogLevel.Debug : record.Level, record.Message);
+
         public void Write(KubeletLogLevel level, string message)
         {
             switch (level)

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Agent;
+using KubeletPS.Core.Systemd;
 using KubeletPS.Output;
 
 namespace KubeletPS.Commands;
@@ -42,7 +43,11 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
         };
         RunInForeground(request.Node, "Run the kubelet: register the node, keep its lease and status, run its pods", prefix, DurationSec, async (_, stop) =>
         {
-            await using var agent = await KubeletAgent.CreateAsync(request, Log, stop).ConfigureAwait(false);
+            // Run by systemd with its output in the journal: structured entries from the configuration on.
+            using var journal = ServiceJournalLog.ForService(Log, Environment.GetEnvironmentVariable);
+            var log = (IKubeletLog?)journal ?? Log;
+            await using var agent = await KubeletAgent.CreateAsync(request, log, stop).ConfigureAwait(false);
+            journal?.UseJournal(agent.Context.Config.Configuration.Logging);
             var activity = $"Registering node {agent.Context.Options.NodeName}";
             try
             {
@@ -52,7 +57,7 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
             {
                 // The time given, Ctrl+C or SIGTERM (systemctl stop): a clean stop.
             }
-            Log.Info($"The agent of node {agent.Context.Options.NodeName} stopped{(StopPodsOnExit ? " and stopped its pods" : "; its pods keep running")}.");
+            log.Info($"The agent of node {agent.Context.Options.NodeName} stopped{(StopPodsOnExit ? " and stopped its pods" : "; its pods keep running")}.");
         });
     }
 }

@@ -159,6 +159,8 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
 
     public void Event(V1ObjectReference involvedObject, string type, string reason, string message)
     {
+        // kubelet logs every event it records at V(3) (StartStructuredLogging(3)), with the object and reason as fields.
+        _log.Write(EventLogRecord(involvedObject, type, reason, message));
         var now = _time.GetUtcNow().UtcDateTime;
         var e = new Corev1Event
         {
@@ -186,6 +188,24 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
             Interlocked.Increment(ref _dropped);
             _log.Debug($"Event queue full; dropped {type} {reason} for {involvedObject.Kind} {involvedObject.Name}: {message}");
         }
+    }
+
+    /// <summary>The structured log record of an event: POD/NAMESPACE for a pod, CONTAINER from the field path spec.containers{name}.</summary>
+    public static KubeletLogRecord EventLogRecord(V1ObjectReference involvedObject, string type, string reason, string message)
+    {
+        var path = involvedObject.FieldPath;
+        var open = path?.IndexOf('{', StringComparison.Ordinal) ?? -1;
+        var container = open >= 0 && path!.EndsWith('}') ? path[(open + 1)..^1] : null;
+        var isPod = involvedObject.Kind == "Pod";
+        return new KubeletLogRecord(KubeletLogLevel.Info,
+            $"Event occurred: {involvedObject.Kind} {involvedObject.NamespaceProperty}/{involvedObject.Name} {type} {reason}: {message}")
+        {
+            Pod = isPod ? involvedObject.Name : null,
+            Namespace = isPod ? involvedObject.NamespaceProperty : null,
+            Container = container,
+            Reason = reason,
+            Verbosity = 3,
+        };
     }
 
     /// <summary>Waits until every queued event has been sent or dropped (tests; shutdown).</summary>
