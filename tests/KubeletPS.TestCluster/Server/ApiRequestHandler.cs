@@ -28,6 +28,7 @@ internal sealed class ApiRequestHandler(
     ILogger logger)
 {
     private readonly CertificateSigningController certificates = new(store, pki, authorizer, options, logger);
+    private readonly PodStreamingProxy streaming = new(store, pki, logger, options.StreamingConnectionIdleTimeout);
 
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -165,6 +166,8 @@ internal sealed class ApiRequestHandler(
             "DELETE" => name.Length == 0 ? "deletecollection" : "delete",
             _ => method.ToLowerInvariant(),
         };
+        // AuthorizePodWebsocketUpgradeCreatePermission (on in 1.32): a WebSocket GET to pods/exec, attach or portforward needs create.
+        if (verb == "get" && rest[0] == "pods" && PodStreamingProxy.Subresources.ContainsKey(sub) && request.Headers.Upgrade.Count > 0) verb = "create";
         return new RequestAttributes(user, verb, path)
         {
             IsResourceRequest = true,
@@ -216,6 +219,11 @@ internal sealed class ApiRequestHandler(
     private async Task HandleResourceAsync(HttpContext ctx, RequestAttributes a)
     {
         var type = ResourceRegistry.Find(a.ApiGroup, a.ApiVersion, a.Resource) ?? throw NotFoundPath();
+        if (PodStreamingProxy.Serves(type, a.Subresource) && a.Namespace.Length > 0 && a.Verb is "create" or "get")
+        {
+            await streaming.HandleAsync(ctx, a.Namespace, a.Name, a.Subresource);
+            return;
+        }
         if (a.Subresource.Length > 0 && !type.Subresources.ContainsKey(a.Subresource)) throw NotFoundPath();
         if (type.Namespaced != (a.Namespace.Length > 0) && !(type.Namespaced && a.Verb is "list" or "watch"))
         {

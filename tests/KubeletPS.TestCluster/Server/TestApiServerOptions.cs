@@ -38,6 +38,9 @@ public sealed class TestApiServerOptions
     /// <summary>Where the server logs; when null, the console at <see cref="MinimumLogLevel"/>.</summary>
     public ILoggerProvider? LoggerProvider { get; init; }
 
+    /// <summary>Idle timeout of the streams proxied to kubelets (pods/exec, attach, portforward); kubelet's default 4 h.</summary>
+    public TimeSpan? StreamingConnectionIdleTimeout { get; init; }
+
     /// <summary>Clock for timestamps and certificate validity checks (a fake clock in tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

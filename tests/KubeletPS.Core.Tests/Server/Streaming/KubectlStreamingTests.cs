@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using KubeletPS.Core.Tests.Runtime;
+using KubeletPS.Core.Tests.TestCluster;
+using KubeletPS.TestCluster.Auth;
+using KubeletPS.TestCluster.Pki;
+using KubeletPS.TestCluster.Server;
+
+namespace KubeletPS.Core.Tests.Server.Streaming;
+
+/// <summary>
+/// kubectl 1.32 exec, attach and port-forward through the test API server (pods/exec, attach,
+/// portforward proxied with the upgrade to the node's kubelet port) to a kubelet's streaming
+/// endpoints on HTTPS, and on to containerd's streaming server.
+/// </summary>
+[Collection(ContainerdCollection.Name)]
+public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLifetime
+{
+    private const string NodeName = "stream-node";
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kubeletps-stream-");
+    private TestApiServer _server = null!;
+
+    private string AdminConf => Path.Combine(_dir.FullName, "admin.conf");
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestObjects.StartServerAsync(new TestApiServerOptions
+        {
+            Pki = TestObjects.SharedPki,
+            Rules = [new PolicyRule { Users = ["viewer"], Verbs = ["get", "list"], Resources = ["pods"] }],
+        });
+        _server.WriteAdminKubeconfig(AdminConf);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _dir.Delete(true);
+    }
+
+    [Fact]
+    public async Task Kubectl_exec_prints_the_commands_output()
+    {
+        await using var kubelet = await StartKubeletAsync();
+
+        var result = await KubectlAsync(AdminConf, null, "exec", PodName(kubelet), "--", "ls", "/");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("bin", result.Stdout.Split('\n'));
+        // kubectl 1.32 asks for a v5.channel.k8s.io WebSocket first; containerd's streaming server
+        // refuses that subprotocol, the refusal is relayed, and kubectl falls back to SPDY.
+        var attempts = _server.RequestLog.Entries.Where(e => e.Resource == "pods/exec").Select(e => e.StatusCode).ToList();
+        Assert.True(attempts is [403, 101], "pods/exec answers: " + string.Join(", ", attempts));
+    }
+
+    [Fact]
+    public async Task Kubectl_exec_exits_with_the_commands_exit_code()
+    {
+        await using var kubelet = await StartKubeletAsync();
+
+        var result = await KubectlAsync(AdminConf, null, "exec", PodName(kubelet), "--", "sh", "-c", "exit 3");
+
+        Assert.True(result.ExitCode == 3, result.ToString());
+    }
+
+    [Fact]
+    public async Task Kubectl_exec_with_stdin_passes_the_input_to_the_command()
+    {
+        await using var kubelet = await StartKubeletAsync();
+
+        var result = await KubectlAsync(AdminConf, "line one\nline two\n", "exec", "-i", PodName(kubelet), "--", "cat");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("line one\nline two\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task Kubectl_exec_without_create_on_pods_exec_is_forbidden()
+    {
+        await using var kubelet = await StartKubeletAsync();
+        var viewer = Path.Combine(_dir.FullName, "viewer.conf");
+        _server.WriteKubeconfig(viewer, "viewer");
+
+        var result = await KubectlAsync(viewer, null, "exec", PodName(kubelet), "--", "true");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("User \"viewer\" cannot create resource \"pods/exec\"", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kubectl_attach_streams_what_the_container_prints()
+    {
+        await using var kubelet = await StartKubeletAsync("sh", "-c", "while true; do echo tick; sleep 0.3; done");
+
+        var output = await KubectlUntilAsync(AdminConf, "tick", false, "attach", PodName(kubelet));
+
+        Assert.Contains("tick", output.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kubectl_port_forward_carries_an_http_request_to_the_pods_server()
+    {
+        await using var kubelet = await StartKubeletAsync("sh", "-c", "mkdir -p /tmp/www && echo hello-through-port-forward > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www");
+
+        var forwarding = await KubectlUntilAsync(AdminConf, "Forwarding from 127.0.0.1:", true, "port-forward", PodName(kubelet), ":8080");
+        try
+        {
+            var localPort = int.Parse(forwarding.Output.Split("Forwarding from 127.0.0.1:")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            var body = await RetryAsync(() => http.GetStringAsync(new Uri($"http://127.0.0.1:{localPort}/index.html")));
+
+            Assert.Equal("hello-through-port-forward\n", body);
+        }
+        finally
+        {
+            forwarding.Process!.Kill(entireProcessTree: true);
+            forwarding.Process.Dispose();
+        }
+    }
+
+    private static string PodName(StreamingHost kubelet) => kubelet.Pod.Metadata.Name;
+
+    /// <summary>The kubelet (streaming endpoints on HTTPS, serving certificate from the cluster CA), its Node and its Pod in the API.</summary>
+    private async Task<StreamingHost> StartKubeletAsync(params string[] command)
+    {
+        var serving = _server.Pki.Issue(new CertificateSpec(NodeName) { ServerAuth = true, ClientAuth = false, IpAddresses = [IPAddress.Loopback] }).WithKey();
+        var kubelet = await StreamingHost.StartAsync(fixture, serving, null, command);
+        var node = TestObjects.Node(NodeName);
+        node["status"]!["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" });
+        node["status"]!["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = kubelet.BaseUri.Port } };
+        _server.Store.Create("nodes", node);
+        var pod = TestObjects.Pod(kubelet.Pod.Metadata.Name, NodeName);
+        pod["spec"]!["containers"]![0]!["name"] = StreamingHost.Container;
+        _server.Store.Create("pods", pod);
+        _server.Store.Update("pods", "default", kubelet.Pod.Metadata.Name, p => p["status"] = new JsonObject { ["phase"] = "Running" });
+        return kubelet;
+    }
+
+    private sealed record KubectlResult(int ExitCode, string Stdout, string Stderr)
+    {
+        public override string ToString() => $"exit {ExitCode}; stdout: {Stdout}; stderr: {Stderr}";
+    }
+
+    private ProcessStartInfo Kubectl(string kubeconfig, string[] args)
+    {
+        var psi = new ProcessStartInfo("kubectl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            Environment = { ["KUBECACHEDIR"] = Path.Combine(_dir.FullName, "cache"), ["HOME"] = _dir.FullName },
+        };
+        psi.ArgumentList.Add("--kubeconfig");
+        psi.ArgumentList.Add(kubeconfig);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    private async Task<KubectlResult> KubectlAsync(string kubeconfig, string? stdin, params string[] args)
+    {
+        using var process = Process.Start(Kubectl(kubeconfig, args))!;
+        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return new KubectlResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    private sealed record Streaming(string Output, Process? Process);
+
+    /// <summary>Runs kubectl until its stdout shows <paramref name="marker"/>; stops it unless <paramref name="keepRunning"/>.</summary>
+    private async Task<Streaming> KubectlUntilAsync(string kubeconfig, string marker, bool keepRunning, params string[] args)
+    {
+        var process = Process.Start(Kubectl(kubeconfig, args))!;
+        var output = new System.Text.StringBuilder();
+        var seen = new TaskCompletionSource();
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = Task.Run(async () =>
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = await process.StandardOutput.ReadAsync(buffer)) > 0)
+            {
+                lock (output)
+                {
+                    output.Append(buffer, 0, read);
+                    if (output.ToString().Contains(marker, StringComparison.Ordinal)) seen.TrySetResult();
+                }
+            }
+
+            seen.TrySetResult();
+        });
+        try
+        {
+            await seen.Task.WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"kubectl {string.Join(' ', args)} did not print '{marker}'; stdout: {output}");
+        }
+
+        string text;
+        lock (output) text = output.ToString();
+        if (!text.Contains(marker, StringComparison.Ordinal))
+        {
+            await process.WaitForExitAsync();
+            throw new InvalidOperationException($"kubectl {string.Join(' ', args)} exited {process.ExitCode} before '{marker}'; stdout: {text}; stderr: {await stderr}");
+        }
+
+        if (keepRunning) return new Streaming(text, process);
+        process.Kill(entireProcessTree: true);
+        process.Dispose();
+        return new Streaming(text, null);
+    }
+
+    /// <summary>The pod's server may take a moment to listen after the container started.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (HttpRequestException) when (attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+}
