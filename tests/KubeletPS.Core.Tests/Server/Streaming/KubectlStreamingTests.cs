@@ -76,6 +76,32 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
     }
 
     [Fact]
+    public async Task Kubectl_exec_with_a_tty_runs_an_interactive_shell_in_tmux()
+    {
+        await using var kubelet = await StartKubeletAsync();
+        // A tmux server of this test's own (-L), so other sessions on the machine are never touched.
+        var socket = "kps-" + Guid.NewGuid().ToString("N")[..8];
+        var done = Path.Combine(_dir.FullName, "tty-done");
+        var command = $"env HOME={_dir.FullName} KUBECACHEDIR={_dir.FullName}/cache kubectl --kubeconfig {AdminConf} exec -it {PodName(kubelet)} -- sh; echo exit=$? > {done}; sleep 30";
+        await RunAsync("tmux", "-L", socket, "new-session", "-d", "-s", "tty", "-x", "120", "-y", "30", command);
+        try
+        {
+            var prompt = await WaitForPaneAsync(socket, pane => pane.Contains("/ #", StringComparison.Ordinal), "the shell's prompt");
+            await RunAsync("tmux", "-L", socket, "send-keys", "-t", "tty", "echo $((6*7)); tty; exit 4", "Enter");
+            var pane = await WaitForPaneAsync(socket, _ => File.Exists(done), "kubectl to exit");
+
+            Assert.Contains("/ #", prompt, StringComparison.Ordinal);
+            Assert.Contains("\n42\n", pane.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.Contains("/dev/pts/", pane, StringComparison.Ordinal);
+            Assert.Equal("exit=4", (await File.ReadAllTextAsync(done)).Trim());
+        }
+        finally
+        {
+            await RunAsync("tmux", "-L", socket, "kill-server");
+        }
+    }
+
+    [Fact]
     public async Task Kubectl_exec_without_create_on_pods_exec_is_forbidden()
     {
         await using var kubelet = await StartKubeletAsync();
@@ -223,6 +249,29 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
         process.Kill(entireProcessTree: true);
         process.Dispose();
         return new Streaming(text, null);
+    }
+
+    private static async Task<string> RunAsync(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return process.ExitCode == 0 ? await stdout : throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
+    }
+
+    private static async Task<string> WaitForPaneAsync(string socket, Func<string, bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            var pane = await RunAsync("tmux", "-L", socket, "capture-pane", "-p", "-t", "tty");
+            if (condition(pane)) return pane;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited for {what}; the pane shows:\n{pane}");
+            await Task.Delay(200);
+        }
     }
 
     /// <summary>The pod's server may take a moment to listen after the container started.</summary>
