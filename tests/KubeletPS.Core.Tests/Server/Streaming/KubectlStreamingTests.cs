@@ -28,7 +28,12 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
         _server = await TestObjects.StartServerAsync(new TestApiServerOptions
         {
             Pki = TestObjects.SharedPki,
-            Rules = [new PolicyRule { Users = ["viewer"], Verbs = ["get", "list"], Resources = ["pods"] }],
+            Rules =
+            [
+                new PolicyRule { Users = ["viewer"], Verbs = ["get", "list"], Resources = ["pods"] },
+                // get (not create) on pods/exec: what kube-apiserver before 1.31 let open an exec WebSocket.
+                new PolicyRule { Users = ["exec-getter"], Verbs = ["get"], Resources = ["pods", "pods/exec"] },
+            ],
         });
         _server.WriteAdminKubeconfig(AdminConf);
     }
@@ -112,6 +117,32 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("User \"viewer\" cannot create resource \"pods/exec\"", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_exec_websocket_needs_create_on_pods_exec_not_only_get()
+    {
+        await using var kubelet = await StartKubeletAsync();
+        var certificate = _server.IssueClientCertificate("exec-getter").WithKey();
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol(ChannelWebSocket.V4Protocol);
+        socket.Options.ClientCertificates.Add(certificate);
+        var ca = _server.Pki.CA.Certificate;
+        socket.Options.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+        {
+            using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+            chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+            return cert is not null && chain.Build(new System.Security.Cryptography.X509Certificates.X509Certificate2(cert));
+        };
+        socket.Options.CollectHttpResponseDetails = true;
+        var url = new Uri($"wss://127.0.0.1:{_server.Port}/api/v1/namespaces/default/pods/{PodName(kubelet)}/exec?command=id&stdout=true");
+
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(url, CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
+        Assert.Contains(_server.RequestLog.Entries, e => e.User == "exec-getter" && e.Resource == "pods/exec" && e.Verb == "create" && e.StatusCode == 403);
     }
 
     [Fact]
