@@ -61,6 +61,7 @@ public static class KubeletServerRoutes
     public static IReadOnlyList<KubeletEndpoint> All { get; } =
     [
         new("/healthz", "proxy", HealthzEndpoint.HandleAsync) { Prefix = true, OnHealthzPort = true },
+        .. Streaming.StreamingEndpoints.Routes,
     ];
 
     /// <summary>The endpoints the options register (without the debugging handlers when they are disabled).</summary>

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using KubeletPS.Core.Tests.Runtime;
 using KubeletPS.Core.Tests.TestCluster;
 using KubeletPS.TestCluster.Auth;
-using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Server.Streaming;
@@ -17,7 +16,7 @@ namespace KubeletPS.Core.Tests.Server.Streaming;
 [Collection(ContainerdCollection.Name)]
 public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLifetime
 {
-    private const string NodeName = "stream-node";
+    private const string NodeName = KubeletServerTestHost.NodeName;
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kubeletps-stream-");
     private TestApiServer _server = null!;
 
@@ -178,11 +177,13 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
 
     private static string PodName(StreamingHost kubelet) => kubelet.Pod.Metadata.Name;
 
-    /// <summary>The kubelet (streaming endpoints on HTTPS, serving certificate from the cluster CA), its Node and its Pod in the API.</summary>
+    /// <summary>
+    /// The kubelet server (its own self-signed serving certificate, client CA the cluster's) with one running pod,
+    /// its Node (InternalIP 127.0.0.1, daemonEndpoints the server's port) and its Pod in the API.
+    /// </summary>
     private async Task<StreamingHost> StartKubeletAsync(params string[] command)
     {
-        var serving = _server.Pki.Issue(new CertificateSpec(NodeName) { ServerAuth = true, ClientAuth = false, IpAddresses = [IPAddress.Loopback] }).WithKey();
-        var kubelet = await StreamingHost.StartAsync(fixture, serving, null, command);
+        var kubelet = await StreamingHost.StartOnKubeletServerAsync(fixture, _server, "AlwaysAllow", command);
         var node = TestObjects.Node(NodeName);
         node["status"]!["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" });
         node["status"]!["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = kubelet.BaseUri.Port } };

@@ -2,7 +2,9 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using k8s.Models;
 using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Server;
 using KubeletPS.Core.Server.Streaming;
+using KubeletPS.TestCluster.Server;
 using KubeletPS.Core.Tests.Runtime;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -19,24 +21,27 @@ namespace KubeletPS.Core.Tests.Server.Streaming;
 /// </summary>
 internal sealed class StreamingHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly WebApplication? _app;
+    private readonly KubeletServerTestHost? _kubelet;
     private readonly ContainerdFixture _fixture;
 
-    private StreamingHost(WebApplication app, ContainerdFixture fixture, V1Pod pod, string sandboxId, KubeletStreamingHandler handler)
+    private StreamingHost(WebApplication? app, KubeletServerTestHost? kubelet, ContainerdFixture fixture, V1Pod pod, string sandboxId)
     {
         _app = app;
+        _kubelet = kubelet;
         _fixture = fixture;
         Pod = pod;
         SandboxId = sandboxId;
-        Handler = handler;
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = app is not null ? app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() : kubelet!.BaseUrl;
         BaseUri = new Uri(address);
     }
+
+    /// <summary>The whole kubelet server (TLS, authentication, authorization, routes) when started with one.</summary>
+    public KubeletServerTestHost? Kubelet => _kubelet;
 
     public Uri BaseUri { get; }
     public V1Pod Pod { get; }
     public string SandboxId { get; }
-    public KubeletStreamingHandler Handler { get; }
     public const string Container = "main";
 
     /// <summary>ws:// or http:// URL of a kubelet path on this host.</summary>
@@ -47,7 +52,18 @@ internal sealed class StreamingHost : IAsyncDisposable
         StartAsync(fixture, null, idleTimeout, command);
 
     /// <summary>With <paramref name="serving"/>, HTTPS with that certificate, as the kubelet's port is.</summary>
-    public static async Task<StreamingHost> StartAsync(ContainerdFixture fixture, X509Certificate2? serving, TimeSpan? idleTimeout, params string[] command)
+    public static Task<StreamingHost> StartAsync(ContainerdFixture fixture, X509Certificate2? serving, TimeSpan? idleTimeout, params string[] command) =>
+        StartAsync(fixture, null, serving, idleTimeout, command);
+
+    /// <summary>
+    /// The streaming endpoints on the real kubelet server (<see cref="KubeletServerTestHost"/>: node
+    /// <see cref="KubeletServerTestHost.NodeName"/>, client CA the cluster's, authorization by <paramref name="authorizationMode"/>).
+    /// </summary>
+    public static Task<StreamingHost> StartOnKubeletServerAsync(ContainerdFixture fixture, TestApiServer api, string authorizationMode, params string[] command) =>
+        StartAsync(fixture, (api, authorizationMode), null, null, command);
+
+    private static async Task<StreamingHost> StartAsync(ContainerdFixture fixture, (TestApiServer Api, string AuthorizationMode)? kubeletServer,
+        X509Certificate2? serving, TimeSpan? idleTimeout, string[] command)
     {
         var spec = fixture.NewPod("stream");
         var sandboxId = await fixture.Client.RunPodSandboxAsync(spec);
@@ -64,6 +80,13 @@ internal sealed class StreamingHost : IAsyncDisposable
                 Metadata = new V1ObjectMeta { Name = spec.Name, NamespaceProperty = spec.Namespace, Uid = spec.Uid },
                 Spec = new V1PodSpec { Containers = [new V1Container { Name = Container, Image = fixture.Containerd.BusyboxImage }] },
             };
+            if (kubeletServer is { } k)
+            {
+                var host = await KubeletServerTestHost.StartAsync(k.Api, o => o with { AuthorizationMode = k.AuthorizationMode },
+                    c => new KubeletServerContext { Options = c.Options, Client = c.Client, Identity = c.Identity, Runtime = fixture.Client, Pods = () => [pod] });
+                return new StreamingHost(null, host, fixture, pod, sandboxId);
+            }
+
             var runtime = new StreamingRuntime(fixture.Client, () => [pod]);
             var handler = new KubeletStreamingHandler(runtime, new UpgradeAwareProxy(new UpgradeAwareProxyOptions { IdleTimeout = idleTimeout ?? UpgradeAwareProxyOptions.DefaultIdleTimeout }));
             var builder = WebApplication.CreateSlimBuilder();
@@ -75,7 +98,7 @@ internal sealed class StreamingHost : IAsyncDisposable
             var app = builder.Build();
             app.Run(handler.HandleAsync);
             await app.StartAsync();
-            return new StreamingHost(app, fixture, pod, sandboxId, handler);
+            return new StreamingHost(app, null, fixture, pod, sandboxId);
         }
         catch
         {
@@ -86,8 +109,13 @@ internal sealed class StreamingHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        if (_kubelet is not null) await _kubelet.DisposeAsync();
         await _fixture.RemovePodAsync(SandboxId);
     }
 }
