@@ -28,7 +28,11 @@ internal sealed class ApiRequestHandler(
     ILogger logger)
 {
     private readonly CertificateSigningController certificates = new(store, pki, authorizer, options, logger);
-    private readonly PodStreamingProxy streaming = new(store, pki, logger, options.StreamingConnectionIdleTimeout);
+    private readonly ReviewHandler reviews = new(tokenAuthenticator, new ServiceAccountTokenAuthenticator(store, pki.CA.Certificate, options.TimeProvider), authorizer);
+
+    /// <summary>pods/log and nodes/proxy to the kubelets.</summary>
+    internal KubeletProxy Kubelets { get; } = new(store, pki, options);
+    private readonly PodStreamingProxy streaming = new(store);
 
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -53,7 +57,9 @@ internal sealed class ApiRequestHandler(
             var decision = authorizer.Authorize(attributes);
             if (decision.Decision != Decision.Allow)
                 throw Forbidden.ForRequest(attributes, decision.Reason);
-            if (attributes.IsResourceRequest) await HandleResourceAsync(ctx, attributes);
+            if (ReviewHandler.IsReview(attributes)) await WriteJsonAsync(ctx, 201, reviews.Review(attributes, await ReadObjectAsync(ctx)));
+            else if (KubeletProxy.Handles(attributes)) await Kubelets.HandleAsync(ctx, attributes);
+            else if (attributes.IsResourceRequest) await HandleResourceAsync(ctx, attributes);
             else await HandleNonResourceAsync(ctx, attributes);
         }
         catch (ApiException e)
@@ -154,7 +160,7 @@ internal sealed class ApiRequestHandler(
         if (rest.Length == 0) return nonResource;
         var name = rest.Length > 1 ? rest[1] : "";
         var sub = rest.Length > 2 ? rest[2] : "";
-        if (rest.Length > 3) sub = string.Join('/', rest[2..]);
+        if (rest.Length > 3) sub = rest[2] == "proxy" ? "proxy" : string.Join('/', rest[2..]); // nodes/NAME/proxy/PATH: the path is not a subresource
         var watchParam = request.Query["watch"].ToString() is "true" or "1";
         var verb = method switch
         {
@@ -221,7 +227,7 @@ internal sealed class ApiRequestHandler(
         var type = ResourceRegistry.Find(a.ApiGroup, a.ApiVersion, a.Resource) ?? throw NotFoundPath();
         if (PodStreamingProxy.Serves(type, a.Subresource) && a.Namespace.Length > 0 && a.Verb is "create" or "get")
         {
-            await streaming.HandleAsync(ctx, a.Namespace, a.Name, a.Subresource);
+            await streaming.HandleAsync(ctx, Kubelets, a.Namespace, a.Name, a.Subresource);
             return;
         }
         if (a.Subresource.Length > 0 && !type.Subresources.ContainsKey(a.Subresource)) throw NotFoundPath();

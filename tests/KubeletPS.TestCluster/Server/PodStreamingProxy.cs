@@ -1,8 +1,4 @@
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
-using KubeletPS.Core.Server.Streaming;
-using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Storage;
 
 namespace KubeletPS.TestCluster.Server;
@@ -12,7 +8,7 @@ namespace KubeletPS.TestCluster.Server;
 /// rest/subresources.go and strategy.go streamLocation): the container defaulted and checked,
 /// the options turned into the kubelet's query (input/output/error=1, command, port), and the
 /// upgraded connection proxied to the node's kubelet at its InternalIP and daemonEndpoints port,
-/// as user kube-apiserver-kubelet-client (group system:masters).
+/// with <see cref="KubeletProxy"/>'s identity (kube-apiserver-kubelet-client, group system:masters) and verification.
 /// <para>
 /// WebSocket requests are passed to the kubelet unchanged, which is what kube-apiserver does with
 /// TranslateStreamCloseWebsocketRequests and PortForwardWebsockets off: the container runtime's
@@ -33,31 +29,13 @@ internal sealed class PodStreamingProxy
     };
 
     private readonly ObjectStore _store;
-    private readonly UpgradeAwareProxy _proxy;
 
-    public PodStreamingProxy(ObjectStore store, ClusterPki pki, ILogger logger, TimeSpan? idleTimeout = null)
-    {
-        _store = store;
-        var client = pki.Issue(new CertificateSpec("kube-apiserver-kubelet-client") { Organizations = ["system:masters"] }).WithKey();
-        var ca = pki.CA.Certificate;
-        _proxy = new UpgradeAwareProxy(new UpgradeAwareProxyOptions
-        {
-            IdleTimeout = idleTimeout ?? UpgradeAwareProxyOptions.DefaultIdleTimeout,
-            BackendTls = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = [client],
-                // kube-apiserver without --kubelet-certificate-authority does not verify the kubelet's
-                // serving certificate (a kubelet's self-signed one is the default); one that claims the
-                // cluster CA as issuer must chain to it.
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && AcceptKubeletCertificate(new X509Certificate2(certificate), ca),
-            },
-            Log = new LoggerKubeletLog(logger),
-        });
-    }
+    public PodStreamingProxy(ObjectStore store) => _store = store;
 
     public static bool Serves(ResourceType type, string subresource) => type == ResourceRegistry.Pods && Subresources.ContainsKey(subresource);
 
-    public async Task HandleAsync(HttpContext context, string podNamespace, string podName, string subresource)
+    /// <summary>Proxies the request to the kubelet of the pod's node through <paramref name="kubelets"/> (identity, address, upgrade proxy).</summary>
+    public async Task HandleAsync(HttpContext context, KubeletProxy kubelets, string podNamespace, string podName, string subresource)
     {
         var pod = _store.Get(ResourceRegistry.Pods, podNamespace, podName);
         var query = context.Request.Query;
@@ -89,12 +67,14 @@ internal sealed class PodStreamingProxy
             path = $"/{subresource}/{Uri.EscapeDataString(podNamespace)}/{Uri.EscapeDataString(podName)}/{Uri.EscapeDataString(container)}";
         }
 
-        var location = new UriBuilder(KubeletBase(pod, podName))
+        var nodeName = pod["spec"]?["nodeName"]?.GetValue<string>();
+        if (string.IsNullOrEmpty(nodeName)) throw ApiException.BadRequest($"pod {podName} does not have a host assigned");
+        var location = new UriBuilder(kubelets.KubeletUri(nodeName))
         {
             Path = path,
             Query = string.Join('&', kubeletQuery.Select(kv => $"{Uri.EscapeDataString(kv.Key)}={Uri.EscapeDataString(kv.Value)}")),
         }.Uri;
-        await _proxy.ProxyAsync(context, location);
+        await kubelets.Upgrades.ProxyAsync(context, location);
     }
 
     private static string DefaultContainer(JsonObject pod, string podName, string container)
@@ -116,41 +96,6 @@ internal sealed class PodStreamingProxy
         return container;
     }
 
-    private Uri KubeletBase(JsonObject pod, string podName)
-    {
-        var nodeName = pod["spec"]?["nodeName"]?.GetValue<string>();
-        if (string.IsNullOrEmpty(nodeName)) throw ApiException.BadRequest($"pod {podName} does not have a host assigned");
-        var node = _store.Get(ResourceRegistry.Nodes, null, nodeName);
-        var addresses = node["status"]?["addresses"]?.AsArray() ?? [];
-        var host = addresses.FirstOrDefault(a => a?["type"]?.GetValue<string>() == "InternalIP")?["address"]?.GetValue<string>()
-            ?? addresses.FirstOrDefault(a => a?["type"]?.GetValue<string>() == "Hostname")?["address"]?.GetValue<string>()
-            ?? throw ApiException.BadRequest($"node {nodeName} has no InternalIP or Hostname address");
-        var port = node["status"]?["daemonEndpoints"]?["kubeletEndpoint"]?["Port"]?.GetValue<int>() ?? 0;
-        if (port <= 0) port = 10250;
-        return new UriBuilder(Uri.UriSchemeHttps, host, port).Uri;
-    }
-
     private static List<string> Names(JsonNode? containers) =>
         containers?.AsArray().Select(c => c?["name"]?.GetValue<string>()).OfType<string>().ToList() ?? [];
-
-    private static bool AcceptKubeletCertificate(X509Certificate2 certificate, X509Certificate2 ca)
-    {
-        if (certificate.IssuerName.RawData.AsSpan().SequenceEqual(ca.SubjectName.RawData) is false) return true;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
-    }
-
-    private sealed class LoggerKubeletLog(ILogger logger) : Core.IKubeletLog
-    {
-        public void Write(Core.KubeletLogLevel level, string message) => logger.Log(level switch
-        {
-            Core.KubeletLogLevel.Debug => LogLevel.Debug,
-            Core.KubeletLogLevel.Info => LogLevel.Information,
-            Core.KubeletLogLevel.Warning => LogLevel.Warning,
-            _ => LogLevel.Error,
-        }, "{Message}", message);
-    }
 }

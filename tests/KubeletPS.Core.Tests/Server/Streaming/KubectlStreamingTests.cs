@@ -145,6 +145,23 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
     }
 
     [Fact]
+    public async Task Exec_straight_to_the_kubelet_port_is_refused_when_the_SubjectAccessReview_denies_it()
+    {
+        await using var kubelet = await StartKubeletAsync();
+        // viewer may read pods in the API, but has no nodes/proxy: the kubelet's SubjectAccessReview says no.
+        using var http = kubelet.Kubelet!.Client(_server.IssueClientCertificate("viewer"));
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/exec/default/{PodName(kubelet)}/{StreamingHost.Container}?command=id&output=1");
+        request.Headers.Connection.Add("Upgrade");
+        request.Headers.Upgrade.Add(new System.Net.Http.Headers.ProductHeaderValue("SPDY", "3.1"));
+        request.Headers.Add("X-Stream-Protocol-Version", "v4.channel.k8s.io");
+
+        var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("Forbidden (user=viewer, verb=create, resource=nodes, subresource=proxy)", (await response.Content.ReadAsStringAsync()).Trim());
+    }
+
+    [Fact]
     public async Task Kubectl_attach_streams_what_the_container_prints()
     {
         await using var kubelet = await StartKubeletAsync("sh", "-c", "while true; do echo tick; sleep 0.3; done");
@@ -183,7 +200,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
     /// </summary>
     private async Task<StreamingHost> StartKubeletAsync(params string[] command)
     {
-        var kubelet = await StreamingHost.StartOnKubeletServerAsync(fixture, _server, "AlwaysAllow", command);
+        var kubelet = await StreamingHost.StartOnKubeletServerAsync(fixture, _server, "Webhook", command);
         var node = TestObjects.Node(NodeName);
         node["status"]!["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" });
         node["status"]!["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = kubelet.BaseUri.Port } };
