@@ -294,6 +294,12 @@ public sealed class PrivateContainerd : IAsyncDisposable
               # Keep network namespace mounts under our state dir so that cleanup finds them.
               netns_mounts_under_state_dir = true
               enable_selinux = false
+              # The CRI streaming server (Exec/Attach/PortForward URLs): loopback only, a port the
+              # kernel picks, so that several private containerds never clash; plain HTTP as the
+              # kubelet reaches it on the node itself.
+              stream_server_address = "127.0.0.1"
+              stream_server_port = "0"
+              enable_tls_streaming = false
 
               [plugins."io.containerd.grpc.v1.cri".containerd]
                 # {{Snapshotter}}: overlayfs when an overlay mount works in the base directory, else native (copies).

@@ -28,6 +28,11 @@ internal sealed class ApiRequestHandler(
     ILogger logger)
 {
     private readonly CertificateSigningController certificates = new(store, pki, authorizer, options, logger);
+    private readonly ReviewHandler reviews = new(tokenAuthenticator, new ServiceAccountTokenAuthenticator(store, pki.CA.Certificate, options.TimeProvider), authorizer);
+
+    /// <summary>pods/log and nodes/proxy to the kubelets.</summary>
+    internal KubeletProxy Kubelets { get; } = new(store, pki, options);
+    private readonly PodStreamingProxy streaming = new(store);
 
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -52,7 +57,9 @@ internal sealed class ApiRequestHandler(
             var decision = authorizer.Authorize(attributes);
             if (decision.Decision != Decision.Allow)
                 throw Forbidden.ForRequest(attributes, decision.Reason);
-            if (attributes.IsResourceRequest) await HandleResourceAsync(ctx, attributes);
+            if (ReviewHandler.IsReview(attributes)) await WriteJsonAsync(ctx, 201, reviews.Review(attributes, await ReadObjectAsync(ctx)));
+            else if (KubeletProxy.Handles(attributes)) await Kubelets.HandleAsync(ctx, attributes);
+            else if (attributes.IsResourceRequest) await HandleResourceAsync(ctx, attributes);
             else await HandleNonResourceAsync(ctx, attributes);
         }
         catch (ApiException e)
@@ -153,7 +160,7 @@ internal sealed class ApiRequestHandler(
         if (rest.Length == 0) return nonResource;
         var name = rest.Length > 1 ? rest[1] : "";
         var sub = rest.Length > 2 ? rest[2] : "";
-        if (rest.Length > 3) sub = string.Join('/', rest[2..]);
+        if (rest.Length > 3) sub = rest[2] == "proxy" ? "proxy" : string.Join('/', rest[2..]); // nodes/NAME/proxy/PATH: the path is not a subresource
         var watchParam = request.Query["watch"].ToString() is "true" or "1";
         var verb = method switch
         {
@@ -165,6 +172,8 @@ internal sealed class ApiRequestHandler(
             "DELETE" => name.Length == 0 ? "deletecollection" : "delete",
             _ => method.ToLowerInvariant(),
         };
+        // AuthorizePodWebsocketUpgradeCreatePermission (on in 1.32): a WebSocket GET to pods/exec, attach or portforward needs create.
+        if (verb == "get" && rest[0] == "pods" && PodStreamingProxy.Subresources.ContainsKey(sub) && request.Headers.Upgrade.Count > 0) verb = "create";
         return new RequestAttributes(user, verb, path)
         {
             IsResourceRequest = true,
@@ -216,6 +225,11 @@ internal sealed class ApiRequestHandler(
     private async Task HandleResourceAsync(HttpContext ctx, RequestAttributes a)
     {
         var type = ResourceRegistry.Find(a.ApiGroup, a.ApiVersion, a.Resource) ?? throw NotFoundPath();
+        if (PodStreamingProxy.Serves(type, a.Subresource) && a.Namespace.Length > 0 && a.Verb is "create" or "get")
+        {
+            await streaming.HandleAsync(ctx, Kubelets, a.Namespace, a.Name, a.Subresource);
+            return;
+        }
         if (a.Subresource.Length > 0 && !type.Subresources.ContainsKey(a.Subresource)) throw NotFoundPath();
         if (type.Namespaced != (a.Namespace.Length > 0) && !(type.Namespaced && a.Verb is "list" or "watch"))
         {

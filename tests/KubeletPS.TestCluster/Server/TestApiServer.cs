@@ -164,10 +164,14 @@ public sealed class TestApiServer : IAsyncDisposable
         return new HttpClient(handler) { BaseAddress = new Uri(Url) };
     }
 
+    /// <summary>The certificate this server presents to kubelets (pods/log, nodes/proxy).</summary>
+    public IssuedCertificate KubeletClientCertificate => _handler.Kubelets.ClientCertificate;
+
     public async ValueTask DisposeAsync()
     {
         await StopListeningAsync();
         await _signer.DisposeAsync();
+        _handler.Kubelets.Dispose();
         _loggerFactory.Dispose();
     }
 

@@ -50,6 +50,14 @@ public sealed class TestApiServerOptions
     /// <summary>The man in the middle also re-signs the forged cluster-info with the bootstrap tokens (it has stolen a token).</summary>
     public bool ManInTheMiddleKnowsTokens { get; init; }
 
+    /// <summary>
+    /// kube-apiserver's --kubelet-certificate-authority: when set, the kubelets' serving certificates must chain to it for
+    /// pods/log and nodes/proxy. Null (kubeadm's default) does not verify them.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? KubeletCertificateAuthority { get; init; }
+    /// <summary>Idle timeout of the streams proxied to kubelets (pods/exec, attach, portforward); kubelet's default 4 h.</summary>
+    public TimeSpan? StreamingConnectionIdleTimeout { get; init; }
+
     /// <summary>Clock for timestamps and certificate validity checks (a fake clock in tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
