@@ -69,7 +69,7 @@ public static class KubeletConfigurationSupport
         ["oomScoreAdj"] = "the agent does not set its own OOM score (the service unit decides)",
         ["clusterDomain"] = InEffect,
         ["clusterDNS"] = InEffect,
-        ["streamingConnectionIdleTimeout"] = NoServer,
+        ["streamingConnectionIdleTimeout"] = InEffect, // container log follow streams; exec/attach/portForward: the streaming engineer
         ["nodeStatusUpdateFrequency"] = InEffect,
         ["nodeStatusReportFrequency"] = InEffect,
         ["nodeLeaseDurationSeconds"] = InEffect,
