@@ -101,6 +101,12 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
             var framework = Path.Combine(_aspNetCoreDirectory, assemblyName.Name + ".dll");
             if (File.Exists(framework)) return LoadFromAssemblyPath(framework);
         }
+        else
+        {
+            // Without ASP.NET Core: the package copies of what it would have given (Microsoft.Extensions.Logging.Abstractions).
+            var fallback = Path.Combine(_dependencyDirectory, "fallback", assemblyName.Name + ".dll");
+            if (File.Exists(fallback)) return LoadFromAssemblyPath(fallback);
+        }
         return null;
     }
 

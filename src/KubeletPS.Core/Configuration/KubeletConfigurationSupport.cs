@@ -69,7 +69,7 @@ public static class KubeletConfigurationSupport
         ["oomScoreAdj"] = "the agent does not set its own OOM score (the service unit decides)",
         ["clusterDomain"] = InEffect,
         ["clusterDNS"] = InEffect,
-        ["streamingConnectionIdleTimeout"] = InEffect,
+        ["streamingConnectionIdleTimeout"] = InEffect, // log follow streams and exec/attach/portForward streams
         ["nodeStatusUpdateFrequency"] = InEffect,
         ["nodeStatusReportFrequency"] = InEffect,
         ["nodeLeaseDurationSeconds"] = InEffect,
