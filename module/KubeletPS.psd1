@@ -25,6 +25,8 @@
         'Start-KubeletPodSync'
         'Start-KubeletAgent'
         'Install-KubeletService'
+        'Get-KubeletStats'
+        'Invoke-KubeletContainerCommand'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(
