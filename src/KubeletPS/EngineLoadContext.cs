@@ -15,11 +15,19 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
 {
     internal const string EngineAssemblyName = "KubeletPS.Core";
 
-    private readonly string _dependencyDirectory;
+    /// <summary>Points the ASP.NET Core lookup at another "shared" folder (tests: an empty one, to see the agent run without its server).</summary>
+    internal const string SharedFrameworkVariable = "KUBELETPS_DOTNET_SHARED";
 
-    private EngineLoadContext(string dependencyDirectory) : base("KubeletPS.Engine", isCollectible: false)
+    /// <summary>KubeletPS.Core.Server.AspNetCoreFramework.SearchPathKey: where the engine reads the folder searched, for its warning.</summary>
+    private const string AspNetCoreSearchPathKey = "KubeletPS.AspNetCoreSearchPath";
+
+    private readonly string _dependencyDirectory;
+    private readonly string? _aspNetCoreDirectory;
+
+    private EngineLoadContext(string dependencyDirectory, string? aspNetCoreDirectory) : base("KubeletPS.Engine", isCollectible: false)
     {
         _dependencyDirectory = dependencyDirectory;
+        _aspNetCoreDirectory = aspNetCoreDirectory;
     }
 
     internal static EngineLoadContext? Instance { get; private set; }
@@ -38,11 +46,41 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
         return runtime.Major >= 10 && Directory.Exists(net10) ? net10 : Path.Combine(dependencies, "net8.0");
     }
 
+    /// <summary>
+    /// The "shared" folder of the running .NET (typeof(object) lives in shared/Microsoft.NETCore.App/VERSION), unless
+    /// <see cref="SharedFrameworkVariable"/> names another.
+    /// </summary>
+    internal static string SharedFrameworkRoot =>
+        Environment.GetEnvironmentVariable(SharedFrameworkVariable) is { Length: > 0 } overridden ? overridden
+        : Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(typeof(object).Assembly.Location)))!;
+
+    /// <summary>
+    /// Kestrel for the kubelet server: PowerShell runs on Microsoft.NETCore.App alone, so ASP.NET Core comes from
+    /// shared/Microsoft.AspNetCore.App beside it — the newest of the running runtime's major version, else the
+    /// oldest newer one. Null when there is none (the agent then runs without its server and says why).
+    /// </summary>
+    internal static string? AspNetCoreDirectoryFor(string shared, Version runtime)
+    {
+        var root = Path.Combine(shared, "Microsoft.AspNetCore.App");
+        if (!Directory.Exists(root)) return null;
+        var versions = Directory.GetDirectories(root)
+            .Select(d => (Path: d, Version: Version.TryParse(Path.GetFileName(d).Split('-')[0], out var v) ? v : null))
+            .Where(d => d.Version is not null && File.Exists(Path.Combine(d.Path, "Microsoft.AspNetCore.Server.Kestrel.Core.dll")))
+            .ToList();
+        return versions.Where(d => d.Version!.Major == runtime.Major).OrderByDescending(d => d.Version).Select(d => d.Path).FirstOrDefault()
+            ?? versions.Where(d => d.Version!.Major > runtime.Major).OrderBy(d => d.Version).Select(d => d.Path).FirstOrDefault();
+    }
+
     internal static void Register()
     {
         // The context lives as long as the process (assemblies cannot be unloaded from it), but
         // the resolver must be hooked again on every import: Remove-Module unhooks it.
-        Instance ??= new EngineLoadContext(DependencyDirectory);
+        if (Instance is null)
+        {
+            var shared = SharedFrameworkRoot;
+            AppContext.SetData(AspNetCoreSearchPathKey, Path.Combine(shared, "Microsoft.AspNetCore.App"));
+            Instance = new EngineLoadContext(DependencyDirectory, AspNetCoreDirectoryFor(shared, Environment.Version));
+        }
         Default.Resolving -= ResolveEngine; // never twice
         Default.Resolving += ResolveEngine;
     }
@@ -55,8 +93,15 @@ internal sealed class EngineLoadContext : AssemblyLoadContext
     protected override Assembly? Load(AssemblyName assemblyName)
     {
         var candidate = Path.Combine(_dependencyDirectory, assemblyName.Name + ".dll");
-        // Framework assemblies are not in Dependencies/ and fall through to the default context.
-        return File.Exists(candidate) ? LoadFromAssemblyPath(candidate) : null;
+        if (File.Exists(candidate)) return LoadFromAssemblyPath(candidate);
+        // ASP.NET Core (Microsoft.AspNetCore.*, the Microsoft.Extensions.* it brings) from its shared framework, which
+        // holds none of Microsoft.NETCore.App's assemblies: those fall through to the default context.
+        if (_aspNetCoreDirectory is not null)
+        {
+            var framework = Path.Combine(_aspNetCoreDirectory, assemblyName.Name + ".dll");
+            if (File.Exists(framework)) return LoadFromAssemblyPath(framework);
+        }
+        return null;
     }
 
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)

@@ -59,6 +59,9 @@ internal static class ApiPodStartupBenchmark
             },
             PodLogDirectory = containerd.PodLogsDir,
             StaticPodPath = "",
+            // A free port: other agents (and kubelets) on this machine may hold 10250 and 10248.
+            ServerPort = 0,
+            HealthzPort = -1,
             StopPodsOnExit = true,
         }, new NullKubeletLog(), CancellationToken.None);
         using var stop = new CancellationTokenSource();

@@ -8,6 +8,7 @@ BeforeAll {
     $agentArgs = @{
         KubeconfigPath = Join-Path $cluster.Directory 'node-node7.conf'; NodeName = 'node7'; RuntimeEndpoint = $containerd.Endpoint
         RootDirectory = Join-Path $base 'root'; PodLogDirectory = $containerd.PodLogDirectory; StaticPodPath = ''; NodeIp = '10.7.7.7'
+        Port = 0; HealthzPort = -1
     }
     function Get-ApiPod([string] $Name) {
         $json = & kubectl --kubeconfig $admin get pod $Name -o json 2>$null

@@ -6,6 +6,7 @@ using KubeletPS.Core.Pods.Manager;
 using KubeletPS.Core.Pods.Objects;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Volumes;
+using KubeletPS.Core.Server;
 
 namespace KubeletPS.Core.Agent;
 
@@ -20,6 +21,10 @@ public sealed record KubeletAgentRequest
     /// <summary>Stop every pod when the agent stops (kubelet leaves them running).</summary>
     public bool StopPodsOnExit { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
+    /// <summary>Overrides the config's port of the kubelet server; 0 picks a free port (tests).</summary>
+    public int? ServerPort { get; init; }
+    /// <summary>Overrides the config's healthzPort; -1 picks a free port (tests), 0 disables it.</summary>
+    public int? HealthzPort { get; init; }
 }
 
 /// <summary>
@@ -48,6 +53,9 @@ public sealed class KubeletAgent : IAsyncDisposable
     /// <summary>The pod half, once <see cref="RunAsync"/> has built it.</summary>
     public PodSyncAgent? Pods { get; private set; }
 
+    /// <summary>The kubelet server (port 10250), once <see cref="RunAsync"/> started it; null without one.</summary>
+    public IKubeletServerHandle? Server { get; private set; }
+
     public static async Task<KubeletAgent> CreateAsync(KubeletAgentRequest request, IKubeletLog log, CancellationToken cancellationToken)
     {
         var context = await NodeAgentContext.CreateAsync(request.Node, log, cancellationToken).ConfigureAwait(false);
@@ -63,7 +71,10 @@ public sealed class KubeletAgent : IAsyncDisposable
     {
         _context.Config.WarnNotInEffect(_log);
         var options = _context.Options;
-        var heartbeat = _context.CreateHeartbeat(_request.Time, _log);
+        // The server first: the Node advertises the port actually served in its daemonEndpoints.
+        Server = await KubeletServerLauncher.StartAsync(_context.Config.Configuration.EnableServer != false, CreateServerContext, _log, cancellationToken).ConfigureAwait(false);
+        if (Server is not null) options = options with { KubeletPort = Server.Port };
+        var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, _context.RuntimeHealth, _request.Time, _log);
         heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);
         heartbeat.Status.StatusReported += node => Volatile.Write(ref _node, node);
         var registered = await heartbeat.RegisterWithRetryAsync(cancellationToken).ConfigureAwait(false);
@@ -130,7 +141,40 @@ public sealed class KubeletAgent : IAsyncDisposable
             using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try { await statusManager.FlushAsync(flush.Token).ConfigureAwait(false); }
             catch (Exception e) when (e is OperationCanceledException or KubeletException) { _log.Warning($"pod statuses not sent before exit: {e.Message}"); }
+            if (Server is { } server)
+            {
+                Server = null;
+                await server.DisposeAsync().ConfigureAwait(false);
+            }
         }
+    }
+
+    /// <summary>What the kubelet server reads of this agent; the pod half is read through <see cref="Pods"/> once built.</summary>
+    private KubeletServerContext CreateServerContext()
+    {
+        var configuration = _context.Config.Configuration;
+        var options = _context.Options;
+        var serverOptions = KubeletServerOptions.FromConfiguration(configuration, options.NodeName, options.RootDirectory,
+            [System.Net.Dns.GetHostName(), options.NodeIp ?? ""]);
+        serverOptions = serverOptions with
+        {
+            Port = _request.ServerPort ?? serverOptions.Port,
+            HealthzPort = _request.HealthzPort ?? serverOptions.HealthzPort,
+        };
+        var syncFrequency = configuration.SyncFrequency > TimeSpan.Zero ? configuration.SyncFrequency : TimeSpan.FromMinutes(1);
+        return new KubeletServerContext
+        {
+            Options = serverOptions,
+            Log = _log,
+            Time = _request.Time,
+            Client = _context.Client,
+            Identity = _context.Identity,
+            Pods = () => Pods?.Pods ?? [],
+            Runtime = _context.Runtime,
+            Configuration = configuration,
+            // The pod engine's sync loop is driven by PLEG relists: both checks read the last one.
+            Health = KubeletHealthChecks.ForSyncLoop(() => Pods?.LastRelist, () => Pods?.LastRelist, syncFrequency, _request.Time),
+        };
     }
 
     private async Task MirrorLoopAsync(MirrorPodManager mirrors, PodManager podManager, SemaphoreSlim signal, CancellationToken cancellationToken)
@@ -157,6 +201,7 @@ public sealed class KubeletAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Server is not null) await Server.DisposeAsync().ConfigureAwait(false);
         if (Pods is not null) await Pods.DisposeAsync().ConfigureAwait(false);
         await _context.DisposeAsync().ConfigureAwait(false);
     }

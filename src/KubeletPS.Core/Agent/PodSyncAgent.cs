@@ -140,6 +140,9 @@ public sealed class PodSyncAgent : IAsyncDisposable
 
     public LocalPodStatusStore StatusStore { get; }
 
+    /// <summary>When PLEG last relisted the runtime (the kubelet server's healthz checks); null before the first.</summary>
+    public DateTimeOffset? LastRelist => _pleg.LastRelist;
+
     /// <summary>The pods this agent runs, with their latest statuses.</summary>
     public IReadOnlyList<V1Pod> Pods => _workers.Pods;
 

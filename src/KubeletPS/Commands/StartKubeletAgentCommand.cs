@@ -30,6 +30,16 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int DurationSec { get; set; }
 
+    /// <summary>kubelet's --port: the kubelet server's HTTPS port instead of the configuration's; 0 picks a free port.</summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int? Port { get; set; }
+
+    /// <summary>kubelet's --healthz-port: 0 turns the plain-HTTP healthz server off, -1 picks a free port.</summary>
+    [Parameter]
+    [ValidateRange(-1, 65535)]
+    public int? HealthzPort { get; set; }
+
     protected override void ProcessRecord()
     {
         const string prefix = nameof(ErrorIds.StartKubeletAgent);
@@ -39,6 +49,8 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
             StaticPodPath = StaticPodPath is null or "" ? StaticPodPath : ResolveLiteralPath(StaticPodPath),
             PodLogDirectory = PodLogDirectory is null ? null : ResolveLiteralPath(PodLogDirectory),
             StopPodsOnExit = StopPodsOnExit,
+            ServerPort = Port,
+            HealthzPort = HealthzPort,
         };
         RunInForeground(request.Node, "Run the kubelet: register the node, keep its lease and status, run its pods", prefix, DurationSec, async (_, stop) =>
         {

@@ -81,6 +81,9 @@ public sealed class AgentStartWarningTests : IAsyncLifetime
         {
             Node = Request(),
             StaticPodPath = "",
+            // A free port: other agents (and kubelets) on this machine may hold 10250 and 10248.
+            ServerPort = 0,
+            HealthzPort = -1,
             PodLogDirectory = Path.Combine(_dir, "logs"),
         }, _log, CancellationToken.None);
         using var stop = new CancellationTokenSource();

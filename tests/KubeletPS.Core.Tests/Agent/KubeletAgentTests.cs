@@ -64,6 +64,9 @@ public sealed class KubeletAgentTests(KubeletAgentFixture fixture) : IAsyncLifet
             },
             PodLogDirectory = fixture.Containerd.PodLogsDir,
             StaticPodPath = staticPods ?? "",
+            // A free port: other agents (and kubelets) on this machine may hold 10250 and 10248.
+            ServerPort = 0,
+            HealthzPort = -1,
             StopPodsOnExit = stopPodsOnExit,
         }, _log, CancellationToken.None);
         var stop = new CancellationTokenSource();

@@ -55,6 +55,9 @@ public sealed class SubPathApiPodTests(KubeletAgentFixture fixture) : IAsyncLife
             },
             PodLogDirectory = fixture.Containerd.PodLogsDir,
             StaticPodPath = "",
+            // A free port: other agents (and kubelets) on this machine may hold 10250 and 10248.
+            ServerPort = 0,
+            HealthzPort = -1,
             StopPodsOnExit = true,
         }, _log, CancellationToken.None);
         using var stop = new CancellationTokenSource();

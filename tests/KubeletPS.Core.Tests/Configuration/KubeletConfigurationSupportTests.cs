@@ -21,10 +21,11 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
             "evictionHard:\n" +                               // line 4, not in effect
             "  memory.available: 300Mi\n" +
             "clusterDomain: cluster.local\n" +                // line 6, in effect
-            "authentication:\n" +
-            "  webhook:\n" +
-            "    enabled: false\n" +                          // line 9, nested, not in effect
-            "  anonymous: {}\n");
+            "logging:\n" +
+            "  options:\n" +
+            "    text:\n" +
+            "      splitStream: true\n" +                     // line 10, nested, not in effect
+            "  verbosity: 0\n");
 
         Assert.Collection(parsed.NotInEffect,
             f =>
@@ -37,10 +38,10 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
             },
             f =>
             {
-                Assert.Equal("authentication.webhook.enabled", f.Field);
-                Assert.Equal((9, 5), (f.Line, f.Column));
-                Assert.Equal("false", f.Value);
-                Assert.Contains("no kubelet server", f.Reason);
+                Assert.Equal("logging.options.text.splitStream", f.Field);
+                Assert.Equal((10, 7), (f.Line, f.Column));
+                Assert.Equal("true", f.Value);
+                Assert.Contains("not klog", f.Reason);
             });
         Assert.Equal("/etc/kubelet/config.yaml:4:1: evictionHard is set but not in effect: " + parsed.NotInEffect[0].Reason,
             parsed.NotInEffect[0].ToString());
@@ -116,13 +117,20 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     [InlineData("kubeReserved")]
     [InlineData("seccompDefault")]
     [InlineData("allowedUnsafeSysctls")]
+    [InlineData("enableServer")]
+    [InlineData("address")]
+    [InlineData("port")]
+    [InlineData("tlsCertFile")]
+    [InlineData("tlsMinVersion")]
+    [InlineData("authentication.x509.clientCAFile")]
+    [InlineData("authentication.webhook.cacheTTL")]
+    [InlineData("authorization.mode")]
+    [InlineData("healthzPort")]
     public void Fields_the_agent_reads_are_in_effect(string field) => Assert.True(KubeletConfigurationSupport.IsInEffect(field));
 
     [Theory]
-    [InlineData("address", "kubelet server")]
-    [InlineData("port", "kubelet server")]
-    [InlineData("tlsCertFile", "kubelet server")]
-    [InlineData("authorization.mode", "kubelet server")]
+    [InlineData("serverTLSBootstrap", "kubelet-serving CSR")]
+    [InlineData("readOnlyPort", "read-only port")]
     [InlineData("evictionHard", "eviction manager")]
     [InlineData("containerLogMaxSize", "rotate container logs")]
     [InlineData("imageGCHighThresholdPercent", "image garbage collection")]
@@ -175,7 +183,8 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
         var fields = loaded.NotInEffect.Select(f => f.Field).ToList();
         Assert.Contains("cgroupDriver", fields);
         Assert.Contains("rotateCertificates", fields);
-        Assert.Contains("authentication.x509.clientCAFile", fields);
+        // The kubelet server acts on kubeadm's authentication settings.
+        Assert.DoesNotContain("authentication.x509.clientCAFile", fields);
         // kubeadm's zero values (syncFrequency: 0s, imageMinimumGCAge: 0s...) are defaults, and in-effect fields are not listed.
         Assert.DoesNotContain("imageMinimumGCAge", fields);
         Assert.DoesNotContain("shutdownGracePeriod", fields);
