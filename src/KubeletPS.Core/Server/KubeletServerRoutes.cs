@@ -61,6 +61,8 @@ public static class KubeletServerRoutes
     public static IReadOnlyList<KubeletEndpoint> All { get; } =
     [
         new("/healthz", "proxy", HealthzEndpoint.HandleAsync) { Prefix = true, OnHealthzPort = true },
+        new("/stats/summary", "stats", StatsEndpoints.SummaryAsync) { Methods = ["GET", "HEAD", "POST"] },
+        new("/metrics/resource", "metrics", StatsEndpoints.ResourceMetricsAsync),
     ];
 
     /// <summary>The endpoints the options register (without the debugging handlers when they are disabled).</summary>

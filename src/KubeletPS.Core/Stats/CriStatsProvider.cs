@@ -67,6 +67,31 @@ public sealed class CriStatsProvider
     public Task<Summary> GetCpuAndMemoryStatsAsync(CancellationToken cancellationToken = default) =>
         CollectAsync(updateCpuUsage: false, cpuAndMemoryOnly: true, cancellationToken);
 
+    /// <summary>How often the agent takes a CPU sample for the rates: kubelet's eviction monitoring interval, whose summary moves them.</summary>
+    public static readonly TimeSpan DefaultSamplePeriod = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Takes a CPU and memory sample every <paramref name="period"/> so that usageNanoCores stays current for
+    /// /stats/summary and Get-KubeletStats readers (kubelet's eviction manager does this with its synchronize);
+    /// a failed sample is logged and the next one tried. Ends when cancelled.
+    /// </summary>
+    public async Task RunCpuUsageSamplerAsync(TimeSpan period, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            do
+            {
+                try { await CollectAsync(updateCpuUsage: true, cpuAndMemoryOnly: true, cancellationToken).ConfigureAwait(false); }
+                catch (KubeletRuntimeException e) { _options.Log.Debug($"stats: CPU sample failed: {e.Message}"); }
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
     /// <summary>The pods' CPU and memory (kubelet's ListPodCPUAndMemoryStats), the cheap call for the eviction manager's memory signal.</summary>
     public async Task<IReadOnlyList<PodStats>> ListPodCpuAndMemoryStatsAsync(CancellationToken cancellationToken = default) =>
         (await CollectAsync(updateCpuUsage: false, cpuAndMemoryOnly: true, cancellationToken).ConfigureAwait(false)).Pods;
