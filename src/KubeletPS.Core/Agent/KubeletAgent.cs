@@ -186,6 +186,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             Stats = Stats,
             Configuration = configuration,
             // The pod engine's sync loop is driven by PLEG relists: both checks read the last one.
+            Metrics = new KubeletMetrics(options.NodeName, () => Pods?.Pods ?? [], () => Pods?.RuntimeOperations, () => Pods?.LastRelist),
             Health = KubeletHealthChecks.ForSyncLoop(() => Pods?.LastRelist, () => Pods?.LastRelist, syncFrequency, _request.Time),
         };
     }

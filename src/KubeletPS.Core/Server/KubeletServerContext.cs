@@ -32,6 +32,9 @@ public sealed class KubeletServerContext
     /// <summary>The effective configuration (/configz).</summary>
     public KubeletConfiguration? Configuration { get; init; }
 
+    /// <summary>What /metrics reports; /metrics is 404 when null.</summary>
+    public KubeletMetrics? Metrics { get; init; }
+
     /// <summary>The checks /healthz runs.</summary>
     public KubeletHealthChecks Health { get; init; } = new();
 }

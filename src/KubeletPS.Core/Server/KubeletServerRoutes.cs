@@ -61,6 +61,10 @@ public static class KubeletServerRoutes
     public static IReadOnlyList<KubeletEndpoint> All { get; } =
     [
         new("/healthz", "proxy", HealthzEndpoint.HandleAsync) { Prefix = true, OnHealthzPort = true },
+        new("/pods", "proxy", NodeEndpoints.PodsAsync),
+        new("/configz", "proxy", NodeEndpoints.ConfigzAsync),
+        new("/metrics", "metrics", MetricsEndpoint.HandleAsync),
+        new("/containerLogs", "proxy", ContainerLogsEndpoint.HandleAsync) { Prefix = true, Debugging = true },
         new("/stats/summary", "stats", StatsEndpoints.SummaryAsync) { Methods = ["GET", "HEAD", "POST"] },
         new("/metrics/resource", "metrics", StatsEndpoints.ResourceMetricsAsync),
     ];

@@ -37,7 +37,7 @@ public sealed class KubectlTopTests(KubeletAgentFixture fixture) : IAsyncLifetim
         var config = Path.Combine(_dir, "config.yaml");
         var ca = Path.Combine(_dir, "ca.crt");
         File.WriteAllText(ca, _server.CaPem);
-        // The scraper's client certificate is of the cluster CA; AlwaysAllow because this branch's test API server answers no SubjectAccessReview yet.
+        // The scraper's client certificate is of the cluster CA; AlwaysAllow keeps this test to top (the SubjectAccessReview path is StatsEndpointsTests').
         File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\naddress: 127.0.0.1\n" +
             $"authentication:\n  x509:\n    clientCAFile: {ca}\nauthorization:\n  mode: AlwaysAllow\n");
         await using var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
@@ -88,9 +88,15 @@ public sealed class KubectlTopTests(KubeletAgentFixture fixture) : IAsyncLifetim
             Assert.True(burner.Success, pods);
             Assert.True(int.Parse(burner.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, $"the burner uses CPU: {pods}");
 
-            // The summary the agent serves reads as a Summary, with the burner's rate from the agent's sampler.
-            var summary = await agent.Stats.GetSummaryAsync(updateCpuUsage: false);
-            Assert.Contains(summary.Pods, p => p.PodRef.Name == "burner");
+            // The summary through the API server's nodes/proxy, as an administrator reads it, parses as kubelet's Summary.
+            var (rawOk, raw) = await KubectlAsync(admin, "get", "--raw", $"/api/v1/nodes/{Node}/proxy/stats/summary");
+            Assert.True(rawOk, raw);
+            var summary = KubeletPS.Core.Stats.Summary.FromJson(raw);
+            Assert.Equal(Node, summary.Node.NodeName);
+            Assert.True(summary.Pods.Single(p => p.PodRef.Name == "burner").Containers.Single().Cpu!.UsageCoreNanoSeconds > 0);
+            var (metricsOk, metrics) = await KubectlAsync(admin, "get", "--raw", $"/api/v1/nodes/{Node}/proxy/metrics/resource");
+            Assert.True(metricsOk, metrics);
+            Assert.Contains("container_cpu_usage_seconds_total{container=\"burn\",namespace=\"default\",pod=\"burner\"} ", metrics);
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {

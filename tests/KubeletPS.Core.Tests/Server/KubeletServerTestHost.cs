@@ -44,8 +44,16 @@ internal sealed class KubeletServerTestHost : IAsyncDisposable
         var (client, identity) = TestApiClients.ForNode(api, NodeName);
         var serverContext = new KubeletServerContext { Options = options, Client = client, Identity = identity };
         serverContext = context?.Invoke(serverContext) ?? serverContext;
-        var server = await KubeletServer.StartAsync(serverContext);
-        return new KubeletServerTestHost(api, server, directory);
+        try
+        {
+            var server = await KubeletServer.StartAsync(serverContext);
+            return new KubeletServerTestHost(api, server, directory);
+        }
+        catch
+        {
+            System.IO.Directory.Delete(directory, true);
+            throw;
+        }
     }
 
     /// <summary>A client that presents <paramref name="certificate"/> (none: anonymous) and trusts only the server's own certificate.</summary>

@@ -27,7 +27,6 @@ public sealed class StatsEndpointsTests(ContainerdFixture fixture) : IAsyncLifet
             var id = await fixture.Client.CreateContainerAsync(sandboxId, fixture.NewContainer("main", "sleep", "3600"), pod);
             await fixture.Client.StartContainerAsync(id);
             var stats = new CriStatsProvider(new CriStatsProviderOptions { NodeName = KubeletServerTestHost.NodeName, Runtime = fixture.Client });
-            // Authorization AlwaysAllow: this branch's test API server answers no SubjectAccessReview yet.
             await using var host = await KubeletServerTestHost.StartAsync(_api, o => o with { AuthorizationMode = "AlwaysAllow" }, context: c => new global::KubeletPS.Core.Server.KubeletServerContext
             {
                 Options = c.Options, Client = c.Client, Identity = c.Identity, Stats = stats,
@@ -61,6 +60,21 @@ public sealed class StatsEndpointsTests(ContainerdFixture fixture) : IAsyncLifet
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
             Assert.Equal("Unauthorized", await refused.Content.ReadAsStringAsync());
             Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/metrics/resource")).StatusCode);
+
+            // A user the cluster grants nothing, through the SubjectAccessReview kubelet makes: 403 naming the subresource.
+            await using var webhook = await KubeletServerTestHost.StartAsync(_api, context: c => new global::KubeletPS.Core.Server.KubeletServerContext
+            {
+                Options = c.Options, Client = c.Client, Identity = c.Identity, Stats = stats,
+            });
+            using var stranger = webhook.Client(_api.IssueClientCertificate("mallory"));
+            var forbidden = await stranger.GetAsync("/stats/summary");
+            Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+            Assert.Contains("subresource=stats", await forbidden.Content.ReadAsStringAsync());
+            var forbiddenMetrics = await stranger.GetAsync("/metrics/resource");
+            Assert.Equal(HttpStatusCode.Forbidden, forbiddenMetrics.StatusCode);
+            Assert.Contains("subresource=metrics", await forbiddenMetrics.Content.ReadAsStringAsync());
+            using var apiServer = webhook.Client(_api.IssueClientCertificate("kube-apiserver-kubelet-client", "system:masters"));
+            Assert.Equal(HttpStatusCode.OK, (await apiServer.GetAsync("/stats/summary?only_cpu_and_memory=true")).StatusCode);
         }
         finally
         {

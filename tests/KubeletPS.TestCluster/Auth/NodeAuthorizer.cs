@@ -29,6 +29,8 @@ public sealed class NodeAuthorizer : IAuthorizer
             ("", "serviceaccounts") => a.Verb is "get",
             ("", "serviceaccounts/token") => a.Verb is "create",
             ("certificates.k8s.io", "certificatesigningrequests") => a.Verb is "create" or "get" or "list" or "watch",
+            // bootstrappolicy.NodeRules: webhook authentication and authorization of the kubelet's own API.
+            ("authentication.k8s.io", "tokenreviews") or ("authorization.k8s.io", "subjectaccessreviews") => a.Verb is "create",
             ("coordination.k8s.io", "leases") => a.Verb is "get" or "create" or "update" or "patch" or "delete",
             _ => false,
         };

@@ -29,6 +29,10 @@ internal sealed class ApiRequestHandler(
     ILogger logger)
 {
     private readonly CertificateSigningController certificates = new(store, pki, authorizer, options, logger);
+    private readonly ReviewHandler reviews = new(tokenAuthenticator, new ServiceAccountTokenAuthenticator(store, pki.CA.Certificate, options.TimeProvider), authorizer);
+
+    /// <summary>pods/log and nodes/proxy to the kubelets.</summary>
+    internal KubeletProxy Kubelets { get; } = new(store, pki, options);
 
     /// <summary>metrics.k8s.io, as metrics-server serves it from the kubelets' /metrics/resource.</summary>
     internal MetricsApi Metrics { get; } = new(store, new KubeletScraper(store, pki, options.MetricsKubeletInsecureTls), options.MetricsResolution, options.TimeProvider);
@@ -56,7 +60,9 @@ internal sealed class ApiRequestHandler(
             var decision = authorizer.Authorize(attributes);
             if (decision.Decision != Decision.Allow)
                 throw Forbidden.ForRequest(attributes, decision.Reason);
-            if (attributes.IsResourceRequest && MetricsApi.Handles(attributes.ApiGroup))
+            if (ReviewHandler.IsReview(attributes)) await WriteJsonAsync(ctx, 201, reviews.Review(attributes, await ReadObjectAsync(ctx)));
+            else if (KubeletProxy.Handles(attributes)) await Kubelets.HandleAsync(ctx, attributes);
+            else if (attributes.IsResourceRequest && MetricsApi.Handles(attributes.ApiGroup))
                 await WriteJsonAsync(ctx, 200, Metrics.Handle(attributes.Verb, attributes.Resource, attributes.Namespace.Length > 0 ? attributes.Namespace : null,
                     attributes.Name, request.Query["labelSelector"], request.Query["fieldSelector"]));
             else if (attributes.IsResourceRequest) await HandleResourceAsync(ctx, attributes);
@@ -160,7 +166,7 @@ internal sealed class ApiRequestHandler(
         if (rest.Length == 0) return nonResource;
         var name = rest.Length > 1 ? rest[1] : "";
         var sub = rest.Length > 2 ? rest[2] : "";
-        if (rest.Length > 3) sub = string.Join('/', rest[2..]);
+        if (rest.Length > 3) sub = rest[2] == "proxy" ? "proxy" : string.Join('/', rest[2..]); // nodes/NAME/proxy/PATH: the path is not a subresource
         var watchParam = request.Query["watch"].ToString() is "true" or "1";
         var verb = method switch
         {

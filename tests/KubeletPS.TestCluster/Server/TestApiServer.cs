@@ -147,9 +147,13 @@ public sealed class TestApiServer : IAsyncDisposable
         return new HttpClient(handler) { BaseAddress = new Uri(Url) };
     }
 
+    /// <summary>The certificate this server presents to kubelets (pods/log, nodes/proxy).</summary>
+    public IssuedCertificate KubeletClientCertificate => _handler.Kubelets.ClientCertificate;
+
     public async ValueTask DisposeAsync()
     {
         await StopListeningAsync();
+        _handler.Kubelets.Dispose();
         await _handler.Metrics.DisposeAsync();
         _loggerFactory.Dispose();
     }

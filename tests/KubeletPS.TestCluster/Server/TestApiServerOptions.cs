@@ -44,6 +44,12 @@ public sealed class TestApiServerOptions
     /// <summary>Where the server logs; when null, the console at <see cref="MinimumLogLevel"/>.</summary>
     public ILoggerProvider? LoggerProvider { get; init; }
 
+    /// <summary>
+    /// kube-apiserver's --kubelet-certificate-authority: when set, the kubelets' serving certificates must chain to it for
+    /// pods/log and nodes/proxy. Null (kubeadm's default) does not verify them.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? KubeletCertificateAuthority { get; init; }
+
     /// <summary>Clock for timestamps and certificate validity checks (a fake clock in tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
