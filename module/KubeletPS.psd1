@@ -31,6 +31,8 @@
         'Restart-KubeletService'
         'Uninstall-KubeletService'
         'Get-KubeletLog'
+        'Get-KubeletStats'
+        'Invoke-KubeletContainerCommand'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(

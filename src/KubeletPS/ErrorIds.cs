@@ -65,6 +65,27 @@ internal static class ErrorIds
     internal const string GetKubeletContainerLogRuntimeError = nameof(GetKubeletContainerLogRuntimeError);
     internal const string GetKubeletContainerLogInvalidEndpoint = nameof(GetKubeletContainerLogInvalidEndpoint);
     internal const string GetKubeletContainerLogInvalidConfig = nameof(GetKubeletContainerLogInvalidConfig);
+    // Get-KubeletStats
+    internal const string GetKubeletStatsPodNotFound = nameof(GetKubeletStatsPodNotFound);
+    internal const string GetKubeletStatsRuntimeUnavailable = nameof(GetKubeletStatsRuntimeUnavailable);
+    internal const string GetKubeletStatsRuntimeNotReady = nameof(GetKubeletStatsRuntimeNotReady);
+    internal const string GetKubeletStatsRuntimeError = nameof(GetKubeletStatsRuntimeError);
+    internal const string GetKubeletStatsInvalidEndpoint = nameof(GetKubeletStatsInvalidEndpoint);
+    internal const string GetKubeletStatsInvalidConfig = nameof(GetKubeletStatsInvalidConfig);
+
+    // Invoke-KubeletContainerCommand
+    internal const string InvokeKubeletContainerCommandPodNotFound = nameof(InvokeKubeletContainerCommandPodNotFound);
+    internal const string InvokeKubeletContainerCommandPodAmbiguous = nameof(InvokeKubeletContainerCommandPodAmbiguous);
+    internal const string InvokeKubeletContainerCommandContainerNameRequired = nameof(InvokeKubeletContainerCommandContainerNameRequired);
+    internal const string InvokeKubeletContainerCommandContainerNotFound = nameof(InvokeKubeletContainerCommandContainerNotFound);
+    internal const string InvokeKubeletContainerCommandContainerNotRunning = nameof(InvokeKubeletContainerCommandContainerNotRunning);
+    internal const string InvokeKubeletContainerCommandTimeout = nameof(InvokeKubeletContainerCommandTimeout);
+    internal const string InvokeKubeletContainerCommandFailed = nameof(InvokeKubeletContainerCommandFailed);
+    internal const string InvokeKubeletContainerCommandRuntimeUnavailable = nameof(InvokeKubeletContainerCommandRuntimeUnavailable);
+    internal const string InvokeKubeletContainerCommandRuntimeNotReady = nameof(InvokeKubeletContainerCommandRuntimeNotReady);
+    internal const string InvokeKubeletContainerCommandRuntimeError = nameof(InvokeKubeletContainerCommandRuntimeError);
+    internal const string InvokeKubeletContainerCommandInvalidEndpoint = nameof(InvokeKubeletContainerCommandInvalidEndpoint);
+    internal const string InvokeKubeletContainerCommandInvalidConfig = nameof(InvokeKubeletContainerCommandInvalidConfig);
     // Request-KubeletCertificate: the prefix, to which a CertificateBootstrapProblem (Denied, Failed, TimedOut,
     // Unauthorized, Forbidden, RequestLost, InvalidCertificate), InvalidKubeconfig, ApiRequestFailed, Stopped or Failed is appended.
     internal const string RequestKubeletCertificate = nameof(RequestKubeletCertificate);

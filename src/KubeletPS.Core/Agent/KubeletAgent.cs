@@ -7,6 +7,7 @@ using KubeletPS.Core.Pods.Objects;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Server;
+using KubeletPS.Core.Stats;
 
 namespace KubeletPS.Core.Agent;
 
@@ -46,12 +47,22 @@ public sealed class KubeletAgent : IAsyncDisposable
         _context = context;
         _request = request;
         _log = log;
+        Stats = new CriStatsProvider(new CriStatsProviderOptions
+        {
+            NodeName = context.Options.NodeName,
+            Runtime = context.Runtime,
+            RootDirectory = context.Options.RootDirectory,
+            Log = log,
+        });
     }
 
     public NodeAgentContext Context => _context;
 
     /// <summary>The pod half, once <see cref="RunAsync"/> has built it.</summary>
     public PodSyncAgent? Pods { get; private set; }
+
+    /// <summary>The node's and pods' stats, read by the kubelet server's /stats/summary and /metrics/resource.</summary>
+    public CriStatsProvider Stats { get; }
 
     /// <summary>The kubelet server (port 10250), once <see cref="RunAsync"/> started it; null without one.</summary>
     public IKubeletServerHandle? Server { get; private set; }
@@ -130,7 +141,8 @@ public sealed class KubeletAgent : IAsyncDisposable
                 heartbeat.Status.RunAsync(cancellationToken),
                 statusManager.RunAsync(cancellationToken),
                 Pods.RunAsync(cancellationToken),
-                MirrorLoopAsync(mirrors, podManager, mirrorSignal, cancellationToken)).ConfigureAwait(false);
+                MirrorLoopAsync(mirrors, podManager, mirrorSignal, cancellationToken),
+                Stats.RunCpuUsageSamplerAsync(CriStatsProvider.DefaultSamplePeriod, cancellationToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -171,6 +183,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             Identity = _context.Identity,
             Pods = () => Pods?.Pods ?? [],
             Runtime = _context.Runtime,
+            Stats = Stats,
             Configuration = configuration,
             // The pod engine's sync loop is driven by PLEG relists: both checks read the last one.
             Metrics = new KubeletMetrics(options.NodeName, () => Pods?.Pods ?? [], () => Pods?.RuntimeOperations, () => Pods?.LastRelist),

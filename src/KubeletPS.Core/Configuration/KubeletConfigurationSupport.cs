@@ -77,7 +77,7 @@ public static class KubeletConfigurationSupport
         ["imageMaximumGCAge"] = NoImageGc,
         ["imageGCHighThresholdPercent"] = NoImageGc,
         ["imageGCLowThresholdPercent"] = NoImageGc,
-        ["volumeStatsAggPeriod"] = "the agent collects no volume stats yet",
+        ["volumeStatsAggPeriod"] = "emptyDir usage is measured at each full /stats/summary (and Get-KubeletStats), not cached every period",
         ["kubeletCgroups"] = NoCgroups,
         ["systemCgroups"] = NoCgroups,
         ["cgroupRoot"] = NoCgroups,

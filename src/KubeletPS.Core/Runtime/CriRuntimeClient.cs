@@ -205,7 +205,17 @@ public sealed class CriRuntimeClient : IRuntimeService, IImageService, IAsyncDis
         var seconds = (long)Math.Ceiling(Math.Max(0, timeout.TotalSeconds));
         var request = new Cri.ExecSyncRequest { ContainerId = containerId, Timeout = seconds };
         request.Cmd.AddRange(command);
-        var response = await CallAsync("ExecSync", o => _runtime.ExecSyncAsync(request, o), cancellationToken, TimeSpan.FromSeconds(seconds)).ConfigureAwait(false);
+        Cri.ExecSyncResponse response;
+        try
+        {
+            response = await CallAsync("ExecSync", o => _runtime.ExecSyncAsync(request, o), cancellationToken, TimeSpan.FromSeconds(seconds)).ConfigureAwait(false);
+        }
+        catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.Timeout && seconds > 0)
+        {
+            // The runtime ends the command at its timeout and answers DeadlineExceeded ("timeout 1s exceeded"), well before our deadline.
+            throw new KubeletRuntimeException(Endpoint, "ExecSync", RuntimeErrorKind.Timeout,
+                $"container runtime endpoint {Endpoint}: ExecSync in container {containerId}: command timed out after {seconds}s ({(e.InnerException as RpcException)?.Status.Detail})", e.RpcStatus, e);
+        }
         return new ExecSyncResult(response.ExitCode, Encoding.UTF8.GetString(response.Stdout.Span), Encoding.UTF8.GetString(response.Stderr.Span));
     }
 
@@ -253,6 +263,24 @@ public sealed class CriRuntimeClient : IRuntimeService, IImageService, IAsyncDis
         }
 
         return uri;
+    }
+
+    // ---- Stats ----
+
+    /// <summary>Stats of the runtime's running containers (ListContainerStats), optionally of one sandbox.</summary>
+    public async Task<IReadOnlyList<ContainerStatsInfo>> ListContainerStatsAsync(string? podSandboxId = null, CancellationToken cancellationToken = default)
+    {
+        var request = new Cri.ListContainerStatsRequest { Filter = new Cri.ContainerStatsFilter { PodSandboxId = podSandboxId ?? string.Empty } };
+        var response = await CallAsync("ListContainerStats", o => _runtime.ListContainerStatsAsync(request, o), cancellationToken).ConfigureAwait(false);
+        return response.Stats.Select(CriStatsMapping.FromCri).ToArray();
+    }
+
+    /// <summary>The runtime's verbose information about a sandbox (PodSandboxStatus with verbose=true).</summary>
+    public async Task<SandboxRuntimeDetails> PodSandboxDetailsAsync(string podSandboxId, CancellationToken cancellationToken = default)
+    {
+        var request = new Cri.PodSandboxStatusRequest { PodSandboxId = podSandboxId, Verbose = true };
+        var response = await CallAsync("PodSandboxStatus", o => _runtime.PodSandboxStatusAsync(request, o), cancellationToken).ConfigureAwait(false);
+        return SandboxRuntimeDetails.FromVerboseInfo(new Dictionary<string, string>(response.Info));
     }
 
     // ---- Images ----

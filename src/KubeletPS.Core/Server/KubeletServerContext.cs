@@ -26,6 +26,9 @@ public sealed class KubeletServerContext
     /// <summary>The container runtime (container logs; exec, attach and port-forward streaming).</summary>
     public CriRuntimeClient? Runtime { get; init; }
 
+    /// <summary>The node's and pods' stats (/stats/summary, /metrics/resource): the provider the eviction manager reads too.</summary>
+    public Stats.CriStatsProvider? Stats { get; init; }
+
     /// <summary>The effective configuration (/configz).</summary>
     public KubeletConfiguration? Configuration { get; init; }
 

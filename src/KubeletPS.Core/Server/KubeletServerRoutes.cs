@@ -66,6 +66,8 @@ public static class KubeletServerRoutes
         new("/metrics", "metrics", MetricsEndpoint.HandleAsync),
         new("/containerLogs", "proxy", ContainerLogsEndpoint.HandleAsync) { Prefix = true, Debugging = true },
         .. Streaming.StreamingEndpoints.Routes,
+        new("/stats/summary", "stats", StatsEndpoints.SummaryAsync) { Methods = ["GET", "HEAD", "POST"] },
+        new("/metrics/resource", "metrics", StatsEndpoints.ResourceMetricsAsync),
     ];
 
     /// <summary>The endpoints the options register (without the debugging handlers when they are disabled).</summary>

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Auth;
+using KubeletPS.TestCluster.Metrics;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Storage;
 using KubeletPS.TestCluster.Watch;
@@ -34,6 +35,9 @@ internal sealed class ApiRequestHandler(
     internal KubeletProxy Kubelets { get; } = new(store, pki, options);
     private readonly PodStreamingProxy streaming = new(store);
 
+    /// <summary>metrics.k8s.io, as metrics-server serves it from the kubelets' /metrics/resource.</summary>
+    internal MetricsApi Metrics { get; } = new(store, new KubeletScraper(store, pki, options.MetricsKubeletInsecureTls), options.MetricsResolution, options.TimeProvider);
+
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private sealed record ResourceRequest(ResourceType Type, string? Namespace, string Name, string Subresource);
@@ -59,6 +63,9 @@ internal sealed class ApiRequestHandler(
                 throw Forbidden.ForRequest(attributes, decision.Reason);
             if (ReviewHandler.IsReview(attributes)) await WriteJsonAsync(ctx, 201, reviews.Review(attributes, await ReadObjectAsync(ctx)));
             else if (KubeletProxy.Handles(attributes)) await Kubelets.HandleAsync(ctx, attributes);
+            else if (attributes.IsResourceRequest && MetricsApi.Handles(attributes.ApiGroup))
+                await WriteJsonAsync(ctx, 200, Metrics.Handle(attributes.Verb, attributes.Resource, attributes.Namespace.Length > 0 ? attributes.Namespace : null,
+                    attributes.Name, request.Query["labelSelector"], request.Query["fieldSelector"]));
             else if (attributes.IsResourceRequest) await HandleResourceAsync(ctx, attributes);
             else await HandleNonResourceAsync(ctx, attributes);
         }

@@ -36,12 +36,12 @@ public static class Discovery
     {
         ["kind"] = "APIGroupList",
         ["apiVersion"] = "v1",
-        ["groups"] = new JsonArray(ResourceRegistry.GroupVersions.Where(gv => gv.Group.Length > 0).Select(gv => (JsonNode)GroupBody(gv.Group, gv.Version)).ToArray()),
+        ["groups"] = new JsonArray(GroupVersions.Where(gv => gv.Group.Length > 0).Select(gv => (JsonNode)GroupBody(gv.Group, gv.Version)).ToArray()),
     };
 
     public static JsonObject? ApiGroup(string group)
     {
-        var gv = ResourceRegistry.GroupVersions.FirstOrDefault(g => g.Group == group && group.Length > 0);
+        var gv = GroupVersions.FirstOrDefault(g => g.Group == group && group.Length > 0);
         if (gv.Group is null) return null;
         var body = GroupBody(gv.Group, gv.Version);
         body["kind"] = "APIGroup";
@@ -51,7 +51,7 @@ public static class Discovery
 
     public static JsonObject? ApiResourceList(string group, string version)
     {
-        var types = ResourceRegistry.All.Where(t => t.Group == group && t.Version == version).ToList();
+        var types = Served.Where(t => t.Group == group && t.Version == version).ToList();
         if (types.Count == 0) return null;
         var resources = new JsonArray();
         foreach (var t in types)
@@ -91,6 +91,11 @@ public static class Discovery
         list["resources"] = resources;
         return list;
     }
+
+    /// <summary>The stored resources and metrics.k8s.io (metrics-server's, served by <see cref="Metrics.MetricsApi"/>).</summary>
+    private static IEnumerable<ResourceType> Served => ResourceRegistry.All.Concat([Metrics.MetricsApi.NodeMetrics, Metrics.MetricsApi.PodMetrics]);
+
+    private static IEnumerable<(string Group, string Version)> GroupVersions => Served.Select(t => (t.Group, t.Version)).Distinct();
 
     private static JsonObject GroupBody(string group, string version)
     {

@@ -62,6 +62,9 @@ public sealed class TestApiServer : IAsyncDisposable
 
     public RequestLog RequestLog { get; } = new();
 
+    /// <summary>The last error scraping each kubelet for metrics.k8s.io ("node: message").</summary>
+    public IEnumerable<string> MetricsScrapeErrors => _handler.Metrics.Errors.Select(e => $"{e.Key}: {e.Value}");
+
     public bool IsListening => _app is not null;
 
     public static async Task<TestApiServer> StartAsync(TestApiServerOptions? options = null, CancellationToken cancellationToken = default)
@@ -172,6 +175,7 @@ public sealed class TestApiServer : IAsyncDisposable
         await StopListeningAsync();
         await _signer.DisposeAsync();
         _handler.Kubelets.Dispose();
+        await _handler.Metrics.DisposeAsync();
         _loggerFactory.Dispose();
     }
 

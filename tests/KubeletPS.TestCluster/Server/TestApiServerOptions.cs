@@ -32,6 +32,12 @@ public sealed class TestApiServerOptions
     /// <summary>Lifetime of the certificates the signer issues (kube-controller-manager --cluster-signing-duration, default 8760h).</summary>
     public TimeSpan ClientCertificateTtl { get; init; } = TimeSpan.FromDays(365);
 
+    /// <summary>How often metrics.k8s.io scrapes the kubelets' /metrics/resource (metrics-server's --metric-resolution, default 15s).</summary>
+    public TimeSpan MetricsResolution { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>metrics-server's --kubelet-insecure-tls: the kubelets' serving certificates are not verified (self-signed ones chain to no CA).</summary>
+    public bool MetricsKubeletInsecureTls { get; init; } = true;
+
     /// <summary>Log level of the server's console log; quiet by default.</summary>
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
 

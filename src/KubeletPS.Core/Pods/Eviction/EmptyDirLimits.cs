@@ -39,7 +39,7 @@ public sealed class EmptyDirLimits(PodVolumes volumes, IKubeletLog log)
                 if (volume.EmptyDir is not { SizeLimit: { } limit } emptyDir) continue;
                 var path = volumes.EmptyDirPath(pod.Metadata.Uid, volume.Name);
                 if (!Directory.Exists(path)) continue;
-                var used = emptyDir.Medium == "Memory" ? FileSystemStats.Read(path)?.UsedBytes : FileSystemStats.DiskUsage(path);
+                var used = MeasureUsage(path, emptyDir.Medium == "Memory");
                 if (used is not { } bytes || bytes <= (long)limit.ToDecimal()) continue;
                 var message = Message(volume.Name, limit.ToString());
                 log.Info($"pod {pod.Namespace()}/{pod.Name()}: emptyDir \"{volume.Name}\" uses {bytes} bytes, over its sizeLimit {limit}; evicting it.");
@@ -49,6 +49,13 @@ public sealed class EmptyDirLimits(PodVolumes volumes, IKubeletLog log)
         }
         return evict;
     }
+
+    /// <summary>
+    /// An emptyDir's usage as kubelet measures it: medium Memory, the tmpfs's used blocks; on disk,
+    /// the blocks allocated under it (the stats provider reports volumes with the same figure).
+    /// </summary>
+    public static long? MeasureUsage(string path, bool memoryMedium) =>
+        memoryMedium ? FileSystemStats.Read(path)?.UsedBytes : FileSystemStats.DiskUsage(path);
 
     /// <summary>Whether the pod has an emptyDir with a sizeLimit (the only pods the check measures).</summary>
     public static bool HasSizeLimit(V1Pod pod) => (pod.Spec.Volumes ?? []).Any(v => v.EmptyDir?.SizeLimit is not null);
