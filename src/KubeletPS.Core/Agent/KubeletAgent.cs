@@ -119,7 +119,8 @@ public sealed class KubeletAgent : IAsyncDisposable
                 heartbeat.Status.RunAsync(cancellationToken),
                 statusManager.RunAsync(cancellationToken),
                 Pods.RunAsync(cancellationToken),
-                MirrorLoopAsync(mirrors, podManager, mirrorSignal, cancellationToken)).ConfigureAwait(false);
+                MirrorLoopAsync(mirrors, podManager, mirrorSignal, cancellationToken),
+                _context.Certificates.RunAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
