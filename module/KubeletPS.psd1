@@ -17,6 +17,7 @@
         'Get-KubeletCertificate'
         'Test-KubeletCertificate'
         'Request-KubeletCertificate'
+        'Update-KubeletCertificate'
         'Invoke-KubeletNodeRegistration'
         'Get-KubeletNode'
         'Start-KubeletNodeHeartbeat'

@@ -91,6 +91,9 @@ internal static class ErrorIds
     internal const string RequestKubeletCertificate = nameof(RequestKubeletCertificate);
     internal const string InvalidKubeconfig = nameof(InvalidKubeconfig);
     internal const string ApiRequestFailed = nameof(ApiRequestFailed);
+    // Update-KubeletCertificate: the prefix, to which a CertificateBootstrapProblem, InvalidArgument, InvalidKubeconfig,
+    // ApiRequestFailed, CredentialsUnusable (an expired client certificate without -BootstrapKubeconfigPath), Stopped or Failed is appended.
+    internal const string UpdateKubeletCertificate = nameof(UpdateKubeletCertificate);
 
     // Join-KubeletCluster: the prefix, to which a JoinProblem (CACertHashMismatch, SignatureInvalid, TokenNotSigned, TokenRefused,
     // DiscoveryFailed, ServerNotTrusted, ClusterInfoInvalid, KubeletConfigInvalid, AlreadyJoined, NodeExists), a

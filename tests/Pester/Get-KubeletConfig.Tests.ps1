@@ -91,7 +91,7 @@ Describe 'Get-KubeletConfig' {
             $cgroup.Line | Should -Be 15
             $cgroup.Value | Should -Be 'systemd'
             $cgroup.Reason | Should -Match 'cgroups'
-            $kubeadm.NotInEffect.Field | Should -Contain 'rotateCertificates'
+            $kubeadm.NotInEffect.Field | Should -Not -Contain 'rotateCertificates'
             $kubeadm.NotInEffect.Field | Should -Not -Contain 'authentication.x509.clientCAFile'
             # In effect, or kubeadm's zero values (kubelet's defaults): not listed.
             $kubeadm.NotInEffect.Field | Should -Not -Contain 'staticPodPath'

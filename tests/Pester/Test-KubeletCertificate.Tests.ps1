@@ -28,9 +28,9 @@ Describe 'Test-KubeletCertificate' {
 
     It 'returns one object per check with -Detailed' {
         $checks = Test-KubeletCertificate -Path $files['kubelet-client-current.pem'] -CAPath $ca -Detailed
-        $checks | Should -HaveCount 6
+        $checks | Should -HaveCount 9
         $checks | ForEach-Object { $_ | Should -BeOfType ([KubeletPS.KubeletCertificateCheck]) }
-        $checks.Name | Should -Be @('KeyMatchesCertificate', 'ValidAt', 'ChainsToCA', 'ClientAuth', 'NodeIdentity', 'NotExpiringWithin')
+        $checks.Name | Should -Be @('KeyMatchesCertificate', 'ValidAt', 'ChainsToCA', 'ClientAuth', 'NodeIdentity', 'NotExpiringWithin', 'RotationNotOverdue', 'CurrentLinkUpToDate', 'KeyFilePrivate')
         $checks.Passed | Should -Not -Contain $false
         $checks.Path | Select-Object -Unique | Should -Be $files['kubelet-client-current.pem']
         $checks | Where-Object -Not Passed | Should -BeNullOrEmpty
@@ -53,7 +53,7 @@ Describe 'Test-KubeletCertificate' {
     }
 
     It 'fails <File> on <Failing>' -ForEach @(
-        @{ File = 'expired.pem'; Failing = 'ValidAt', 'NotExpiringWithin'; Message = 'Expired on' }
+        @{ File = 'expired.pem'; Failing = 'ValidAt', 'NotExpiringWithin', 'RotationNotOverdue'; Message = 'Expired on' }
         @{ File = 'not-yet-valid.pem'; Failing = 'ValidAt'; Message = 'Not yet valid' }
         @{ File = 'other-ca-signed.pem'; Failing = 'ChainsToCA'; Message = 'different CA of the same name' }
         @{ File = 'etcd-ca-signed.pem'; Failing = 'ChainsToCA'; Message = "issued by 'CN=etcd-ca'" }
@@ -61,7 +61,7 @@ Describe 'Test-KubeletCertificate' {
         @{ File = 'server-only.pem'; Failing = 'ClientAuth'; Message = 'ServerAuth without ClientAuth' }
         @{ File = 'kube-proxy.pem'; Failing = 'NodeIdentity'; Message = "'system:kube-proxy', not 'system:node:<node name>'" }
         @{ File = 'other-node.pem'; Failing = 'NodeIdentity'; Message = "for node 'node-2', not 'node-1'" }
-        @{ File = 'expiring-soon.pem'; Failing = 'NotExpiringWithin'; Message = 'within the 30-day minimum' }
+        @{ File = 'expiring-soon.pem'; Failing = 'NotExpiringWithin', 'RotationNotOverdue'; Message = 'within the 30-day minimum' }
     ) {
         Test-KubeletCertificate -Path $files[$File] -CAPath $ca -NodeName node-1 | Should -BeFalse
         $failed = @(Test-KubeletCertificate -Path $files[$File] -CAPath $ca -NodeName node-1 -Detailed | Where-Object -Not Passed)
@@ -80,8 +80,9 @@ Describe 'Test-KubeletCertificate' {
         Test-KubeletCertificate -Path $files['kubelet-client-current.pem'] -CAPath $ca -At $leaf.NotAfter.AddDays(1) | Should -BeFalse
         Test-KubeletCertificate -Path $files['kubelet-client-current.pem'] -CAPath $ca -At $leaf.NotBefore.AddMinutes(-1) | Should -BeFalse
         Test-KubeletCertificate -Path $files['kubelet-client-current.pem'] -CAPath $ca -At $leaf.NotAfter.AddDays(-10) | Should -BeFalse
-        Test-KubeletCertificate -Path $files['kubelet-client-current.pem'] -CAPath $ca -At $leaf.NotAfter.AddDays(-10) -MinimumDaysRemaining 5 | Should -BeTrue
-        Test-KubeletCertificate -Path $files['expiring-soon.pem'] -CAPath $ca -MinimumDaysRemaining 7 | Should -BeTrue
+        # 10 days before the end of a year is past 90 % of the lifetime: rotation is overdue whatever minimum is asked.
+        Test-KubeletCertificate -Path $files['kubelet-client-current.pem'] -CAPath $ca -At $leaf.NotAfter.AddDays(-40) -MinimumDaysRemaining 5 | Should -BeTrue
+        (Test-KubeletCertificate -Path $files['expiring-soon.pem'] -CAPath $ca -MinimumDaysRemaining 7 -Detailed | Where-Object Name -EQ NotExpiringWithin).Passed | Should -BeTrue
     }
 
     It 'returns one result per file a wildcard matches' {

@@ -142,7 +142,8 @@ public sealed class KubeletAgent : IAsyncDisposable
                 statusManager.RunAsync(cancellationToken),
                 Pods.RunAsync(cancellationToken),
                 MirrorLoopAsync(mirrors, podManager, mirrorSignal, cancellationToken),
-                Stats.RunCpuUsageSamplerAsync(CriStatsProvider.DefaultSamplePeriod, cancellationToken)).ConfigureAwait(false);
+                Stats.RunCpuUsageSamplerAsync(CriStatsProvider.DefaultSamplePeriod, cancellationToken),
+                _context.Certificates.RunAsync(cancellationToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using k8s;
 using KubeletPS.Core.Api;
+using KubeletPS.Core.Certificates;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Runtime;
@@ -31,6 +32,12 @@ public sealed record NodeAgentRequest
     public string? RuntimeEndpoint { get; init; }
     /// <summary>--root-dir.</summary>
     public string RootDirectory { get; init; } = KubeletConfigurationDefaults.DefaultRootDirectory;
+    /// <summary>--bootstrap-kubeconfig: when kubelet.conf is missing or its client certificate unusable, bootstrap with this one.</summary>
+    public string? BootstrapKubeconfigPath { get; init; }
+    /// <summary>--cert-dir: where the rotated kubelet-client-*.pem and kubelet-server-*.pem files live.</summary>
+    public string CertificateDirectory { get; init; } = KubeletConfigurationDefaults.DefaultCertificateDirectory;
+    /// <summary>Hears of each step of a TLS bootstrap at start (waiting for approval…); by default they are logged.</summary>
+    public Action<CertificateBootstrapProgress>? BootstrapProgress { get; init; }
 }
 
 /// <summary>
@@ -41,8 +48,9 @@ public sealed record NodeAgentRequest
 public sealed class NodeAgentContext : IAsyncDisposable
 {
     private NodeAgentContext(LoadedKubeletConfig config, Kubeconfig kubeconfig, IKubernetes client, ApiIdentity identity,
-        NodeAgentOptions options, CriRuntimeClient runtime)
+        NodeAgentOptions options, CriRuntimeClient runtime, NodeCertificates certificates)
     {
+        Certificates = certificates;
         Config = config;
         Kubeconfig = kubeconfig;
         Client = client;
@@ -60,20 +68,45 @@ public sealed class NodeAgentContext : IAsyncDisposable
     public CriRuntimeClient Runtime { get; }
     public IRuntimeHealthSource RuntimeHealth { get; }
 
+    /// <summary>The node's rotated certificates: the client certificate the API client presents, and their managers.</summary>
+    public NodeCertificates Certificates { get; }
+
     public static async Task<NodeAgentContext> CreateAsync(NodeAgentRequest request, IKubeletLog log, CancellationToken cancellationToken)
     {
         var kubeconfigPath = request.KubeconfigPath ?? KubeletConfigLoader.DefaultKubeconfigPath;
+        if (request.BootstrapKubeconfigPath is { } bootstrapPath)
+        {
+            await BootstrapIfNeededAsync(request, kubeconfigPath, bootstrapPath, log, cancellationToken).ConfigureAwait(false);
+        }
         // A missing config.yaml means kubelet's defaults; the kubeconfig is required to reach the API server.
         var config = await KubeletConfigLoader.LoadAsync(request.ConfigPath, kubeconfigPath, null, cancellationToken, log).ConfigureAwait(false);
         var kubeconfig = request.Context is null
             ? config.Kubeconfig ?? throw new KubeletConfigException("no kubeconfig: the node cannot reach an API server.", kubeconfigPath, category: KubeletErrorKind.NotFound)
             : await KubeconfigLoader.LoadAsync(kubeconfigPath, request.Context, null, cancellationToken).ConfigureAwait(false);
-        var client = ApiClientFactory.CreateClient(kubeconfig);
-        var identity = new ApiIdentity(kubeconfig.Server, UserOf(kubeconfig));
         var options = BuildOptions(config.Configuration, request, log);
+        var identity = new ApiIdentity(kubeconfig.Server, UserOf(kubeconfig));
+        var certificates = NodeCertificates.Create(kubeconfig, config.Configuration, options, request, log);
+        var client = certificates.Client is { } rotating ? ApiClientFactory.CreateClient(kubeconfig, rotating) : ApiClientFactory.CreateClient(kubeconfig);
+        certificates.CreateManagers(client, identity, log);
         var endpoint = request.RuntimeEndpoint ?? config.Configuration.ContainerRuntimeEndpoint;
         var runtime = new CriRuntimeClient(endpoint, config.Configuration.RuntimeRequestTimeout);
-        return new NodeAgentContext(config, kubeconfig, client, identity, options, runtime);
+        return new NodeAgentContext(config, kubeconfig, client, identity, options, runtime, certificates);
+    }
+
+    /// <summary>kubelet's LoadClientCert at start: bootstrap when kubelet.conf is missing or its client certificate cannot be used.</summary>
+    private static async Task BootstrapIfNeededAsync(NodeAgentRequest request, string kubeconfigPath, string bootstrapPath, IKubeletLog log,
+        CancellationToken cancellationToken)
+    {
+        var result = await new NodeCertificateBootstrap().BootstrapAsync(new CertificateBootstrapOptions
+        {
+            KubeconfigPath = kubeconfigPath,
+            BootstrapKubeconfigPath = bootstrapPath,
+            CertificateDirectory = request.CertificateDirectory,
+            NodeName = NodeName.Resolve(request.NodeName),
+        }, request.BootstrapProgress ?? (p => log.Info(p.Message)), cancellationToken).ConfigureAwait(false);
+        log.Info(result.Bootstrapped
+            ? $"TLS bootstrap because {result.Reason}: {result.CsrName} issued {result.Subject}, valid until {result.NotAfter:u}."
+            : $"{kubeconfigPath} holds a valid client certificate (until {result.NotAfter:u}); no bootstrap needed.");
     }
 
     public static NodeAgentOptions BuildOptions(KubeletConfiguration c, NodeAgentRequest request, IKubeletLog log)
@@ -172,7 +205,8 @@ public sealed class NodeAgentContext : IAsyncDisposable
         onRegistered?.Invoke(new NodeRegistrationOutcome(NodeSummary.From(registered.Node, null), registered.Created, registered.Changes));
         log.Info($"Node {name} registered with {Identity.Server}; renewing its lease every {heartbeat.Lease.RenewInterval.TotalSeconds:0.#} s, " +
                  $"checking its status every {Options.NodeStatusUpdateFrequency.TotalSeconds:0.#} s.");
-        await Task.WhenAll(heartbeat.Lease.RunAsync(cancellationToken), heartbeat.Status.RunAsync(cancellationToken)).ConfigureAwait(false);
+        await Task.WhenAll(heartbeat.Lease.RunAsync(cancellationToken), heartbeat.Status.RunAsync(cancellationToken),
+            Certificates.RunAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>The Node and its Lease as the API server has them; null when the node is not registered.</summary>
@@ -203,6 +237,7 @@ public sealed class NodeAgentContext : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        Certificates.Dispose();
         await Runtime.DisposeAsync().ConfigureAwait(false);
     }
 }

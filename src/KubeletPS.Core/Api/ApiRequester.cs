@@ -183,6 +183,18 @@ public static class ApiRequester
     }
 
     /// <summary>The client certificate with its key, from files or embedded data (the key never leaves this method but inside the certificate).</summary>
+    /// <summary>The first certificate of <paramref name="certificatePem"/> with the key of <paramref name="keyPem"/>, usable by SslStream.</summary>
+    internal static X509Certificate2 CertificateWithKey(string certificatePem, string keyPem)
+    {
+        using var ephemeral = X509Certificate2.CreateFromPem(certificatePem, keyPem);
+        // Re-import so that SslStream can use the key on every platform.
+#if NET9_0_OR_GREATER
+        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
+#else
+        return new X509Certificate2(ephemeral.Export(X509ContentType.Pkcs12));
+#endif
+    }
+
     internal static X509Certificate2? LoadClientCertificate(Kubeconfig kubeconfig)
     {
         var certificatePem = kubeconfig.ClientCertificateData is { } c ? Encoding.ASCII.GetString(c)
@@ -196,13 +208,7 @@ public static class ApiRequester
             throw new KubeletConfigException($"the client key ({kubeconfig.ClientKeySource}) is encrypted; a kubelet needs an unencrypted key.", kubeconfig.Path, category: KubeletErrorKind.Security);
         try
         {
-            using var ephemeral = X509Certificate2.CreateFromPem(certificatePem, keyPem);
-            // Re-import so that SslStream can use the key on every platform.
-#if NET9_0_OR_GREATER
-            return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), password: null);
-#else
-            return new X509Certificate2(ephemeral.Export(X509ContentType.Pkcs12));
-#endif
+            return CertificateWithKey(certificatePem, keyPem);
         }
         catch (CryptographicException e)
         {

@@ -17,9 +17,12 @@ public static class CertificateCheckNames
     public const string ClientAuth = nameof(ClientAuth);
     public const string NodeIdentity = nameof(NodeIdentity);
     public const string NotExpiringWithin = nameof(NotExpiringWithin);
+    public const string RotationNotOverdue = nameof(RotationNotOverdue);
+    public const string CurrentLinkUpToDate = nameof(CurrentLinkUpToDate);
+    public const string KeyFilePrivate = nameof(KeyFilePrivate);
 
     public static IReadOnlyList<string> All { get; } =
-        [KeyMatchesCertificate, ValidAt, ChainsToCA, ClientAuth, NodeIdentity, NotExpiringWithin];
+        [KeyMatchesCertificate, ValidAt, ChainsToCA, ClientAuth, NodeIdentity, NotExpiringWithin, RotationNotOverdue, CurrentLinkUpToDate, KeyFilePrivate];
 }
 
 /// <summary>

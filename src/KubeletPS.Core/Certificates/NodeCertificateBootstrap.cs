@@ -185,7 +185,7 @@ public sealed partial class NodeCertificateBootstrap(TimeProvider? time = null)
     }
 
     /// <summary>The issued certificate must be for our key and node, or it is not stored.</summary>
-    private static X509Certificate2 VerifyIssued(string certificatePem, ECDsa key, string nodeName, string csrName)
+    internal static X509Certificate2 VerifyIssued(string certificatePem, ECDsa key, string nodeName, string csrName)
     {
         X509Certificate2 certificate;
         try

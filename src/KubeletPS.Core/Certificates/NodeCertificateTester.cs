@@ -62,6 +62,13 @@ public static class NodeCertificateTester
             }
         }
 
+        var link = CertificateRotationChecks.CurrentLinkUpToDate(certificate.Path);
+        if (CertificateRotationChecks.IsDangling(certificate.Path))
+        {
+            // A dangling -current.pem link: nothing to load, and that is the finding.
+            log.Info($"{certificate.Label}: {link.Name} failed: {link.Message}");
+            return new CertificateTestReport(certificate.Label, key?.Label, authority?.Label, [link]);
+        }
         var credentials = await NodeCredentials.LoadAsync(certificate, key, cancellationToken).ConfigureAwait(false);
         var authorities = authority is null
             ? null
@@ -76,6 +83,9 @@ public static class NodeCertificateTester
             CertificateChecks.ClientAuth(leaf),
             CertificateChecks.NodeIdentity(leaf, options.NodeName),
             CertificateChecks.NotExpiringWithin(leaf, at, options.MinimumDaysRemaining),
+            CertificateRotationChecks.RotationNotOverdue(new DateTimeOffset(leaf.NotBefore.ToUniversalTime()), new DateTimeOffset(leaf.NotAfter.ToUniversalTime()), at),
+            link,
+            CertificateRotationChecks.KeyFilePrivate(key?.Path ?? (credentials.KeySource is not null ? certificate.Path : null)),
         };
         foreach (var failed in checks.Where(c => !c.Passed))
         {

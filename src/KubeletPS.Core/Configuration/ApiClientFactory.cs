@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using k8s;
+using KubeletPS.Core.Certificates;
 
 namespace KubeletPS.Core.Configuration;
 
@@ -11,7 +12,9 @@ namespace KubeletPS.Core.Configuration;
 /// </summary>
 public static class ApiClientFactory
 {
-    public static KubernetesClientConfiguration CreateConfiguration(Kubeconfig kubeconfig)
+    public static KubernetesClientConfiguration CreateConfiguration(Kubeconfig kubeconfig) => CreateConfiguration(kubeconfig, withClientCertificate: true);
+
+    private static KubernetesClientConfiguration CreateConfiguration(Kubeconfig kubeconfig, bool withClientCertificate)
     {
         ArgumentNullException.ThrowIfNull(kubeconfig);
         if (kubeconfig.ExternalAuthentication is { } external && kubeconfig.ClientKeySource is null && !kubeconfig.HasToken)
@@ -30,6 +33,41 @@ public static class ApiClientFactory
         {
             configuration.SslCaCerts = LoadCertificateAuthority(kubeconfig);
         }
+        // Without: the rotating certificate is presented instead (CreateClient with a RotatingCertificate).
+        if (withClientCertificate) ApplyClientCertificate(configuration, kubeconfig);
+        if (!string.IsNullOrEmpty(kubeconfig.Token))
+        {
+            configuration.AccessToken = kubeconfig.Token;
+        }
+        else if (kubeconfig.TokenFile is { } tokenFile)
+        {
+            RequireFile(tokenFile, "token", kubeconfig);
+            configuration.AccessToken = File.ReadAllText(tokenFile).Trim();
+        }
+        return configuration;
+    }
+
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig));
+
+    /// <summary>
+    /// A client that presents <paramref name="certificate"/>'s current certificate on each new connection (not the
+    /// kubeconfig's files, read once) and whose connections <see cref="RotatingCertificate.Swap"/> closes: the
+    /// agent's client, which lives across certificate rotations.
+    /// </summary>
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig, RotatingCertificate certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var configuration = CreateConfiguration(kubeconfig, withClientCertificate: false);
+        configuration.FirstMessageHandlerSetup = handler =>
+        {
+            handler.SslOptions.LocalCertificateSelectionCallback = certificate.Select;
+            handler.ConnectCallback = certificate.Connections.ConnectAsync;
+        };
+        return new Kubernetes(configuration);
+    }
+
+    private static void ApplyClientCertificate(KubernetesClientConfiguration configuration, Kubeconfig kubeconfig)
+    {
         if (kubeconfig.ClientCertificateData is { } certificate)
         {
             configuration.ClientCertificateData = Convert.ToBase64String(certificate);
@@ -48,19 +86,7 @@ public static class ApiClientFactory
             RequireFile(keyFile, "client key", kubeconfig);
             configuration.ClientKeyFilePath = keyFile;
         }
-        if (!string.IsNullOrEmpty(kubeconfig.Token))
-        {
-            configuration.AccessToken = kubeconfig.Token;
-        }
-        else if (kubeconfig.TokenFile is { } tokenFile)
-        {
-            RequireFile(tokenFile, "token", kubeconfig);
-            configuration.AccessToken = File.ReadAllText(tokenFile).Trim();
-        }
-        return configuration;
     }
-
-    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig));
 
     private static X509Certificate2Collection? LoadCertificateAuthority(Kubeconfig kubeconfig)
     {

@@ -9,6 +9,8 @@ public static class KubeletConfigurationDefaults
 {
     /// <summary>kubelet's --root-dir default (cmd/kubelet/app/options: defaultRootDir).</summary>
     public const string DefaultRootDirectory = "/var/lib/kubelet";
+    /// <summary>kubelet --cert-dir default.</summary>
+    public const string DefaultCertificateDirectory = "/var/lib/kubelet/pki";
     public const string DefaultContainerRuntimeEndpoint = "unix:///run/containerd/containerd.sock";
     public const string DefaultVolumePluginDir = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec/";
     public const string DefaultPodLogsDir = "/var/log/pods";

@@ -68,6 +68,25 @@ public abstract class NodeRegistrationCmdlet : NodeAgentCmdlet
         }
     }
 
+    /// <summary>
+    /// kubelet's --bootstrap-kubeconfig and --cert-dir on <paramref name="request"/> (Start-KubeletAgent,
+    /// Start-KubeletNodeHeartbeat): each step of a TLS bootstrap at start is shown as progress and verbose.
+    /// </summary>
+    protected NodeAgentRequest WithCertificates(NodeAgentRequest request, string? bootstrapKubeconfigPath, string certificateDirectory) => request with
+    {
+        BootstrapKubeconfigPath = bootstrapKubeconfigPath is null ? null : ResolveLiteralPath(bootstrapKubeconfigPath),
+        CertificateDirectory = ResolveLiteralPath(certificateDirectory),
+        BootstrapProgress = p => Post(() =>
+        {
+            WriteVerbose(p.Message);
+            WriteProgress(new ProgressRecord(2, "TLS bootstrap", p.Message)
+            {
+                CurrentOperation = p.CsrName ?? "",
+                RecordType = p.Stage == Core.Certificates.CertificateBootstrapStage.Done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            });
+        }),
+    };
+
     /// <summary>Registration progress while waiting for the API server at <paramref name="server"/>.</summary>
     protected Action<int, string> ReportWaiting(string activity, string server) =>
         (attempt, reason) => Post(() => WriteProgress(new ProgressRecord(1, activity, $"Waiting for the API server {server} (attempt {attempt}): {reason}")));

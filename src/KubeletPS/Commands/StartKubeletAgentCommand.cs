@@ -26,6 +26,16 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
     [Parameter]
     public SwitchParameter StopPodsOnExit { get; set; }
 
+    /// <summary>kubelet --bootstrap-kubeconfig: when kubelet.conf is missing or its client certificate cannot be used, bootstrap with it.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? BootstrapKubeconfigPath { get; set; }
+
+    /// <summary>kubelet --cert-dir: where kubelet-client-current.pem and kubelet-server-current.pem are kept and rotated.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string CertificateDirectory { get; set; } = Core.Configuration.KubeletConfigurationDefaults.DefaultCertificateDirectory;
+
     /// <summary>Stop after this long (for scripts and tests); by default run until Ctrl+C.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -46,7 +56,7 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
         const string prefix = nameof(ErrorIds.StartKubeletAgent);
         var request = new KubeletAgentRequest
         {
-            Node = BuildRequest(),
+            Node = WithCertificates(BuildRequest(), BootstrapKubeconfigPath, CertificateDirectory),
             StaticPodPath = StaticPodPath is null or "" ? StaticPodPath : ResolveLiteralPath(StaticPodPath),
             PodLogDirectory = PodLogDirectory is null ? null : ResolveLiteralPath(PodLogDirectory),
             StopPodsOnExit = StopPodsOnExit,

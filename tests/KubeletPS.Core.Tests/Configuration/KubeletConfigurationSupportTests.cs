@@ -182,7 +182,7 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
         var loaded = await KubeletConfigLoader.LoadAsync(ConfigTestFiles.Data("kubeadm/config.yaml"), null, _files.Directory);
         var fields = loaded.NotInEffect.Select(f => f.Field).ToList();
         Assert.Contains("cgroupDriver", fields);
-        Assert.Contains("rotateCertificates", fields);
+        Assert.DoesNotContain("rotateCertificates", fields); // in effect: the agent rotates its client certificate
         // The kubelet server acts on kubeadm's authentication settings.
         Assert.DoesNotContain("authentication.x509.clientCAFile", fields);
         // kubeadm's zero values (syncFrequency: 0s, imageMinimumGCAge: 0s...) are defaults, and in-effect fields are not listed.

@@ -89,7 +89,7 @@ internal sealed class ApiRequestHandler(
         {
             requestLog.Add(new ApiRequest(options.TimeProvider.GetUtcNow(), user.Name, attributes.Verb,
                 attributes.IsResourceRequest ? attributes.ResourceWithSubresource : attributes.Path,
-                attributes.Namespace, attributes.Name, path, ctx.Response.StatusCode));
+                attributes.Namespace, attributes.Name, path, ctx.Response.StatusCode) { ClientCertificateSerial = ctx.Connection.ClientCertificate?.SerialNumber });
         }
     }
 

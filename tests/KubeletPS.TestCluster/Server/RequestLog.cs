@@ -1,7 +1,11 @@
 namespace KubeletPS.TestCluster.Server;
 
 /// <summary>One API request as the audit log would record it.</summary>
-public sealed record ApiRequest(DateTimeOffset Time, string User, string Verb, string Resource, string Namespace, string Name, string Path, int StatusCode);
+public sealed record ApiRequest(DateTimeOffset Time, string User, string Verb, string Resource, string Namespace, string Name, string Path, int StatusCode)
+{
+    /// <summary>The serial number (hex, as X509Certificate2.SerialNumber) of the client certificate the connection presented, if any.</summary>
+    public string? ClientCertificateSerial { get; init; }
+}
 
 /// <summary>Every request the server answered, for assertions and for benchmarks that report API requests per minute.</summary>
 public sealed class RequestLog

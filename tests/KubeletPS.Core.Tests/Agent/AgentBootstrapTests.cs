@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using KubeletPS.Core.Agent;
+using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Tests.Support;
+using KubeletPS.Core.Tests.TestCluster;
+using KubeletPS.TestCluster.Pki;
+using KubeletPS.TestCluster.Server;
+
+namespace KubeletPS.Core.Tests.Agent;
+
+/// <summary>What the agent does at start with -BootstrapKubeconfigPath (kubelet's LoadClientCert); no runtime is contacted.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class AgentBootstrapTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kubeletps-agent-bootstrap-");
+    private readonly ListLog _log = new();
+
+    public AgentBootstrapTests() =>
+        File.WriteAllText(Path.Combine(_dir.FullName, "config.yaml"), "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n");
+
+    private string KubeletConf => Path.Combine(_dir.FullName, "kubelet.conf");
+    private string BootstrapConf => Path.Combine(_dir.FullName, "bootstrap-kubelet.conf");
+
+    public void Dispose() => _dir.Delete(true);
+
+    private NodeAgentRequest Request(string node, bool withBootstrap = true) => new()
+    {
+        KubeconfigPath = KubeletConf, BootstrapKubeconfigPath = withBootstrap ? BootstrapConf : null, CertificateDirectory = Path.Combine(_dir.FullName, "pki"),
+        ConfigPath = Path.Combine(_dir.FullName, "config.yaml"), NodeName = node, NodeIp = "10.20.30.43",
+        RuntimeEndpoint = "unix://" + Path.Combine(_dir.FullName, "none.sock"), RootDirectory = Path.Combine(_dir.FullName, "root"),
+    };
+
+    [Fact]
+    public async Task An_expired_client_certificate_at_start_is_replaced_through_the_bootstrap_kubeconfig_and_the_node_registers()
+    {
+        await using var server = await TestApiServer.StartAsync(new TestApiServerOptions { Pki = TestObjects.SharedPki });
+        var expired = server.Pki.Issue(new CertificateSpec("system:node:start-1")
+        {
+            Organizations = ["system:nodes"], NotBefore = DateTimeOffset.UtcNow.AddDays(-2), NotAfter = DateTimeOffset.UtcNow.AddDays(-1),
+        });
+        KubeletPS.TestCluster.Server.Kubeconfig.WritePrivateFile(KubeletConf,
+            KubeletPS.TestCluster.Server.Kubeconfig.Render(server.Url, server.CaPem, "system:node:start-1", expired.CertificatePem, expired.KeyPem()));
+        server.WriteBootstrapKubeconfig(BootstrapConf, server.CreateBootstrapToken());
+
+        await using var context = await NodeAgentContext.CreateAsync(Request("start-1"), _log, CancellationToken.None);
+
+        Assert.Contains(_log.Lines, l => l.Contains("TLS bootstrap because part of the existing client certificate", StringComparison.Ordinal) && l.Contains("is expired", StringComparison.Ordinal));
+        Assert.NotEqual(expired.Certificate.SerialNumber, context.Certificates.Client!.Current.SerialNumber);
+        Assert.True(context.Certificates.Client.Current.NotAfter > DateTime.UtcNow.AddDays(300));
+        var outcome = await context.RegisterAsync(TimeSpan.FromSeconds(30), null, _log, CancellationToken.None);
+        Assert.True(outcome.Created);
+        Assert.Contains(server.RequestLog.Entries, e => e.User == "system:node:start-1" && e.ClientCertificateSerial == context.Certificates.Client.Current.SerialNumber);
+        Assert.DoesNotContain("PRIVATE KEY", string.Join("\n", _log.Lines));
+    }
+
+    [Fact]
+    public async Task Without_a_bootstrap_kubeconfig_a_missing_kubelet_conf_keeps_its_clear_error()
+    {
+        var error = await Assert.ThrowsAsync<KubeletConfigException>(() => NodeAgentContext.CreateAsync(Request("start-2", withBootstrap: false), _log, CancellationToken.None));
+
+        Assert.Equal(KubeletErrorKind.NotFound, error.Category);
+        Assert.Equal(KubeletConf, error.Path);
+    }
+
+    [Fact]
+    public async Task An_expired_bootstrap_token_at_start_fails_with_401_saying_the_token_is_invalid_or_expired()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await TestApiServer.StartAsync(new TestApiServerOptions { Pki = TestObjects.SharedPki, TimeProvider = clock });
+        var token = server.CreateBootstrapToken(TimeSpan.FromMinutes(1));
+        server.WriteBootstrapKubeconfig(BootstrapConf, token);
+        clock.Advance(TimeSpan.FromMinutes(2));
+
+        var error = await Assert.ThrowsAsync<CertificateBootstrapException>(() => NodeAgentContext.CreateAsync(Request("start-3"), _log, CancellationToken.None));
+
+        Assert.Equal(CertificateBootstrapProblem.Unauthorized, error.Problem);
+        Assert.Contains("401 Unauthorized", error.Message);
+        Assert.Contains("bootstrap token may have expired or been deleted", error.Message);
+        Assert.Contains($"bootstrap token \"{token[..6]}\"", error.Message);
+        Assert.DoesNotContain(token[7..], error.ToString() + string.Join("\n", _log.Lines));
+        Assert.False(File.Exists(KubeletConf));
+    }
+
+    [Fact]
+    public async Task A_denied_csr_at_start_fails_naming_the_csr()
+    {
+        await using var server = await TestApiServer.StartAsync(new TestApiServerOptions { Pki = TestObjects.SharedPki, ApproveNodeClientCertificateRequests = false });
+        server.WriteBootstrapKubeconfig(BootstrapConf, server.CreateBootstrapToken());
+        var denier = Task.Run(async () =>
+        {
+            await TestApiClients.WaitUntilAsync(() => server.Store.List("certificatesigningrequests").Count > 0, "the CSR to be created");
+            var name = server.Store.List("certificatesigningrequests")[0]["metadata"]!["name"]!.GetValue<string>();
+            server.Store.Update("certificatesigningrequests", null, name, csr =>
+                csr["status"] = new JsonObject { ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Denied", ["status"] = "True", ["reason"] = "NotOurs", ["message"] = "unknown machine" }) });
+            return name;
+        });
+
+        var error = await Assert.ThrowsAsync<CertificateBootstrapException>(() => NodeAgentContext.CreateAsync(Request("start-4"), _log, CancellationToken.None));
+
+        var name = await denier;
+        Assert.Equal(CertificateBootstrapProblem.Denied, error.Problem);
+        Assert.Equal(name, error.CsrName);
+        Assert.Contains($"The certificate signing request {name} is denied", error.Message);
+        Assert.Contains(_log.Lines, l => l.Contains($"Waiting for the certificate signing request {name} to be approved", StringComparison.Ordinal));
+    }
+}

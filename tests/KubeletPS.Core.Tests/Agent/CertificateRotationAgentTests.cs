@@ -1,0 +1,133 @@
+using System.Text.Json.Nodes;
+using KubeletPS.Core.Agent;
+using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Tests.Certificates;
+using KubeletPS.Core.Tests.Support;
+using KubeletPS.TestCluster.Server;
+
+namespace KubeletPS.Core.Tests.Agent;
+
+/// <summary>
+/// The full agent with 3-minute certificates on the private containerd: it bootstraps from a bootstrap kubeconfig alone,
+/// becomes Ready, runs a pod, and rotates its client certificate while running, without a NotReady moment, a gap in
+/// lease renewals or a pod restart.
+/// </summary>
+[Collection(KubeletAgentCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class CertificateRotationAgentTests(KubeletAgentFixture fixture) : IAsyncLifetime
+{
+    private const string Node = "rotating-node";
+    private const string User = "system:node:" + Node;
+    private TestApiServer _server = null!;
+    private string _dir = null!;
+    private readonly ListLog _log = new();
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestApiServer.StartAsync(new TestApiServerOptions
+        {
+            BookmarkInterval = TimeSpan.FromSeconds(1), ClientCertificateTtl = TimeSpan.FromMinutes(3), Pki = KubeletPS.Core.Tests.TestCluster.TestObjects.SharedPki,
+        });
+        _dir = Directory.CreateTempSubdirectory("kubeletps-rotation-agent-").FullName;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        Directory.Delete(_dir, true);
+    }
+
+    private static JsonObject Pod(string name) => JsonNode.Parse("""
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME","namespace":"default"},
+         "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":5,"containers":[{"name":"main","image":"kubeletps.local/busybox:latest",
+           "imagePullPolicy":"IfNotPresent","command":["sh","-c","trap 'exit 0' TERM; while true; do sleep 1; done"]}]}}
+        """.Replace("NAME", name).Replace("NODE", Node))!.AsObject();
+
+    private JsonNode? ReadyCondition() =>
+        _server.Store.Get("nodes", null, Node)?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c?["type"] == "Ready");
+
+    [Fact]
+    public async Task A_node_with_only_a_bootstrap_kubeconfig_becomes_Ready_and_rotates_while_running_a_pod_without_NotReady_lease_gap_or_restart()
+    {
+        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
+        var bootstrap = Path.Combine(_dir, "bootstrap-kubelet.conf");
+        var pki = Path.Combine(_dir, "pki");
+        _server.WriteBootstrapKubeconfig(bootstrap, _server.CreateBootstrapToken());
+        var config = Path.Combine(_dir, "config.yaml");
+        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\nrotateCertificates: true\n");
+        var progress = new List<CertificateBootstrapStage>();
+        var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
+        {
+            Node = new NodeAgentRequest
+            {
+                KubeconfigPath = kubeconfig, BootstrapKubeconfigPath = bootstrap, CertificateDirectory = pki, ConfigPath = config, NodeName = Node,
+                NodeIp = "10.20.30.42", RuntimeEndpoint = fixture.Containerd.Endpoint, RootDirectory = Path.Combine(_dir, "root"),
+                BootstrapProgress = p => { lock (progress) progress.Add(p.Stage); },
+            },
+            PodLogDirectory = fixture.Containerd.PodLogsDir, StaticPodPath = "", StopPodsOnExit = true,
+        }, _log, CancellationToken.None);
+        Assert.Contains(CertificateBootstrapStage.Requesting, progress);
+        Assert.Contains(CertificateBootstrapStage.Done, progress);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(kubeconfig));
+        var link = Path.Combine(pki, "kubelet-client-current.pem");
+        var first = new FileInfo(link).LinkTarget!;
+        var manager = agent.Context.Certificates.ClientManager ?? throw new Xunit.Sdk.XunitException("rotateCertificates: true made no client certificate manager");
+        var oldSerial = agent.Context.Certificates.Client!.Current.SerialNumber;
+        var rotated = new TaskCompletionSource<(KubeletCertificateRotation Rotation, DateTimeOffset At)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        manager.Rotated += r => rotated.TrySetResult((r, DateTimeOffset.UtcNow));
+
+        using var stop = new CancellationTokenSource();
+        var run = agent.RunAsync(null, null, stop.Token);
+        try
+        {
+            await TestApiClients.WaitUntilAsync(() => (string?)ReadyCondition()?["status"] == "True", "the bootstrapped node is Ready", 60);
+            var readySince = (string?)ReadyCondition()!["lastTransitionTime"];
+            _server.Store.Create("pods", Pod("steady"));
+            await TestApiClients.WaitUntilAsync(() => (string?)_server.Store.Get("pods", "default", "steady")?["status"]?["phase"] == "Running", "the pod runs", 90);
+            var containerId = (string?)_server.Store.Get("pods", "default", "steady")!["status"]!["containerStatuses"]![0]!["containerID"];
+
+            // 3-minute certificates backdated 5 minutes: the deadline is 0.6 to 2.2 minutes after issuance.
+            var (rotation, swappedAt) = await rotated.Task.WaitAsync(TimeSpan.FromMinutes(4));
+            Assert.NotEqual(oldSerial, rotation.SerialNumber);
+            Assert.NotEqual(first, rotation.CertificateFile);
+            Assert.Equal(rotation.CertificateFile, new FileInfo(link).LinkTarget);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(rotation.CertificateFile));
+
+            // After the swap the agent's lease renewals, node status and pod watch reach the server with the new certificate.
+            await TestApiClients.WaitUntilAsync(() => _server.RequestLog.Entries.Any(e => e.User == User && e.Verb == "update" && e.Resource == "leases"
+                && e.ClientCertificateSerial == rotation.SerialNumber && e.StatusCode == 200), "a lease renewal with the new certificate", 30);
+            // The pod watch opened with the old certificate ended at the swap (a watch is logged when it ends) ...
+            await TestApiClients.WaitUntilAsync(() => _server.RequestLog.Entries.Any(e => e.User == User && e.Verb == "watch" && e.Resource == "pods"
+                && e.ClientCertificateSerial == oldSerial && e.Time >= swappedAt.AddSeconds(-1)), "the old pod watch ended at the swap", 30);
+            // ... and the agent watches again, from its resourceVersion: a pod created now starts, and pods were not listed again.
+            _server.Store.Create("pods", Pod("after-swap"));
+            await TestApiClients.WaitUntilAsync(() => (string?)_server.Store.Get("pods", "default", "after-swap")?["status"]?["phase"] == "Running",
+                "a pod created after the swap runs", 90);
+            Assert.DoesNotContain(_server.RequestLog.Entries, e => e.User == User && e.Verb == "list" && e.Resource == "pods" && e.Time > swappedAt);
+            var entries = _server.RequestLog.Entries.Where(e => e.User == User).ToList();
+            var lateOld = entries.Where(e => e.Time > swappedAt.AddSeconds(10) && e.ClientCertificateSerial == oldSerial).ToList();
+            Assert.True(lateOld.Count == 0, "requests with the old certificate after the swap: " + string.Join(", ", lateOld.Select(e => $"{e.Verb} {e.Resource} at {e.Time:O}")));
+
+            var renewals = entries.Where(e => e.Verb == "update" && e.Resource == "leases" && e.StatusCode == 200).Select(e => e.Time).ToList();
+            var longestGap = renewals.Zip(renewals.Skip(1), (a, b) => b - a).DefaultIfEmpty().Max();
+            Assert.True(longestGap <= TimeSpan.FromSeconds(40), $"lease renewals {longestGap.TotalSeconds:0.#} s apart, beyond nodeLeaseDurationSeconds 40");
+            Assert.Equal(("True", readySince), ((string?)ReadyCondition()!["status"], (string?)ReadyCondition()!["lastTransitionTime"]));
+            var container = _server.Store.Get("pods", "default", "steady")!["status"]!["containerStatuses"]![0]!;
+            Assert.Equal((0, containerId), ((int?)container["restartCount"], (string?)container["containerID"]));
+
+            var text = string.Join("\n", _log.Lines);
+            Assert.DoesNotContain("PRIVATE KEY", text);
+            foreach (var line in PkiFixture.KeyLines(rotation.CertificateFile).Concat(PkiFixture.KeyLines(Path.Combine(pki, first)))) Assert.DoesNotContain(line, text);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal)).TakeLast(60))}", e);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromMinutes(2));
+            await agent.DisposeAsync();
+        }
+    }
+}
