@@ -182,6 +182,8 @@ public sealed class KubeletAgent : IAsyncDisposable
             Time = _request.Time,
             Client = _context.Client,
             Identity = _context.Identity,
+            // serverTLSBootstrap: the kubelet-serving certificate the certificate manager obtains and rotates.
+            ServingCertificate = configuration.ServerTlsBootstrap ? new BootstrappedServingCertificate(() => _context.Certificates.Serving?.Current) : null,
             Pods = () => Pods?.Pods ?? [],
             Runtime = _context.Runtime,
             Stats = Stats,

@@ -50,7 +50,7 @@ public sealed class KubeletServer : IAsyncDisposable
         var tls = TlsSettings.Parse(options.TlsMinVersion, options.TlsCipherSuites);
         var address = ParseAddress(options.Address, "address");
         var healthzAddress = options.HealthzPort != 0 && options.HealthzBindAddress.Length > 0 ? ParseAddress(options.HealthzBindAddress, "healthzBindAddress") : null;
-        var serving = certificate ?? ServingCertificates.Load(options, context.Log);
+        var serving = certificate ?? context.ServingCertificate ?? ServingCertificates.Load(options, context.Log);
         var server = new KubeletServer(context,
             new KubeletAuthenticator(options, options.WebhookAuthenticationEnabled ? context.Client : null, context.Identity, context.Time),
             new KubeletAuthorizer(options, options.AuthorizationMode == "AlwaysAllow" ? null : context.Client, context.Identity, context.Time));

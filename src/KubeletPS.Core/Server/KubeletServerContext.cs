@@ -16,6 +16,9 @@ public sealed class KubeletServerContext
     public IKubeletLog Log { get; init; } = NullKubeletLog.Instance;
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>The serving certificate when it does not come from the configuration's files (serverTLSBootstrap).</summary>
+    public IServingCertificateSource? ServingCertificate { get; init; }
+
     /// <summary>The node's API client: TokenReviews and SubjectAccessReviews (null only with AlwaysAllow and no webhook authentication).</summary>
     public IKubernetes? Client { get; init; }
     public ApiIdentity? Identity { get; init; }

@@ -22,6 +22,16 @@ public sealed class StaticServingCertificate(X509Certificate2 certificate) : ISe
     public X509Certificate2 Current { get; } = certificate;
 }
 
+/// <summary>
+/// serverTLSBootstrap: the kubelet-serving certificate from a CSR, rotated in place. Until one is issued the TLS
+/// handshake fails, as kubelet's GetCertificate does ("no serving certificate available for the kubelet").
+/// </summary>
+public sealed class BootstrappedServingCertificate(Func<X509Certificate2?> current) : IServingCertificateSource
+{
+    public X509Certificate2 Current => current() ??
+        throw new System.Security.Authentication.AuthenticationException("no serving certificate available for the kubelet");
+}
+
 /// <summary>Loads the serving certificate kubelet would use, generating the self-signed one where needed.</summary>
 public static class ServingCertificates
 {

@@ -27,11 +27,23 @@ public sealed class ClusterInfoDiscoveryTests : IAsyncLifetime
         RetryInterval = TimeSpan.FromMilliseconds(200),
     };
 
+    private async Task WaitForSignatureAsync(string tokenId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (_server.Store.Get("configmaps", "kube-public", "cluster-info")?["data"]?["jws-kubeconfig-" + tokenId] is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the bootstrap signer did not sign token {tokenId}");
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task A_signed_cluster_info_with_the_pinned_CA_gives_the_server_and_the_CA()
     {
         var token = _server.CreateBootstrapToken();
         var messages = new List<string>();
+        // The bootstrap signer signs a new token shortly after it appears; discovery before that retries (one more GET).
+        await WaitForSignatureAsync(token[..6]);
 
         var cluster = await new ClusterInfoDiscovery().DiscoverAsync(Options(_server, token, _server.CaCertHash), messages.Add, CancellationToken.None);
 
