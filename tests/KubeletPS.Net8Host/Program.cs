@@ -21,11 +21,17 @@ public static class Program
         }
         var engine = Path.GetFullPath(args[0]);
         // The engine and its packages are not in this program's folder: resolve them from the
-        // shipped directory, as the module's EngineLoadContext does inside PowerShell 7.4.
+        // shipped directory, as the module's EngineLoadContext does inside PowerShell 7.4. This
+        // runtime has no ASP.NET Core shared framework, so the packages it would provide come from
+        // the shipped fallback/ folder, as the module loads them where that framework is absent.
         AssemblyLoadContext.Default.Resolving += (context, name) =>
         {
-            var path = Path.Combine(engine, name.Name + ".dll");
-            return File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
+            foreach (var directory in new[] { engine, Path.Combine(engine, "fallback") })
+            {
+                var path = Path.Combine(directory, name.Name + ".dll");
+                if (File.Exists(path)) return context.LoadFromAssemblyPath(path);
+            }
+            return null;
         };
         var result = await EngineRun.RunAsync(args[1], args[2]);
         result["runtime"] = Environment.Version.ToString();

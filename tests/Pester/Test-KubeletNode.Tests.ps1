@@ -68,7 +68,8 @@ containerRuntimeEndpoint: $($containerd.Endpoint)
 }
 
 AfterAll {
-    if ($agent) { $agent | Stop-Job -PassThru | Remove-Job -Force }
+    # The broken-node context stops and removes the agent's job itself.
+    if ($agent -and (Get-Job -Id $agent.Id -ErrorAction Ignore)) { $agent | Stop-Job -PassThru | Remove-Job -Force }
     Stop-TestCluster $cluster
     Stop-TestContainerd -Containerd $containerd
     Remove-Item -Recurse -Force $base -ErrorAction Ignore
@@ -88,7 +89,7 @@ Describe 'Test-KubeletNode' {
             $expected['Preflight.CgroupDriver'] = 'Passed'
             foreach ($name in 'CriSocketReachable', 'RuntimeReady', 'NetworkReady', 'SandboxImagePresent') { $expected["Runtime.$name"] = 'Passed' }
             foreach ($name in 'ConfigFileParses', 'KubeconfigParses', 'AllFieldsInEffect') { $expected["Configuration.$name"] = 'Passed' }
-            foreach ($name in 'ClientCertificateReadable', 'KeyMatchesCertificate', 'ValidAt', 'ChainsToCA', 'ClientAuth', 'NodeIdentity', 'NotExpiringWithin', 'CAFileReadable') { $expected["Certificates.$name"] = 'Passed' }
+            foreach ($name in 'ClientCertificateReadable', 'KeyMatchesCertificate', 'ValidAt', 'ChainsToCA', 'ClientAuth', 'NodeIdentity', 'NotExpiringWithin', 'RotationNotOverdue', 'CurrentLinkUpToDate', 'KeyFilePrivate', 'CAFileReadable') { $expected["Certificates.$name"] = 'Passed' }
             foreach ($name in 'Kubeconfig', 'ServerTrusted', 'AnonymousRefused', 'CredentialsAccepted', 'NodeAuthorized') { $expected["ApiServer.$name"] = 'Passed' }
             foreach ($name in 'Registered', 'Ready', 'LeaseRenewed', 'NoMemoryPressure', 'NoDiskPressure', 'NoPIDPressure') { $expected["Node.$name"] = 'Passed' }
             $expected['Services.ContainerdService'] = Get-MachineService containerd
@@ -170,7 +171,7 @@ catch { `$_.FullyQualifiedErrorId; `$_.CategoryInfo.Category.ToString(); "`$(`$_
             # NodeAuthorized is not among them: Test-KubeletApiConnection makes it only with accepted credentials.
             $machine = Get-MachinePreflight
             $expected = @($machine.GetEnumerator() | Where-Object Value -EQ 'Failed' | ForEach-Object { "Preflight.$($_.Key)" }) +
-                'Runtime.CriSocketReachable', 'Certificates.ValidAt', 'Certificates.NotExpiringWithin',
+                'Runtime.CriSocketReachable', 'Certificates.ValidAt', 'Certificates.NotExpiringWithin', 'Certificates.RotationNotOverdue',
                 'ApiServer.CredentialsAccepted', 'Node.Registered'
             @($run.Failed.ExpandedPath | Sort-Object) | Should -Be @($expected | Sort-Object)
         }

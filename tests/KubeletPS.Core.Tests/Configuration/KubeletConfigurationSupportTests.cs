@@ -129,7 +129,6 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     public void Fields_the_agent_reads_are_in_effect(string field) => Assert.True(KubeletConfigurationSupport.IsInEffect(field));
 
     [Theory]
-    [InlineData("serverTLSBootstrap", "kubelet-serving CSR")]
     [InlineData("readOnlyPort", "read-only port")]
     [InlineData("evictionHard", "eviction manager")]
     [InlineData("containerLogMaxSize", "rotate container logs")]
