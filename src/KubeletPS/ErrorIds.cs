@@ -58,6 +58,7 @@ internal static class ErrorIds
     internal const string GetKubeletContainerLogPodAmbiguous = nameof(GetKubeletContainerLogPodAmbiguous);
     internal const string GetKubeletContainerLogContainerNameRequired = nameof(GetKubeletContainerLogContainerNameRequired);
     internal const string GetKubeletContainerLogContainerNotFound = nameof(GetKubeletContainerLogContainerNotFound);
+    internal const string GetKubeletContainerLogInvalidArgument = nameof(GetKubeletContainerLogInvalidArgument);
     internal const string GetKubeletContainerLogPreviousNotFound = nameof(GetKubeletContainerLogPreviousNotFound);
     internal const string GetKubeletContainerLogFileNotFound = nameof(GetKubeletContainerLogFileNotFound);
     internal const string GetKubeletContainerLogRuntimeUnavailable = nameof(GetKubeletContainerLogRuntimeUnavailable);

@@ -19,6 +19,23 @@ Describe 'Get-KubeletContainerLog' {
         $record.Exception.Message | Should -BeLike "*$endpoint*"
     }
 
+    It 'refuses -Since together with -SinceTime, as the kubelet refuses sinceSeconds with sinceTime' {
+        $err = try { Get-KubeletContainerLog p c -Since '00:01:00' -SinceTime ([DateTime]::UtcNow) -RuntimeEndpoint 'unix:///nonexistent.sock'; $null } catch { $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'GetKubeletContainerLogInvalidArgument,*'
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match 'at most one of sinceSeconds or sinceTime'
+    }
+
+    It 'refuses a -Since shorter than a second, naming it' {
+        $err = try { Get-KubeletContainerLog p c -Since '00:00:00.5' -RuntimeEndpoint 'unix:///nonexistent.sock'; $null } catch { $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'GetKubeletContainerLogInvalidArgument,*'
+        $err.Exception.Message | Should -Match 'sinceSeconds must be at least 1 second'
+    }
+
+    It 'refuses -LimitBytes 0' {
+        { Get-KubeletContainerLog p c -LimitBytes 0 -RuntimeEndpoint 'unix:///nonexistent.sock' } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+
     It 'has a parameter set for names and one for piped containers' {
         $command = Get-Command Get-KubeletContainerLog
         $command.ParameterSets.Name | Sort-Object | Should -Be @('Container', 'Name')
@@ -114,6 +131,35 @@ spec:
             $lines = Get-KubeletPod talk-pester -RuntimeEndpoint $endpoint -RootDirectory $root | Select-Object -ExpandProperty Containers | Get-KubeletContainerLog -RuntimeEndpoint $endpoint
             $lines | Should -Contain 'one'
             $lines | Should -Contain 'shh'
+        }
+
+        It 'stops after -LimitBytes bytes, cutting the last line, as the kubelet server does' {
+            # "one\nt": five bytes, the newline counted.
+            Get-KubeletContainerLog talk-pester app -LimitBytes 5 -RuntimeEndpoint $endpoint | Should -Be @('one', 't')
+            # With -Timestamps the prefix counts too.
+            $cut = @(Get-KubeletContainerLog talk-pester app -LimitBytes 12 -Timestamps -RuntimeEndpoint $endpoint)
+            $cut.Count | Should -Be 1
+            $cut[0] | Should -Match '^\d{4}-\d\d-\d\dT\d$'
+        }
+
+        It 'keeps lines written at or after -SinceTime' {
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (-not ((Get-KubeletContainerLog talk-pester app -RuntimeEndpoint $endpoint) -contains 'tick 3') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 250 }
+            $tick2 = Get-KubeletContainerLog talk-pester app -AsObject -RuntimeEndpoint $endpoint | Where-Object Message -eq 'tick 2'
+            $lines = @(Get-KubeletContainerLog talk-pester app -SinceTime $tick2.Timestamp.UtcDateTime -RuntimeEndpoint $endpoint)
+            $lines[0] | Should -Be 'tick 2'
+            $lines | Should -Not -Contain 'one'
+        }
+
+        It 'keeps lines newer than -Since ago' {
+            $lines = @(Get-KubeletContainerLog talk-pester app -Since ([TimeSpan]::FromHours(1)) -RuntimeEndpoint $endpoint)
+            $lines[0] | Should -Be 'one'
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (-not ((Get-KubeletContainerLog talk-pester app -RuntimeEndpoint $endpoint) -contains 'tick 6') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 250 }
+            # 'one' was written more than 5 seconds ago (before tick 6); the last 2 seconds hold ticks only.
+            $recent = @(Get-KubeletContainerLog talk-pester app -Since '00:00:02' -RuntimeEndpoint $endpoint)
+            $recent | Should -Not -Contain 'one'
+            $recent | Should -Match '^tick \d+$'
         }
 
         It 'follows new lines until stopped' {

@@ -46,6 +46,48 @@ public sealed record ContainerLogRequest(bool Follow, bool Previous, bool Timest
         }
         return (new ContainerLogRequest(Flag(query, "follow"), Flag(query, "previous"), Flag(query, "timestamps"), tailLines, limitBytes, since), null);
     }
+
+    /// <summary>
+    /// The same options from typed values (Get-KubeletContainerLog), with the checks kubelet's PodLogOptions validation
+    /// makes: limitBytes and the since duration at least 1 (second), and at most one of since and sinceTime.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option out of range, or both since and sinceTime; the message names the option.</exception>
+    public static ContainerLogRequest Create(bool follow, bool previous, bool timestamps, int? tailLines, long? limitBytes, TimeSpan? since,
+        DateTimeOffset? sinceTime, DateTimeOffset now)
+    {
+        if (tailLines < 0) throw new ArgumentException($"tailLines must be 0 or more, not {tailLines}.", nameof(tailLines));
+        if (limitBytes < 1) throw new ArgumentException($"limitBytes must be at least 1, not {limitBytes}.", nameof(limitBytes));
+        if (since is not null && sinceTime is not null) throw new ArgumentException("at most one of sinceSeconds or sinceTime may be specified.", nameof(since));
+        // kubectl --since: a duration of at least one second, sent as sinceSeconds rounded up.
+        if (since is { } d && d < TimeSpan.FromSeconds(1)) throw new ArgumentException($"sinceSeconds must be at least 1 second, not {d}.", nameof(since));
+        var from = since is { } duration ? now - TimeSpan.FromSeconds(Math.Ceiling(duration.TotalSeconds)) : sinceTime;
+        return new ContainerLogRequest(follow, previous, timestamps, tailLines, limitBytes, from);
+    }
+}
+
+/// <summary>
+/// The bytes kubelet writes for one log request: each entry as "[RFC3339Nano timestamp ]message\n", cut at limitBytes
+/// (a line may end midway, as kubelet's LimitWriter cuts). One instance per request; the kubelet server's
+/// /containerLogs and Get-KubeletContainerLog both write through it.
+/// </summary>
+public sealed class ContainerLogOutput(ContainerLogRequest request)
+{
+    private long _written;
+
+    /// <summary>True once limitBytes bytes have been written: the stream ends.</summary>
+    public bool Done => request.LimitBytes is { } limit && _written >= limit;
+
+    /// <summary>The entry as written to the client, cut at what remains of limitBytes; empty once <see cref="Done"/>.</summary>
+    public ReadOnlyMemory<byte> Next(ContainerLogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (Done) return ReadOnlyMemory<byte>.Empty;
+        var text = request.Timestamps ? $"{ContainerLogsEndpoint.FormatTimestamp(entry.Timestamp)} {entry.Message}\n" : entry.Message + "\n";
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var count = request.LimitBytes is { } limit && _written + bytes.Length > limit ? (int)(limit - _written) : bytes.Length;
+        _written += count;
+        return bytes.AsMemory(0, count);
+    }
 }
 
 /// <summary>
@@ -177,8 +219,7 @@ internal static class ContainerLogsEndpoint
         }, CancellationToken.None);
         var watcher = follow ? WatchContainerAsync(request.Server.Runtime!, containerId, stop) : Task.CompletedTask;
         var body = request.Http.Response.Body;
-        var buffer = new StringBuilder();
-        long written = 0;
+        var output = new ContainerLogOutput(options);
         var idle = request.Server.Options.StreamingConnectionIdleTimeout;
         try
         {
@@ -196,15 +237,8 @@ internal static class ContainerLogsEndpoint
                     if (!more) break;
                     continue;
                 }
-                buffer.Clear();
-                if (options.Timestamps) buffer.Append(FormatTimestamp(entry.Timestamp)).Append(' ');
-                buffer.Append(entry.Message).Append('\n');
-                var bytes = Encoding.UTF8.GetBytes(buffer.ToString());
-                var count = bytes.Length;
-                if (options.LimitBytes is { } limit && written + count >= limit) count = (int)(limit - written);
-                await body.WriteAsync(bytes.AsMemory(0, count), ct).ConfigureAwait(false);
-                written += count;
-                if (options.LimitBytes is { } max && written >= max) break;
+                await body.WriteAsync(output.Next(entry), ct).ConfigureAwait(false);
+                if (output.Done) break;
             }
             await body.FlushAsync(ct).ConfigureAwait(false);
         }

@@ -1,16 +1,19 @@
-using System.Globalization;
 using System.Management.Automation;
+using System.Text;
 using KubeletPS.Core;
 using KubeletPS.Core.Pods.Inventory;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Server;
 using KubeletPS.Output;
 
 namespace KubeletPS.Commands;
 
 /// <summary>
 /// Get-KubeletContainerLog: a container's log from the file the runtime writes on this node,
-/// like kubectl logs (-f, --tail, --previous, --timestamps), without the API server.
+/// like kubectl logs (-f, --tail, --previous, --timestamps, --limit-bytes, --since, --since-time), without the API server.
+/// The options mean what they mean to the kubelet server's /containerLogs: the same <see cref="ContainerLogRequest"/>
+/// checks and the same <see cref="ContainerLogOutput"/> (timestamps, limitBytes) as the server writes.
 /// </summary>
 // The Container set is the default because PowerShell binds pipeline input to the default set
 // first: with Name as default, a piped KubeletContainerInfo bound its PodName there and lost its Name.
@@ -55,6 +58,19 @@ public sealed class GetKubeletContainerLogCommand : KubeletRuntimeCmdlet
     [Parameter]
     public SwitchParameter AsObject { get; set; }
 
+    /// <summary>kubectl logs --limit-bytes: stop after this many bytes of output (the last line may be cut).</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? LimitBytes { get; set; }
+
+    /// <summary>kubectl logs --since: only lines newer than this long ago (whole seconds, at least one).</summary>
+    [Parameter]
+    public TimeSpan? Since { get; set; }
+
+    /// <summary>kubectl logs --since-time: only lines written at or after this time.</summary>
+    [Parameter]
+    public DateTime? SinceTime { get; set; }
+
     private protected override (string, string, string, string, string) RuntimeErrorIds =>
         (ErrorIds.GetKubeletContainerLogRuntimeUnavailable, ErrorIds.GetKubeletContainerLogRuntimeNotReady, ErrorIds.GetKubeletContainerLogRuntimeError,
          ErrorIds.GetKubeletContainerLogInvalidEndpoint, ErrorIds.GetKubeletContainerLogInvalidConfig);
@@ -64,6 +80,19 @@ public sealed class GetKubeletContainerLogCommand : KubeletRuntimeCmdlet
         var query = Container is { } c
             ? new ContainerLogQuery(c.PodName, c.Namespace, c.Name, Previous)
             : new ContainerLogQuery(PodName!, Namespace, ContainerName, Previous);
+        ContainerLogRequest request;
+        try
+        {
+            request = ContainerLogRequest.Create(Follow, Previous, Timestamps && !AsObject, Tail, LimitBytes, Since,
+                SinceTime is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Local) : t) : null,
+                DateTimeOffset.UtcNow);
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, ErrorIds.GetKubeletContainerLogInvalidArgument, ErrorCategory.InvalidArgument,
+                e.ParamName switch { "since" => Since, "limitBytes" => LimitBytes, _ => Tail }));
+            return;
+        }
         try
         {
             RunOnPipeline(async ct =>
@@ -80,16 +109,22 @@ public sealed class GetKubeletContainerLogCommand : KubeletRuntimeCmdlet
                 Log.Info($"Reading {source.LogPath} (container {source.ContainerId}, attempt {source.Attempt}).");
                 var options = new ContainerLogReadOptions
                 {
-                    Tail = Tail,
+                    Tail = request.TailLines,
                     Follow = follow,
+                    Since = request.Since,
                     OnMalformedLine = line => Log.Debug($"Skipped a line not in CRI log format: {line}"),
                 };
+                var written = new ContainerLogOutput(request);
                 await foreach (var entry in ContainerLogReader.ReadAsync(source.LogPath, options, ct).ConfigureAwait(false))
                 {
+                    // What the kubelet server would write for this line, one line without its newline (cut at -LimitBytes).
+                    var text = Encoding.UTF8.GetString(written.Next(entry).Span);
+                    if (text.EndsWith('\n')) text = text[..^1];
                     object output = AsObject.IsPresent
-                        ? new KubeletLogEntry(entry.Timestamp, entry.Stream == ContainerLogStream.Stderr ? "stderr" : "stdout", entry.Message, source.PodName, source.Namespace, source.ContainerName)
-                        : Timestamps.IsPresent ? $"{FormatTimestamp(entry.Timestamp)} {entry.Message}" : entry.Message;
+                        ? new KubeletLogEntry(entry.Timestamp, entry.Stream == ContainerLogStream.Stderr ? "stderr" : "stdout", text, source.PodName, source.Namespace, source.ContainerName)
+                        : text;
                     Post(() => WriteObject(output));
+                    if (written.Done) break;
                 }
             });
         }
@@ -111,10 +146,6 @@ public sealed class GetKubeletContainerLogCommand : KubeletRuntimeCmdlet
                 ErrorIds.GetKubeletContainerLogFileNotFound, e.FileName));
         }
     }
-
-    /// <summary>kubectl logs --timestamps: RFC 3339 in UTC with the fraction the runtime wrote (to 100 ns).</summary>
-    private static string FormatTimestamp(DateTimeOffset timestamp) =>
-        timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     private static string ErrorIdFor(ContainerLogLookupProblem problem) => problem switch
     {
