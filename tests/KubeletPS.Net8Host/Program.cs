@@ -99,12 +99,9 @@ internal static class EngineRun
         var paths = (Path.Combine(work, "kubelet-client.crt"), Path.Combine(work, "kubelet-client.key"), Path.Combine(work, "ca.crt"));
         File.WriteAllText(paths.Item1, node.ExportCertificatePem());
         // A key file as kubelet writes it: 0600 (Test-KubeletCertificate's KeyFilePrivate check).
-        using (var keyFile = new FileStream(paths.Item2, new FileStreamOptions
-               { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-        using (var writer = new StreamWriter(keyFile))
-        {
-            writer.Write(nodeKey.ExportRSAPrivateKeyPem());
-        }
+        File.WriteAllText(paths.Item2, "");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(paths.Item2, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(paths.Item2, nodeKey.ExportRSAPrivateKeyPem());
         File.WriteAllText(paths.Item3, caCertificate.ExportCertificatePem());
         return paths;
     }
