@@ -23,6 +23,8 @@ public sealed record ApiRequestOptions
     /// <summary>Do not verify the server's certificate (curl -k). Callers must warn.</summary>
     public bool SkipCertificateCheck { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>The largest response body read; a longer one fails the request (a hostile server cannot exhaust memory).</summary>
+    public long MaxResponseBytes { get; init; } = 64L * 1024 * 1024;
 }
 
 /// <summary>The API server's answer: status, parsed Status fields, and the body.</summary>
@@ -82,7 +84,7 @@ public static class ApiRequester
                 },
             },
         };
-        using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan, MaxResponseContentBufferSize = options.MaxResponseBytes };
         using var request = new HttpRequestMessage(new HttpMethod(options.Method.ToUpperInvariant()), uri);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.UserAgent.ParseAdd($"kubeletps/{typeof(ApiRequester).Assembly.GetName().Version?.ToString(3)}");

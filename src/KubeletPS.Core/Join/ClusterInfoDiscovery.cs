@@ -128,7 +128,7 @@ public sealed class ClusterInfoDiscovery(TimeProvider? time = null)
         {
             try
             {
-                var response = await ApiRequester.SendAsync(connection, new ApiRequestOptions { Path = ClusterInfoPath, Anonymous = true }, cancellationToken)
+                var response = await ApiRequester.SendAsync(connection, new ApiRequestOptions { Path = ClusterInfoPath, Anonymous = true, MaxResponseBytes = 1024 * 1024 }, cancellationToken)
                     .ConfigureAwait(false);
                 if (!response.IsSuccess)
                 {
