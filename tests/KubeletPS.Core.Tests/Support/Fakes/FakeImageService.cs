@@ -17,12 +17,12 @@ public sealed class FakeImageService(FakeCriCalls? calls = null) : IImageService
         get { lock (_state) return [.. _pulled]; }
     }
 
-    /// <summary>Makes an image present, as if pulled before.</summary>
-    public ImageInfo AddImage(string image, ulong size = 1024)
+    /// <summary>Makes an image present, as if pulled before; <paramref name="pinned"/> as CRI's Image.pinned.</summary>
+    public ImageInfo AddImage(string image, ulong size = 1024, bool pinned = false)
     {
         lock (_state)
         {
-            var info = new ImageInfo("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(image))), [image], [], size, null, "", false);
+            var info = new ImageInfo("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(image))), [image], [], size, null, "", pinned);
             _images[image] = info;
             return info;
         }
@@ -43,7 +43,12 @@ public sealed class FakeImageService(FakeCriCalls? calls = null) : IImageService
         }, cancellationToken);
 
     public Task RemoveImageAsync(string image, CancellationToken cancellationToken = default)
-        => Calls.CallAsync("RemoveImage", _state, () => _images.Remove(image), cancellationToken);
+        => Calls.CallAsync("RemoveImage", _state, () =>
+        {
+            // CRI RemoveImage takes a reference or an image id (the image GC removes by id).
+            foreach (var key in _images.Where(i => i.Key == image || i.Value.Id == image).Select(i => i.Key).ToList()) _images.Remove(key);
+            return true;
+        }, cancellationToken);
 
     public Task<IReadOnlyList<ImageFilesystemInfo>> ImageFsInfoAsync(CancellationToken cancellationToken = default)
         => Calls.CallAsync<IReadOnlyList<ImageFilesystemInfo>>("ImageFsInfo", _state,
