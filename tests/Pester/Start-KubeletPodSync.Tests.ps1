@@ -58,13 +58,13 @@ Describe 'Start-KubeletPodSync' {
         $config = Join-Path $Base 'not-in-effect.yaml'
         $manifests = Join-Path $Base 'no-manifests'
         $null = New-Item -ItemType Directory -Force $manifests
-        Set-Content $config "apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`nstaticPodPath: $manifests`nimageGCHighThresholdPercent: 70`n"
+        Set-Content $config "apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`nstaticPodPath: $manifests`niptablesMasqueradeBit: 13`n"
         $run = @{ ConfigPath = $config; RuntimeEndpoint = $Ctd.Endpoint; RootDirectory = (Join-Path $Base 'warn'); PodLogDirectory = $Ctd.PodLogDirectory; NodeName = 'warn' }
         Start-KubeletPodSync -Once @run -WhatIf -WarningVariable whatIfWarnings -WarningAction SilentlyContinue
         $whatIfWarnings | Should -BeNullOrEmpty
         Start-KubeletPodSync -Once @run -TimeoutSeconds 60 -WarningVariable warnings -WarningAction SilentlyContinue -ErrorAction Stop
         @($warnings).Count | Should -Be 1 -Because ($warnings -join '; ')
-        "$($warnings[0])" | Should -Be "$($config):4:1: imageGCHighThresholdPercent is set but not in effect: no image garbage collection yet"
+        "$($warnings[0])" | Should -Be "$($config):4:1: iptablesMasqueradeBit is set but not in effect: the agent manages no iptables rules"
     }
 
     It 'refuses each invalid manifest with its file, field and line, starts the good one and finishes' {

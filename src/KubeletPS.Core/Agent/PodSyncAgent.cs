@@ -8,6 +8,7 @@ using KubeletPS.Core.Pods.Admission;
 using KubeletPS.Core.Pods.Config;
 using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.Eviction;
+using KubeletPS.Core.Pods.Gc;
 using KubeletPS.Core.Pods.Images;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Pods.Network;
@@ -28,7 +29,7 @@ namespace KubeletPS.Core.Agent;
 /// On start it adopts the sandboxes and containers it finds whose pods are still desired, and
 /// kills and removes the ones no source wants (once every source has reported).
 /// </summary>
-public sealed class PodSyncAgent : IAsyncDisposable
+public sealed partial class PodSyncAgent : IAsyncDisposable
 {
     private readonly PodSyncAgentOptions _options;
     private readonly IKubeletLog _log;
@@ -121,6 +122,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _probes.ResultChanged += workers.Signal;
         _pleg.PodEvent += workers.Signal;
         _pleg.Relisted += Housekeeping;
+        ImageGc = new ImageGcManager(_runtime, imageService, options.ImageGc, _log, time) { Events = events, NodeName = options.NodeName, SandboxImage = options.SandboxImage };
+        ContainerGc = new ContainerGc(_runtime, new AgentPodStates(this), options.ContainerGc, _log, time) { PodLogsDirectory = options.PodLogsDirectory, RootDirectory = options.RootDirectory };
     }
 
     public PodSyncAgentOptions Options => _options;
@@ -153,6 +156,8 @@ public sealed class PodSyncAgent : IAsyncDisposable
             var loops = _sources.Select(s => WatchSourceAsync(s, stop.Token)).ToList();
             loops.Add(_pleg.RunAsync(stop.Token));
             loops.Add(MonitorEvictionsAsync(stop.Token));
+            loops.Add(CollectContainersAsync(stop.Token));
+            loops.Add(CollectImagesAsync(stop.Token));
             try
             {
                 await Task.WhenAll(loops).ConfigureAwait(false);

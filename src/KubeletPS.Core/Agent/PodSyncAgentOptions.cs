@@ -2,6 +2,7 @@ using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Pods.Config;
 using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.Eviction;
+using KubeletPS.Core.Pods.Gc;
 using KubeletPS.Core.Pods.Images;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Pods.Objects;
@@ -41,6 +42,21 @@ public sealed record PodSyncAgentOptions
 
     /// <summary>How often the eviction manager measures emptyDir volumes against their sizeLimit (kubelet: 10 s).</summary>
     public TimeSpan EvictionMonitoringPeriod { get; init; } = EmptyDirLimits.DefaultMonitoringPeriod;
+
+    /// <summary>Image GC thresholds and ages (KubeletConfiguration imageGC*Percent, imageMinimumGCAge, imageMaximumGCAge).</summary>
+    public ImageGcPolicy ImageGc { get; init; } = new();
+
+    /// <summary>Container GC limits (kubelet's deprecated flags; kubelet's defaults).</summary>
+    public ContainerGcPolicy ContainerGc { get; init; } = new();
+
+    /// <summary>How often images are garbage collected (kubelet: 5 min).</summary>
+    public TimeSpan ImageGcPeriod { get; init; } = ImageGcManager.DefaultPeriod;
+
+    /// <summary>How often dead containers, sandboxes and gone pods' directories are collected (kubelet: 1 min).</summary>
+    public TimeSpan ContainerGcPeriod { get; init; } = Pods.Gc.ContainerGc.DefaultPeriod;
+
+    /// <summary>The sandbox (pause) image image GC keeps; null asks a CRI runtime for its sandbox image at start.</summary>
+    public string? SandboxImage { get; init; }
 
     public IReadOnlyList<string> ClusterDns { get; init; } = [];
     public string ClusterDomain { get; init; } = "";
@@ -102,5 +118,6 @@ public sealed record PodSyncAgentOptions
         ResolvConf = configuration.ResolvConf,
         SeccompDefault = configuration.SeccompDefault == true,
         AllowedUnsafeSysctls = configuration.AllowedUnsafeSysctls ?? [],
+        ImageGc = ImageGcPolicy.FromConfiguration(configuration),
     };
 }

@@ -17,7 +17,6 @@ public static class KubeletConfigurationSupport
 
     private const string NoServer = "the kubelet server does not implement this yet";
     private const string NoEviction = "no eviction manager yet";
-    private const string NoImageGc = "no image garbage collection yet";
     private const string NoCgroups = "the agent creates no pod or QoS cgroups: the runtime's defaults apply";
     private const string NoResourceManagers = "no CPU, memory or topology manager yet";
     private const string NoLogRotation = "the agent does not rotate container logs yet";
@@ -73,10 +72,10 @@ public static class KubeletConfigurationSupport
         ["nodeStatusUpdateFrequency"] = InEffect,
         ["nodeStatusReportFrequency"] = InEffect,
         ["nodeLeaseDurationSeconds"] = InEffect,
-        ["imageMinimumGCAge"] = NoImageGc,
-        ["imageMaximumGCAge"] = NoImageGc,
-        ["imageGCHighThresholdPercent"] = NoImageGc,
-        ["imageGCLowThresholdPercent"] = NoImageGc,
+        ["imageMinimumGCAge"] = InEffect,
+        ["imageMaximumGCAge"] = InEffect,
+        ["imageGCHighThresholdPercent"] = InEffect,
+        ["imageGCLowThresholdPercent"] = InEffect,
         ["volumeStatsAggPeriod"] = "emptyDir usage is measured at each full /stats/summary (and Get-KubeletStats), not cached every period",
         ["kubeletCgroups"] = NoCgroups,
         ["systemCgroups"] = NoCgroups,

@@ -57,8 +57,8 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
         Assert.Empty(Parse("imageMinimumGCAge: 0s\nshutdownGracePeriod: 0s\ncgroupDriver: \"\"\nrotateCertificates: false\n" +
             "logging:\n  flushFrequency: 0\n  verbosity: 0\nevictionHard: null\nfeatureGates:\ncrashLoopBackOff: {}\n").NotInEffect);
         // An optional (pointer) field keeps an explicit zero, which kubelet honours: it is set.
-        var explicitZero = Parse("evictionHard: {}\nimageGCHighThresholdPercent: 0\n").NotInEffect;
-        Assert.Equal(["evictionHard", "imageGCHighThresholdPercent"], explicitZero.Select(f => f.Field));
+        var explicitZero = Parse("evictionHard: {}\niptablesMasqueradeBit: 0\n").NotInEffect;
+        Assert.Equal(["evictionHard", "iptablesMasqueradeBit"], explicitZero.Select(f => f.Field));
         Assert.Equal(["{}", "0"], explicitZero.Select(f => f.Value));
     }
 
@@ -126,13 +126,17 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     [InlineData("authentication.webhook.cacheTTL")]
     [InlineData("authorization.mode")]
     [InlineData("healthzPort")]
+    [InlineData("imageGCHighThresholdPercent")]
+    [InlineData("imageGCLowThresholdPercent")]
+    [InlineData("imageMinimumGCAge")]
+    [InlineData("imageMaximumGCAge")]
     public void Fields_the_agent_reads_are_in_effect(string field) => Assert.True(KubeletConfigurationSupport.IsInEffect(field));
 
     [Theory]
     [InlineData("readOnlyPort", "read-only port")]
     [InlineData("evictionHard", "eviction manager")]
     [InlineData("containerLogMaxSize", "rotate container logs")]
-    [InlineData("imageGCHighThresholdPercent", "image garbage collection")]
+    [InlineData("iptablesMasqueradeBit", "iptables")]
     [InlineData("cgroupDriver", "cgroups")]
     [InlineData("cgroupsPerQOS", "cgroups")]
     public void Fields_the_agent_does_not_read_say_why(string field, string reason) =>

@@ -3,7 +3,8 @@ using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Pods.KubeRuntime;
 
-// Kubelet's kuberuntime_gc.go for one pod: dead instances, old sandboxes, a removed pod's leftovers.
+// A killed pod's leftovers, removed as its worker ends. Dead instances and old sandboxes of live pods
+// are the node-wide collector's (Pods/Gc/ContainerGc.cs, kubelet's kuberuntime_gc.go), every minute.
 public sealed partial class KubeGenericRuntimeManager
 {
     /// <summary>Removes what is left of a killed pod: containers, sandboxes, its directories and logs.</summary>
@@ -24,40 +25,6 @@ public sealed partial class KubeGenericRuntimeManager
         _backOff.ForgetPod(status.Uid);
         _images.ForgetPod(status.Uid);
         _volumes.ForgetPod(status.Uid);
-    }
-
-    /// <summary>Kubelet's container GC for one pod: one dead instance kept per container, old sandboxes removed.</summary>
-    private async Task<bool> RemoveDeadInstancesAsync(RuntimePodStatus status, string currentSandboxId, CancellationToken ct)
-    {
-        var removed = false;
-        foreach (var group in status.Containers.GroupBy(c => c.Name))
-        {
-            foreach (var dead in group.Skip(2).Where(c => c.State == ContainerState.Exited))
-            {
-                removed = true;
-                try { await _runtime.RemoveContainerAsync(dead.Id, ct).ConfigureAwait(false); }
-                catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
-            }
-        }
-        foreach (var old in status.Sandboxes.Where(s => s.Id != currentSandboxId && s.State != PodSandboxState.Ready))
-        {
-            if (status.Containers.Any(c => c.PodSandboxId == old.Id && c.State == ContainerState.Running)) continue;
-            try
-            {
-                foreach (var c in status.Containers.Where(c => c.PodSandboxId == old.Id && status.Latest(c.Name)?.Id != c.Id && status.Previous(c.Name)?.Id != c.Id))
-                {
-                    removed = true;
-                    await _runtime.RemoveContainerAsync(c.Id, ct).ConfigureAwait(false);
-                }
-                if (!status.Containers.Any(c => c.PodSandboxId == old.Id && (status.Latest(c.Name)?.Id == c.Id || status.Previous(c.Name)?.Id == c.Id)))
-                {
-                    removed = true;
-                    await _runtime.RemovePodSandboxAsync(old.Id, ct).ConfigureAwait(false);
-                }
-            }
-            catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
-        }
-        return removed;
     }
 
     /// <summary>

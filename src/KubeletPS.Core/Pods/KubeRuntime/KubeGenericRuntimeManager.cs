@@ -190,7 +190,6 @@ public sealed partial class KubeGenericRuntimeManager
             await KillContainerAsync(pod, kill.Container, kill.Status, podIp, null, kill.Message, ct).ConfigureAwait(false);
         }
         await Task.WhenAll(actions.ContainersToStart.Select(start => StartContainerAsync(pod, start, sandboxId, sandboxSpec, podIp, volumePaths, result, ct, slot.Dispose))).ConfigureAwait(false);
-        if (await RemoveDeadInstancesAsync(status, sandboxId, ct).ConfigureAwait(false)) result.Changed = true;
         return result;
     }
 
