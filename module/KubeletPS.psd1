@@ -34,6 +34,7 @@
         'Get-KubeletLog'
         'Get-KubeletStats'
         'Invoke-KubeletContainerCommand'
+        'Invoke-KubeletGarbageCollection'
     )
     VariablesToExport    = @()
     AliasesToExport      = @(

@@ -117,4 +117,13 @@ internal static class ErrorIds
     internal const string GetKubeletLog = nameof(GetKubeletLog);
     internal const string RestartKubeletService = nameof(RestartKubeletService);
     internal const string UninstallKubeletService = nameof(UninstallKubeletService);
+
+    // Invoke-KubeletGarbageCollection
+    internal const string InvokeKubeletGarbageCollectionRuntimeUnavailable = nameof(InvokeKubeletGarbageCollectionRuntimeUnavailable);
+    internal const string InvokeKubeletGarbageCollectionRuntimeNotReady = nameof(InvokeKubeletGarbageCollectionRuntimeNotReady);
+    internal const string InvokeKubeletGarbageCollectionRuntimeError = nameof(InvokeKubeletGarbageCollectionRuntimeError);
+    internal const string InvokeKubeletGarbageCollectionInvalidEndpoint = nameof(InvokeKubeletGarbageCollectionInvalidEndpoint);
+    internal const string InvokeKubeletGarbageCollectionInvalidConfig = nameof(InvokeKubeletGarbageCollectionInvalidConfig);
+    internal const string InvokeKubeletGarbageCollectionInvalidPolicy = nameof(InvokeKubeletGarbageCollectionInvalidPolicy);
+    internal const string InvokeKubeletGarbageCollectionRemoveFailed = nameof(InvokeKubeletGarbageCollectionRemoveFailed);
 }

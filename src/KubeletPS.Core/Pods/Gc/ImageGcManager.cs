@@ -83,11 +83,15 @@ public sealed class ImageGcManager : IImageGarbageCollector
     /// <summary>The capacity and free space of the file system at the image file system's mount point (statfs by default).</summary>
     public Func<string, ImageFsCapacity?> MeasureFilesystem { get; init; } = StatFilesystem;
 
-    /// <summary>Kubelet's detectImages: records new images, marks the used ones, forgets the gone ones.</summary>
-    public async Task DetectImagesAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Kubelet's detectImages: records new images, marks the used ones, forgets the gone ones.
+    /// <paramref name="detectedAt"/> dates images seen for the first time (default now); a one-off pass
+    /// that cannot know how long the images have been there gives a time imageMinimumGCAge ago.
+    /// </summary>
+    public async Task DetectImagesAsync(CancellationToken cancellationToken, DateTimeOffset? detectedAt = null)
     {
         await _pass.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try { await DetectAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false); }
+        try { await DetectAsync(detectedAt ?? _time.GetUtcNow(), cancellationToken).ConfigureAwait(false); }
         finally { _pass.Release(); }
     }
 
