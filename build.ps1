@@ -37,7 +37,7 @@ $RepoRoot = $PSScriptRoot
 $OutDir = Join-Path $RepoRoot 'out'
 $ModuleOut = Join-Path $OutDir 'KubeletPS'
 $PesterVersion = '5.7.1'
-$OsPackages = 'containerd', 'runc', 'busybox-static', 'containernetworking-plugins', 'iproute2', 'iptables', 'openssl', 'systemd-container', 'debootstrap', 'tmux'
+$OsPackages = 'containerd', 'runc', 'busybox-static', 'containernetworking-plugins', 'iproute2', 'iptables', 'openssl', 'systemd-container', 'debootstrap', 'tmux', 'docker-registry', 'apache2-utils', 'skopeo'
 
 function Invoke-Native {
     # Runs a native command with the rest of the arguments; a non-zero exit stops the build.

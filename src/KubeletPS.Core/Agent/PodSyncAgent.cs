@@ -104,7 +104,10 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         _emptyDirLimits = new EmptyDirLimits(volumes, _log);
         _events = events;
         var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
-            new ImageManager(imageService, _log, options.ImagePullProgress, time) { Events = events }, _probes, prober, backOff, _log)
+            new ImageManager(imageService, _log, options.ImagePullProgress, time,
+                new ImagePuller(imageService, options.SerializeImagePulls, options.MaxParallelImagePulls, options.RegistryPullQps, options.RegistryBurst, time),
+                new ImagePullCredentials(options.ConfigObjects, options.RootDirectory, _log, time) { Events = events }) { Events = events },
+            _probes, prober, backOff, _log)
         {
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,

@@ -103,6 +103,17 @@ public sealed record PodSyncAgentOptions
     /// <summary>KubeletConfiguration allowedUnsafeSysctls: sysctls (or prefixes ending in *) admitted besides kubelet's safe set.</summary>
     public IReadOnlyList<string> AllowedUnsafeSysctls { get; init; } = [];
 
+    /// <summary>KubeletConfiguration serializeImagePulls: one image pull at a time node-wide (here off unless set; the config's default is on).</summary>
+    public bool SerializeImagePulls { get; init; }
+
+    /// <summary>KubeletConfiguration maxParallelImagePulls: pulls at once when not serialized; null is no limit.</summary>
+    public int? MaxParallelImagePulls { get; init; }
+
+    /// <summary>KubeletConfiguration registryPullQPS (0: no limit) and registryBurst: the token bucket every CRI PullImage draws on.</summary>
+    public double RegistryPullQps { get; init; }
+
+    public int RegistryBurst { get; init; }
+
     /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir).</summary>
     public static PodSyncAgentOptions FromConfiguration(KubeletConfiguration configuration, string nodeName) => new()
     {
@@ -119,5 +130,9 @@ public sealed record PodSyncAgentOptions
         SeccompDefault = configuration.SeccompDefault == true,
         AllowedUnsafeSysctls = configuration.AllowedUnsafeSysctls ?? [],
         ImageGc = ImageGcPolicy.FromConfiguration(configuration),
+        SerializeImagePulls = configuration.SerializeImagePulls ?? true,
+        MaxParallelImagePulls = configuration.MaxParallelImagePulls,
+        RegistryPullQps = configuration.RegistryPullQps ?? 5,
+        RegistryBurst = configuration.RegistryBurst,
     };
 }

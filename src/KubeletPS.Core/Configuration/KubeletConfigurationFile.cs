@@ -44,6 +44,7 @@ public static class KubeletConfigurationFile
         var configuration = reader.Read<KubeletConfiguration>(document);
         var notInEffect = ConfigFieldAudit.NotInEffect(path, document, configuration, KubeletConfigurationSupport.Reason);
         KubeletConfigurationDefaults.Apply(configuration);
+        ImagePullFields.Validate(configuration, path);
         var folder = Path.GetDirectoryName(path)!;
         foreach (var (_, get, set) in configuration.PathFields())
         {

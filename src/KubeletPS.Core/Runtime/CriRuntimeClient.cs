@@ -306,12 +306,25 @@ public sealed class CriRuntimeClient : IRuntimeService, IImageService, IAsyncDis
     }
 
     /// <summary>Pulls an image; returns the image reference (id) the runtime resolved it to.</summary>
-    public async Task<string> PullImageAsync(string image, PodSandboxSpec? sandboxSpec = null, CancellationToken cancellationToken = default)
+    public Task<string> PullImageAsync(string image, PodSandboxSpec? sandboxSpec = null, CancellationToken cancellationToken = default)
+        => PullImageAsync(image, null, sandboxSpec, cancellationToken);
+
+    /// <summary>Pulls an image with the registry credentials in CRI's AuthConfig (none when null).</summary>
+    public async Task<string> PullImageAsync(string image, RegistryAuth? auth, PodSandboxSpec? sandboxSpec, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(image);
         var request = new Cri.PullImageRequest
         {
             Image = new Cri.ImageSpec { Image = image },
+            Auth = auth is null ? null : new Cri.AuthConfig
+            {
+                Username = auth.Username,
+                Password = auth.Password,
+                Auth = auth.Auth,
+                ServerAddress = auth.ServerAddress,
+                IdentityToken = auth.IdentityToken,
+                RegistryToken = auth.RegistryToken,
+            },
             SandboxConfig = sandboxSpec is null ? null : CriMapping.ToCri(sandboxSpec),
         };
         var response = await CallAsync("PullImage", o => _images.PullImageAsync(request, o), cancellationToken).ConfigureAwait(false);

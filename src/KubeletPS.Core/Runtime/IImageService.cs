@@ -14,6 +14,9 @@ public interface IImageService
     /// <summary>Pulls an image; returns the image reference (id) the runtime resolved it to.</summary>
     Task<string> PullImageAsync(string image, PodSandboxSpec? sandboxSpec = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Pulls an image with the registry credentials in CRI's AuthConfig (none when null); returns the image reference.</summary>
+    Task<string> PullImageAsync(string image, RegistryAuth? auth, PodSandboxSpec? sandboxSpec, CancellationToken cancellationToken);
+
     Task RemoveImageAsync(string image, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<ImageFilesystemInfo>> ImageFsInfoAsync(CancellationToken cancellationToken = default);

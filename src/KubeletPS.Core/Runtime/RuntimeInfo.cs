@@ -116,3 +116,19 @@ public sealed record ContainerFilter
     public ContainerState? State { get; init; }
     public IReadOnlyDictionary<string, string>? LabelSelector { get; init; }
 }
+
+/// <summary>
+/// CRI's AuthConfig for one PullImage: the credentials kubelet's keyring found for the image's registry.
+/// <see cref="ToString"/> names the user and server only, so a log or exception never carries a password or token.
+/// </summary>
+public sealed class RegistryAuth(string username = "", string password = "", string auth = "", string serverAddress = "", string identityToken = "", string registryToken = "")
+{
+    public string Username { get; } = username;
+    public string Password { get; } = password;
+    public string Auth { get; } = auth;
+    public string ServerAddress { get; } = serverAddress;
+    public string IdentityToken { get; } = identityToken;
+    public string RegistryToken { get; } = registryToken;
+
+    public override string ToString() => $"registry credentials for user \"{Username}\"{(ServerAddress.Length > 0 ? $" at {ServerAddress}" : "")}";
+}

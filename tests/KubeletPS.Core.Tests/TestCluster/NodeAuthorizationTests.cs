@@ -113,4 +113,30 @@ public sealed class NodeAuthorizationTests
         (await node.GetAsync("/api/v1/namespaces")).Expect(HttpStatusCode.Forbidden);
         (await node.DeleteAsync("/api/v1/namespaces/default/configmaps/cfg")).Expect(HttpStatusCode.Forbidden);
     }
+    [Fact]
+    public async Task Node_gets_only_secrets_referenced_by_pods_bound_to_it()
+    {
+        // Attack: a node reads a secret no pod of its own references (another node's pull secret).
+        await using var server = await TestObjects.StartServerAsync();
+        foreach (var name in new[] { "mine", "theirs", "unused" })
+            server.Store.Create("secrets", new JsonObject { ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "default" }, ["data"] = new JsonObject { ["k"] = "dg==" } });
+        JsonObject Pod(string name, string nodeName, string secret) => new()
+        {
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "default" },
+            ["spec"] = new JsonObject
+            {
+                ["nodeName"] = nodeName,
+                ["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = secret }),
+                ["containers"] = new JsonArray(new JsonObject { ["name"] = "c", ["image"] = "busybox" }),
+            },
+        };
+        server.Store.Create("pods", Pod("a", "worker-1", "mine"));
+        server.Store.Create("pods", Pod("b", "worker-2", "theirs"));
+        using var node = ApiClient.Node(server, "worker-1");
+
+        (await node.GetAsync("/api/v1/namespaces/default/secrets/mine")).Expect(HttpStatusCode.OK);
+        (await node.GetAsync("/api/v1/namespaces/default/secrets/theirs")).Expect(HttpStatusCode.Forbidden);
+        (await node.GetAsync("/api/v1/namespaces/default/secrets/unused")).Expect(HttpStatusCode.Forbidden);
+        (await node.GetAsync("/api/v1/namespaces/kube-system/secrets/mine")).Expect(HttpStatusCode.Forbidden);
+    }
 }

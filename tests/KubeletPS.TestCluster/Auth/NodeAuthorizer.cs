@@ -6,10 +6,11 @@ namespace KubeletPS.TestCluster.Auth;
 /// nodes, pods, services, events (read); its own Node object and nodes/status (object checks are NodeRestriction's);
 /// pods create/delete and pods/status update/patch (NodeRestriction limits them to its pods and mirror pods);
 /// events create/update/patch; leases only kube-node-lease/NODE; certificatesigningrequests create/get/list/watch;
-/// SIMPLIFIED: configmaps and secrets get/list/watch and serviceaccounts get in any namespace, and serviceaccounts/token
+/// secrets get only when a pod bound to the node references them (<see cref="NodePodReferences"/>; with a store);
+/// SIMPLIFIED: configmaps get/list/watch, secrets list/watch and serviceaccounts get in any namespace, and serviceaccounts/token
 /// create for any service account (the real authorizer allows only those referenced by pods bound to the node).
 /// </summary>
-public sealed class NodeAuthorizer : IAuthorizer
+public sealed class NodeAuthorizer(Storage.ObjectStore? store = null) : IAuthorizer
 {
     private static readonly string[] Read = ["get", "list", "watch"];
 
@@ -35,6 +36,9 @@ public sealed class NodeAuthorizer : IAuthorizer
             _ => false,
         };
         if (!allowed) return AuthorizationResult.NoOpinion;
+        if (store is not null && a is { ApiGroup: "", Resource: "secrets", Subresource: "", Verb: "get" }
+            && !NodePodReferences.ReferencesSecret(store, node, a.Namespace, a.Name))
+            return new(Decision.NoOpinion, $"no relationship found between node '{node}' and this object");
         if (a is { ApiGroup: "coordination.k8s.io", Resource: "leases" })
         {
             if (a.Namespace != "kube-node-lease")

@@ -23,6 +23,9 @@ public sealed record PrivateContainerdOptions
 
     /// <summary>Build (or take from cache) the busybox and pause images and import them.</summary>
     public bool ImportImages { get; init; } = true;
+
+    /// <summary>The CRI registry <c>config_path</c> (a hosts.toml directory per registry host, e.g. <see cref="PrivateRegistry.WriteContainerdHostsDirectory"/>); none when null.</summary>
+    public string? RegistryConfigPath { get; init; }
     public string? ImageCacheDirectory { get; init; }
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -318,6 +321,11 @@ public sealed class PrivateContainerd : IAsyncDisposable
                 bin_dir = "{{_options.CniBinDir}}"
                 conf_dir = "{{CniConfDir}}"
                 max_conf_num = 1
+            {{(_options.RegistryConfigPath is { } registries ? $"""
+
+              [plugins."io.containerd.grpc.v1.cri".registry]
+                config_path = "{registries}"
+            """ : "")}}
             """);
 
         // containerd adds the loopback network itself (go-cni WithLoNetwork), so one conflist is enough.

@@ -37,7 +37,7 @@ public sealed class TestApiServer : IAsyncDisposable
             else b.AddSimpleConsole(o => o.SingleLine = true);
             b.SetMinimumLevel(options.MinimumLogLevel);
         });
-        var authorizer = new UnionAuthorizer(new NodeAuthorizer(), new RuleAuthorizer(RuleAuthorizer.BootstrapRules.Concat(RuleAuthorizer.KubeadmRules).Concat(options.Rules)));
+        var authorizer = new UnionAuthorizer(new NodeAuthorizer(Store), new RuleAuthorizer(RuleAuthorizer.BootstrapRules.Concat(RuleAuthorizer.KubeadmRules).Concat(options.Rules)));
         _handler = new ApiRequestHandler(Store, Pki, new ClientCertificateAuthenticator(Pki.CA.Certificate, options.TimeProvider),
             new BootstrapTokenAuthenticator(Store, options.TimeProvider), authorizer,
             Faults, RequestLog, options, () => $"127.0.0.1:{Port}", _loggerFactory.CreateLogger("KubeletPS.TestCluster.ApiServer"));

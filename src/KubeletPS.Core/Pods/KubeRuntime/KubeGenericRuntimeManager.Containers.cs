@@ -51,8 +51,8 @@ public sealed partial class KubeGenericRuntimeManager
         catch (ImagePullException e)
         {
             _log.Warning($"pod {name} container {container.Name}: {e.Reason}: {e.Message}");
-            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning,
-                e.Reason == "ImagePullBackOff" ? EventReasons.BackOff : EventReasons.Failed, e.Message);
+            // The image manager recorded Failed/BackOff with the detail; startContainer's own event names the reason.
+            Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Failed, $"Error: {e.Reason}");
             result.Waiting[container.Name] = new ContainerWaiting(e.Reason, e.Message);
             result.Retry(TimeSpan.FromSeconds(10));
             return;

@@ -36,9 +36,28 @@ public sealed class FakeImageService(FakeCriCalls? calls = null) : IImageService
         => Calls.CallAsync("ImageStatus", _state, () => _images.GetValueOrDefault(image) ?? _images.Values.FirstOrDefault(i => i.Id == image), cancellationToken);
 
     public Task<string> PullImageAsync(string image, PodSandboxSpec? sandboxSpec = null, CancellationToken cancellationToken = default)
+        => PullImageAsync(image, null, sandboxSpec, cancellationToken);
+
+    /// <summary>The credentials each pull was given, in order (null: anonymous).</summary>
+    public IReadOnlyList<RegistryAuth?> PullAuths
+    {
+        get { lock (_state) return [.. _pullAuths]; }
+    }
+
+    private readonly List<RegistryAuth?> _pullAuths = [];
+
+    /// <summary>
+    /// When set, a pull runs it first (with the credentials given) and fails with the runtime error it returns,
+    /// as a registry refusing the credentials would.
+    /// </summary>
+    public Func<string, RegistryAuth?, KubeletRuntimeException?>? PullFailure { get; set; }
+
+    public Task<string> PullImageAsync(string image, RegistryAuth? auth, PodSandboxSpec? sandboxSpec, CancellationToken cancellationToken)
         => Calls.CallAsync("PullImage", _state, () =>
         {
             _pulled.Add(image);
+            _pullAuths.Add(auth);
+            if (PullFailure?.Invoke(image, auth) is { } failure) throw failure;
             return (_images.GetValueOrDefault(image) ?? AddImage(image)).Id;
         }, cancellationToken);
 
