@@ -82,7 +82,9 @@ public sealed class ContainerLogOutput(ContainerLogRequest request)
     {
         ArgumentNullException.ThrowIfNull(entry);
         if (Done) return ReadOnlyMemory<byte>.Empty;
-        var text = request.Timestamps ? $"{ContainerLogsEndpoint.FormatTimestamp(entry.Timestamp)} {entry.Message}\n" : entry.Message + "\n";
+        // A piece of a longer line goes out without a newline, as kubelet writes a P line's content.
+        var end = entry.Partial ? "" : "\n";
+        var text = request.Timestamps ? $"{ContainerLogsEndpoint.FormatTimestamp(entry.Timestamp)} {entry.Message}{end}" : entry.Message + end;
         var bytes = Encoding.UTF8.GetBytes(text);
         var count = request.LimitBytes is { } limit && _written + bytes.Length > limit ? (int)(limit - _written) : bytes.Length;
         _written += count;
