@@ -10,6 +10,7 @@ using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Images;
 using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Pods.Logs;
 using KubeletPS.Core.Pods.Network;
 using KubeletPS.Core.Pods.Pleg;
 using KubeletPS.Core.Pods.Probes;
@@ -48,6 +49,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
     private readonly PodSecuritySettings _security;
     private readonly SecurityAdmitHandler _admission;
     private readonly IPodStatusSink _sink;
+    private readonly ContainerLogManager? _logRotation;
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -121,6 +123,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         _probes.ResultChanged += workers.Signal;
         _pleg.PodEvent += workers.Signal;
         _pleg.Relisted += Housekeeping;
+        if (options.ContainerLogRotation is { } rotation) _logRotation = new ContainerLogManager(_runtime, rotation, _log, time);
     }
 
     public PodSyncAgentOptions Options => _options;
@@ -153,6 +156,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
             var loops = _sources.Select(s => WatchSourceAsync(s, stop.Token)).ToList();
             loops.Add(_pleg.RunAsync(stop.Token));
             loops.Add(MonitorEvictionsAsync(stop.Token));
+            if (_logRotation is not null) loops.Add(_logRotation.RunAsync(stop.Token));
             try
             {
                 await Task.WhenAll(loops).ConfigureAwait(false);

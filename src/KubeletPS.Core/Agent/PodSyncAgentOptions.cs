@@ -4,6 +4,7 @@ using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Images;
 using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Pods.Logs;
 using KubeletPS.Core.Pods.Objects;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Workers;
@@ -87,6 +88,9 @@ public sealed record PodSyncAgentOptions
     /// <summary>KubeletConfiguration allowedUnsafeSysctls: sysctls (or prefixes ending in *) admitted besides kubelet's safe set.</summary>
     public IReadOnlyList<string> AllowedUnsafeSysctls { get; init; } = [];
 
+    /// <summary>containerLogMaxSize/MaxFiles/MaxWorkers/MonitorInterval: running containers' logs rotated by a <see cref="ContainerLogManager"/>; null rotates none.</summary>
+    public ContainerLogRotationPolicy? ContainerLogRotation { get; init; }
+
     /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir).</summary>
     public static PodSyncAgentOptions FromConfiguration(KubeletConfiguration configuration, string nodeName) => new()
     {
@@ -102,5 +106,6 @@ public sealed record PodSyncAgentOptions
         ResolvConf = configuration.ResolvConf,
         SeccompDefault = configuration.SeccompDefault == true,
         AllowedUnsafeSysctls = configuration.AllowedUnsafeSysctls ?? [],
+        ContainerLogRotation = ContainerLogRotationPolicy.FromConfiguration(configuration),
     };
 }
