@@ -111,6 +111,31 @@ public sealed class RotatedContainerLogReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task Follow_SurvivesARotation_FinishingTheRenamedFileFirst()
+    {
+        File.WriteAllText(Log, Line(1, "first"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var options = new ContainerLogReadOptions { Follow = true, PollInterval = TimeSpan.FromMilliseconds(20) };
+        await using var reader = ContainerLogReader.ReadAsync(Log, options, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Assert.True(await reader.MoveNextAsync());
+        Assert.Equal("first", reader.Current.Message);
+
+        // The log manager renames; the runtime still writes to its open file until it reopens.
+        var rotated = Log + ".20261201-101010";
+        File.Move(Log, rotated);
+        await using (var stillOpen = new FileStream(rotated, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
+        {
+            await stillOpen.WriteAsync(Encoding.UTF8.GetBytes(Line(2, "late write before the reopen")));
+        }
+        File.WriteAllText(Log, Line(3, "after the reopen"));
+
+        Assert.True(await reader.MoveNextAsync());
+        Assert.Equal("late write before the reopen", reader.Current.Message);
+        Assert.True(await reader.MoveNextAsync());
+        Assert.Equal("after the reopen", reader.Current.Message);
+    }
+
+    [Fact]
     public async Task Attack_RotatedFileSymlinkToShadow_IsNotFollowed()
     {
         WriteRotatedDirectory();
