@@ -207,7 +207,12 @@ internal static class ContainerLogsEndpoint
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var queue = Channel.CreateBounded<ContainerLogEntry>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true });
-        var readOptions = new ContainerLogReadOptions { Tail = options.TailLines, Follow = follow, Since = options.Since };
+        var log = request.Server.Log;
+        var readOptions = new ContainerLogReadOptions
+        {
+            Tail = options.TailLines, Follow = follow, Since = options.Since,
+            OnUnreadableFile = (file, reason) => log.Warning($"kubelet server: skipped the rotated log file {file}: {reason}"),
+        };
         var reader = Task.Run(async () =>
         {
             try
