@@ -172,5 +172,29 @@ spec:
             }
             finally { $job | Stop-Job; $job | Remove-Job -Force }
         }
+
+        It 'reads the rotated files too, oldest first, as kubelet''s log rotation leaves them' {
+            # Beside the current 0.log: an older rotated file gzipped and the latest rotated one plain.
+            $log = Get-ChildItem -Path $containerd.PodLogDirectory -Recurse -Filter 0.log | Where-Object FullName -Like '*_talk-pester_*/app/0.log' | Select-Object -First 1
+            $log | Should -Not -BeNullOrEmpty
+            $gz = "$($log.FullName).20261201-101010.gz"
+            $plain = "$($log.FullName).20261201-101111"
+            $file = [IO.File]::Create($gz)
+            try {
+                $gzip = [IO.Compression.GZipStream]::new($file, [IO.Compression.CompressionLevel]::Fastest)
+                $bytes = [Text.Encoding]::UTF8.GetBytes("2026-12-01T10:10:00Z stdout F rotated 1`n2026-12-01T10:10:01Z stdout F rotated 2`n")
+                $gzip.Write($bytes, 0, $bytes.Length)
+                $gzip.Dispose()
+            }
+            finally { $file.Dispose() }
+            Set-Content -LiteralPath $plain -Value '2026-12-01T10:11:00Z stdout F rotated 3' -NoNewline:$false
+            try {
+                $lines = @(Get-KubeletContainerLog talk-pester app -RuntimeEndpoint $endpoint)
+                $lines[0..3] | Should -Be @('rotated 1', 'rotated 2', 'rotated 3', 'one')
+                # "rotated 1\nrot": thirteen bytes from the oldest file.
+                Get-KubeletContainerLog talk-pester app -LimitBytes 13 -RuntimeEndpoint $endpoint | Should -Be @('rotated 1', 'rot')
+            }
+            finally { Remove-Item -LiteralPath $gz, $plain -ErrorAction Ignore }
+        }
     }
 }

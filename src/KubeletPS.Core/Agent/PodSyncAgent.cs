@@ -11,6 +11,7 @@ using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Gc;
 using KubeletPS.Core.Pods.Images;
 using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Pods.Logs;
 using KubeletPS.Core.Pods.Network;
 using KubeletPS.Core.Pods.Pleg;
 using KubeletPS.Core.Pods.Probes;
@@ -49,6 +50,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
     private readonly PodSecuritySettings _security;
     private readonly SecurityAdmitHandler _admission;
     private readonly IPodStatusSink _sink;
+    private readonly ContainerLogManager? _logRotation;
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -127,6 +129,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         _pleg.Relisted += Housekeeping;
         ImageGc = new ImageGcManager(_runtime, imageService, options.ImageGc, _log, time) { Events = events, NodeName = options.NodeName, SandboxImage = options.SandboxImage };
         ContainerGc = new ContainerGc(_runtime, new AgentPodStates(this), options.ContainerGc, _log, time) { PodLogsDirectory = options.PodLogsDirectory, RootDirectory = options.RootDirectory };
+        if (options.ContainerLogRotation is { } rotation) _logRotation = new ContainerLogManager(_runtime, rotation, _log, time);
     }
 
     public PodSyncAgentOptions Options => _options;
@@ -161,6 +164,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
             loops.Add(MonitorEvictionsAsync(stop.Token));
             loops.Add(CollectContainersAsync(stop.Token));
             loops.Add(CollectImagesAsync(stop.Token));
+            if (_logRotation is not null) loops.Add(_logRotation.RunAsync(stop.Token));
             try
             {
                 await Task.WhenAll(loops).ConfigureAwait(false);

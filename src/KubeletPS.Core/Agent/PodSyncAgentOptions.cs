@@ -5,6 +5,7 @@ using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Gc;
 using KubeletPS.Core.Pods.Images;
 using KubeletPS.Core.Pods.KubeRuntime;
+using KubeletPS.Core.Pods.Logs;
 using KubeletPS.Core.Pods.Objects;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Workers;
@@ -113,6 +114,8 @@ public sealed record PodSyncAgentOptions
     public double RegistryPullQps { get; init; }
 
     public int RegistryBurst { get; init; }
+    /// <summary>containerLogMaxSize/MaxFiles/MaxWorkers/MonitorInterval: running containers' logs rotated by a <see cref="ContainerLogManager"/>; null rotates none.</summary>
+    public ContainerLogRotationPolicy? ContainerLogRotation { get; init; }
 
     /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir).</summary>
     public static PodSyncAgentOptions FromConfiguration(KubeletConfiguration configuration, string nodeName) => new()
@@ -134,5 +137,6 @@ public sealed record PodSyncAgentOptions
         MaxParallelImagePulls = configuration.MaxParallelImagePulls,
         RegistryPullQps = configuration.RegistryPullQps ?? 5,
         RegistryBurst = configuration.RegistryBurst,
+        ContainerLogRotation = ContainerLogRotationPolicy.FromConfiguration(configuration),
     };
 }

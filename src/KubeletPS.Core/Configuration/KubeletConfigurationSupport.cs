@@ -19,7 +19,6 @@ public static class KubeletConfigurationSupport
     private const string NoEviction = "no eviction manager yet";
     private const string NoCgroups = "the agent creates no pod or QoS cgroups: the runtime's defaults apply";
     private const string NoResourceManagers = "no CPU, memory or topology manager yet";
-    private const string NoLogRotation = "the agent does not rotate container logs yet";
     private const string NoShutdownManager = "no graceful node shutdown manager yet";
     private const string NoIptables = "the agent manages no iptables rules";
     private const string NoRateLimits = "the agent does not rate-limit this yet";
@@ -124,10 +123,10 @@ public static class KubeletConfigurationSupport
         ["featureGates"] = "the agent checks no feature gates",
         ["failSwapOn"] = "the agent does not check for swap at start (Test-KubeletNode's Preflight does)",
         ["memorySwap.swapBehavior"] = "the agent does not configure container swap",
-        ["containerLogMaxSize"] = NoLogRotation,
-        ["containerLogMaxFiles"] = NoLogRotation,
-        ["containerLogMaxWorkers"] = NoLogRotation,
-        ["containerLogMonitorInterval"] = NoLogRotation,
+        ["containerLogMaxSize"] = InEffect, // Pods/Logs/ContainerLogManager
+        ["containerLogMaxFiles"] = InEffect, // Pods/Logs/ContainerLogManager
+        ["containerLogMaxWorkers"] = InEffect, // Pods/Logs/ContainerLogManager
+        ["containerLogMonitorInterval"] = InEffect, // Pods/Logs/ContainerLogManager
         ["configMapAndSecretChangeDetectionStrategy"] = "configMaps and secrets are always read through a TTL cache (Cache)",
         ["systemReserved"] = InEffect,
         ["kubeReserved"] = InEffect,

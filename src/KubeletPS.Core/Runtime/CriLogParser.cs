@@ -163,31 +163,39 @@ public static class CriLogParser
     private static string Truncate(string line) => line.Length <= 80 ? line : line[..80] + "…";
 }
 
-/// <summary>Joins P fragments into whole lines, per stream, as <c>kubectl logs</c> shows them.</summary>
+/// <summary>
+/// Joins P fragments into whole lines, per stream, as <c>kubectl logs</c> shows them. A joined line
+/// is held up to <see cref="ContainerLogReader.MaxEntryChars"/>: beyond that it is handed on in
+/// <see cref="ContainerLogEntry.Partial"/> pieces, so an endless line does not grow one string without bound.
+/// </summary>
 public sealed class CriLogLineAssembler
 {
     private readonly Pending?[] _pending = new Pending?[2];
 
-    /// <summary>Adds a line; returns the finished entry when it completes one.</summary>
-    public ContainerLogEntry? Add(CriLogLine line)
+    /// <summary>Adds a line; the entries it completes (or the pieces it pushes past the bound) go to <paramref name="finished"/>.</summary>
+    public void Add(CriLogLine line, List<ContainerLogEntry> finished)
     {
+        ArgumentNullException.ThrowIfNull(finished);
         ref var pending = ref _pending[(int)line.Stream];
+        if (pending is not null && pending.Text.Length + line.Content.Length > ContainerLogReader.MaxEntryChars)
+        {
+            finished.Add(new ContainerLogEntry(pending.Timestamp, line.Stream, pending.Text.ToString()) { Partial = true });
+            pending = null;
+        }
         if (line.Partial)
         {
             pending ??= new Pending(line.Timestamp);
             pending.Text.Append(line.Content);
-            return null;
+            return;
         }
-
         if (pending is null)
         {
-            return new ContainerLogEntry(line.Timestamp, line.Stream, line.Content);
+            finished.Add(new ContainerLogEntry(line.Timestamp, line.Stream, line.Content));
+            return;
         }
-
         pending.Text.Append(line.Content);
-        var entry = new ContainerLogEntry(pending.Timestamp, line.Stream, pending.Text.ToString());
+        finished.Add(new ContainerLogEntry(pending.Timestamp, line.Stream, pending.Text.ToString()));
         pending = null;
-        return entry;
     }
 
     /// <summary>Returns fragments still waiting for their F line (at the end of a finished log).</summary>
@@ -211,4 +219,8 @@ public sealed class CriLogLineAssembler
 }
 
 /// <summary>A whole log line of a container. The timestamp is that of its first fragment.</summary>
-public sealed record ContainerLogEntry(DateTimeOffset Timestamp, ContainerLogStream Stream, string Message);
+public sealed record ContainerLogEntry(DateTimeOffset Timestamp, ContainerLogStream Stream, string Message)
+{
+    /// <summary>A piece of a line longer than <see cref="ContainerLogReader.MaxEntryChars"/>: the next entry of its stream continues it (written without a newline).</summary>
+    public bool Partial { get; init; }
+}

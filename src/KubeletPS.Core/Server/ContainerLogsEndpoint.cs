@@ -82,7 +82,9 @@ public sealed class ContainerLogOutput(ContainerLogRequest request)
     {
         ArgumentNullException.ThrowIfNull(entry);
         if (Done) return ReadOnlyMemory<byte>.Empty;
-        var text = request.Timestamps ? $"{ContainerLogsEndpoint.FormatTimestamp(entry.Timestamp)} {entry.Message}\n" : entry.Message + "\n";
+        // A piece of a longer line goes out without a newline, as kubelet writes a P line's content.
+        var end = entry.Partial ? "" : "\n";
+        var text = request.Timestamps ? $"{ContainerLogsEndpoint.FormatTimestamp(entry.Timestamp)} {entry.Message}{end}" : entry.Message + end;
         var bytes = Encoding.UTF8.GetBytes(text);
         var count = request.LimitBytes is { } limit && _written + bytes.Length > limit ? (int)(limit - _written) : bytes.Length;
         _written += count;
@@ -205,7 +207,12 @@ internal static class ContainerLogsEndpoint
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var queue = Channel.CreateBounded<ContainerLogEntry>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true });
-        var readOptions = new ContainerLogReadOptions { Tail = options.TailLines, Follow = follow, Since = options.Since };
+        var log = request.Server.Log;
+        var readOptions = new ContainerLogReadOptions
+        {
+            Tail = options.TailLines, Follow = follow, Since = options.Since,
+            OnUnreadableFile = (file, reason) => log.Warning($"kubelet server: skipped the rotated log file {file}: {reason}"),
+        };
         var reader = Task.Run(async () =>
         {
             try

@@ -113,6 +113,7 @@ public sealed class GetKubeletContainerLogCommand : KubeletRuntimeCmdlet
                     Follow = follow,
                     Since = request.Since,
                     OnMalformedLine = line => Log.Debug($"Skipped a line not in CRI log format: {line}"),
+                    OnUnreadableFile = (file, reason) => Log.Debug($"Skipped the rotated log file {file}: {reason}"),
                 };
                 var written = new ContainerLogOutput(request);
                 await foreach (var entry in ContainerLogReader.ReadAsync(source.LogPath, options, ct).ConfigureAwait(false))

@@ -199,7 +199,15 @@ public sealed class FakeRuntimeService(TimeProvider? time = null, FakeCriCalls? 
         => Calls.CallAsync("UpdateContainerResources", _state, () => FindContainer("UpdateContainerResources", containerId), cancellationToken);
 
     public Task ReopenContainerLogAsync(string containerId, CancellationToken cancellationToken = default)
-        => Calls.CallAsync("ReopenContainerLog", _state, () => FindContainer("ReopenContainerLog", containerId), cancellationToken);
+        => Calls.CallAsync("ReopenContainerLog", _state, () =>
+        {
+            var c = FindContainer("ReopenContainerLog", containerId);
+            OnReopenContainerLog?.Invoke(c);
+            return c;
+        }, cancellationToken);
+
+    /// <summary>What ReopenContainerLog does besides recording the call (containerd creates the log file anew: tests create it here).</summary>
+    public Action<FakeContainer>? OnReopenContainerLog { get; set; }
 
     public Task<ExecSyncResult> ExecSyncAsync(string containerId, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken = default)
         => Calls.CallAsync("ExecSync", _state, () =>
