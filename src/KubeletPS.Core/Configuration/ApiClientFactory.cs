@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using k8s;
+using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates;
 
 namespace KubeletPS.Core.Configuration;
@@ -47,7 +48,7 @@ public static class ApiClientFactory
         return configuration;
     }
 
-    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig));
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig), new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes));
 
     /// <summary>
     /// A client that presents <paramref name="certificate"/>'s current certificate on each new connection (not the
@@ -63,7 +64,7 @@ public static class ApiClientFactory
             handler.SslOptions.LocalCertificateSelectionCallback = certificate.Select;
             handler.ConnectCallback = certificate.Connections.ConnectAsync;
         };
-        return new Kubernetes(configuration);
+        return new Kubernetes(configuration, new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes));
     }
 
     private static void ApplyClientCertificate(KubernetesClientConfiguration configuration, Kubeconfig kubeconfig)
