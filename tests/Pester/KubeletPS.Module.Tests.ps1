@@ -45,10 +45,14 @@ Describe 'KubeletPS module' {
     }
 
     It 'ships the engine precompiled (ReadyToRun) for each runtime, and loads the build for this one' {
-        # A ReadyToRun image carries a managed native header next to its IL; BouncyCastle is left as IL.
+        # A ReadyToRun image is marked ILLibrary (crossgen2's COMIMAGE_FLAGS_IL_LIBRARY) and carries a managed native
+        # header (the R2R header) next to its IL; BouncyCastle is left as IL (ILOnly, no native header).
         function Test-ReadyToRun([string] $Path) {
             $stream = [IO.File]::OpenRead($Path)
-            try { ([Reflection.PortableExecutable.PEReader]::new($stream)).PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0 }
+            try {
+                $cor = ([Reflection.PortableExecutable.PEReader]::new($stream)).PEHeaders.CorHeader
+                $cor.Flags.HasFlag([Reflection.PortableExecutable.CorFlags]::ILLibrary) -and $cor.ManagedNativeHeaderDirectory.Size -gt 0
+            }
             finally { $stream.Dispose() }
         }
         foreach ($framework in 'net8.0', 'net10.0') {
@@ -57,23 +61,24 @@ Describe 'KubeletPS module' {
             }
             Test-ReadyToRun (Join-Path $moduleRoot "Dependencies/$framework/BouncyCastle.Cryptography.dll") | Should -BeFalse
         }
+        # The location goes to a file: the runtime's JIT list is written to the same stdout from other threads, mid-line.
+        $locationFile = Join-Path ([IO.Path]::GetTempPath()) "kubeletps-r2r-location-$PID.txt"
         $script = "Import-Module '$modulePath'; `$null = Get-KubeletConfig -Path '$(Join-Path (Get-TestRepoRoot) 'tests/Pester/data/kubeadm/config.yaml')'; " +
-            "[AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'KubeletPS.Core' } | ForEach-Object Location"
+            "[AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'KubeletPS.Core' } | ForEach-Object Location | Set-Content -LiteralPath '$locationFile'"
         # The runtime lists every method it compiles (release runtimes too): none of the engine's may be
-        # compiled from IL at first call (Tier0), i.e. the precompiled code was taken.
-        $jitLog = Join-Path ([IO.Path]::GetTempPath()) "kubeletps-jit-$PID.txt"
-        $env:DOTNET_JitStdOutFile = $jitLog; $env:DOTNET_JitDisasmSummary = '1'
-        try { $location = pwsh -NoProfile -NonInteractive -Command $script 2>&1 }
-        finally { Remove-Item env:DOTNET_JitStdOutFile, env:DOTNET_JitDisasmSummary }
-        $LASTEXITCODE | Should -Be 0 -Because ($location -join "`n")
+        # compiled from IL at first call (Tier0), i.e. the precompiled code was taken. The list goes to stdout:
+        # with DOTNET_JitStdOutFile the runtime closed that file at exit while its JIT threads still wrote to it,
+        # and 4 runs in 40 died in free() (exit 134/139) after our script had finished; on stdout 0 in 40.
+        $env:DOTNET_JitDisasmSummary = '1'
+        try { $output = @(pwsh -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" }) }
+        finally { Remove-Item env:DOTNET_JitDisasmSummary }
+        $LASTEXITCODE | Should -Be 0 -Because (($output | Select-Object -Last 20) -join "`n")
+        $jitLines = @($output | Where-Object { $_ -match 'JIT compiled ' })
         $expected = if ([Environment]::Version.Major -ge 10) { 'net10.0' } else { 'net8.0' }
-        @($location)[-1] | Should -Be (Join-Path $moduleRoot "Dependencies/$expected/KubeletPS.Core.dll")
-        try {
-            @(Get-Content $jitLog | Where-Object { $_ -match 'JIT compiled (KubeletPS\.Core|YamlDotNet)\..*\[(Instrumented )?Tier0,' }) |
-                Should -BeNullOrEmpty
-            (Get-Content $jitLog).Count | Should -BeGreaterThan 100 -Because 'the log lists the methods the runtime compiled'
-        }
-        finally { Remove-Item $jitLog -ErrorAction Ignore }
+        try { Get-Content -LiteralPath $locationFile | Should -Be (Join-Path $moduleRoot "Dependencies/$expected/KubeletPS.Core.dll") }
+        finally { Remove-Item -LiteralPath $locationFile -ErrorAction Ignore }
+        @($jitLines | Where-Object { $_ -match 'JIT compiled (KubeletPS\.Core|YamlDotNet)\..*\[(Instrumented )?Tier0,' }) | Should -BeNullOrEmpty
+        $jitLines.Count | Should -BeGreaterThan 100 -Because 'the runtime lists the methods it compiled'
     }
 
     It 'publishes as a package that Save-PSResource installs and that imports' {

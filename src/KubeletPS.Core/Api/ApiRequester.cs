@@ -24,7 +24,7 @@ public sealed record ApiRequestOptions
     public bool SkipCertificateCheck { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>The largest response body read; a longer one fails the request (a hostile server cannot exhaust memory).</summary>
-    public long MaxResponseBytes { get; init; } = 64L * 1024 * 1024;
+    public long MaxResponseBytes { get; init; } = ResponseBodyLimitHandler.DefaultMaxBytes;
 }
 
 /// <summary>The API server's answer: status, parsed Status fields, and the body.</summary>
@@ -84,7 +84,7 @@ public static class ApiRequester
                 },
             },
         };
-        using var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan, MaxResponseContentBufferSize = options.MaxResponseBytes };
+        using var http = new HttpClient(new ResponseBodyLimitHandler(options.MaxResponseBytes) { InnerHandler = handler }) { Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(new HttpMethod(options.Method.ToUpperInvariant()), uri);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.UserAgent.ParseAdd($"kubeletps/{typeof(ApiRequester).Assembly.GetName().Version?.ToString(3)}");
@@ -103,9 +103,24 @@ public static class ApiRequester
         timeout.CancelAfter(options.Timeout);
         var watch = Stopwatch.StartNew();
         HttpResponseMessage response;
+        string body;
         try
         {
-            response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            try
+            {
+                body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+        }
+        catch (Exception e) when (TooLarge(e) is { } tooLarge)
+        {
+            throw new KubeletApiException($"The API server {server} sent too much: {tooLarge.Message} (MaxResponseBytes {options.MaxResponseBytes})",
+                KubeletErrorKind.InvalidData, null, null, uri.ToString(), e);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -122,13 +137,21 @@ public static class ApiRequester
         }
         using (response)
         {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             watch.Stop();
             var (kind, reason, message) = ReadStatus(body);
             return new ApiResponse(server, uri.ToString(), options.Method.ToUpperInvariant(), user, (int)response.StatusCode,
                 response.ReasonPhrase ?? response.StatusCode.ToString(), response.Content.Headers.ContentType?.MediaType,
                 body, kind, reason, message, watch.Elapsed, verify);
         }
+    }
+
+    private static ResponseTooLargeException? TooLarge(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is ResponseTooLargeException tooLarge) return tooLarge;
+        }
+        return null;
     }
 
     private static string Describe(HttpRequestException e)

@@ -86,6 +86,9 @@ public static class ApiCall
                     };
                     return new KubeletApiException(text, category, status, reason, what, e);
                 }
+            case HttpRequestException or IOException when Innermost(e) is ResponseTooLargeException tooLarge:
+                return new KubeletApiException($"The API server {identity.Server} sent too much to {verb} {what}: {tooLarge.Message}",
+                    KubeletErrorKind.InvalidData, null, null, identity.Server, e);
             case HttpRequestException or SocketException or IOException:
                 return new KubeletApiException(
                     $"Cannot reach the API server {identity.Server} to {verb} {what}: {Innermost(e).Message}",

@@ -1,5 +1,5 @@
-using System.Security.Cryptography.X509Certificates;
 using k8s;
+using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates;
 
 namespace KubeletPS.Core.Configuration;
@@ -31,7 +31,8 @@ public static class ApiClientFactory
         };
         if (!kubeconfig.InsecureSkipTlsVerify)
         {
-            configuration.SslCaCerts = LoadCertificateAuthority(kubeconfig);
+            // One reading of the CA for both clients: no CA named means the system's trust store decides, as with client-go.
+            configuration.SslCaCerts = ApiRequester.LoadCertificateAuthority(kubeconfig);
         }
         // Without: the rotating certificate is presented instead (CreateClient with a RotatingCertificate).
         if (withClientCertificate) ApplyClientCertificate(configuration, kubeconfig);
@@ -47,7 +48,7 @@ public static class ApiClientFactory
         return configuration;
     }
 
-    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig));
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig), new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes));
 
     /// <summary>
     /// A client that presents <paramref name="certificate"/>'s current certificate on each new connection (not the
@@ -63,7 +64,7 @@ public static class ApiClientFactory
             handler.SslOptions.LocalCertificateSelectionCallback = certificate.Select;
             handler.ConnectCallback = certificate.Connections.ConnectAsync;
         };
-        return new Kubernetes(configuration);
+        return new Kubernetes(configuration, new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes));
     }
 
     private static void ApplyClientCertificate(KubernetesClientConfiguration configuration, Kubeconfig kubeconfig)
@@ -86,40 +87,6 @@ public static class ApiClientFactory
             RequireFile(keyFile, "client key", kubeconfig);
             configuration.ClientKeyFilePath = keyFile;
         }
-    }
-
-    private static X509Certificate2Collection? LoadCertificateAuthority(Kubeconfig kubeconfig)
-    {
-        string pem;
-        if (kubeconfig.CertificateAuthorityData is { } data)
-        {
-            pem = System.Text.Encoding.ASCII.GetString(data);
-        }
-        else if (kubeconfig.CertificateAuthorityFile is { } file)
-        {
-            RequireFile(file, "certificate authority", kubeconfig);
-            pem = File.ReadAllText(file);
-        }
-        else
-        {
-            return null; // no CA named: the system's trust store decides, as with client-go
-        }
-        var collection = new X509Certificate2Collection();
-        try
-        {
-            collection.ImportFromPem(pem);
-        }
-        catch (System.Security.Cryptography.CryptographicException e)
-        {
-            throw new KubeletConfigException($"the certificate authority ({kubeconfig.CertificateAuthoritySource}) is not a PEM certificate bundle: {e.Message}",
-                kubeconfig.Path, category: KubeletErrorKind.Security, inner: e);
-        }
-        if (collection.Count == 0)
-        {
-            throw new KubeletConfigException($"the certificate authority ({kubeconfig.CertificateAuthoritySource}) holds no PEM certificate.",
-                kubeconfig.Path, category: KubeletErrorKind.Security);
-        }
-        return collection;
     }
 
     private static void RequireFile(string file, string what, Kubeconfig kubeconfig)

@@ -45,6 +45,8 @@ public sealed class ClusterInfoDiscovery(TimeProvider? time = null)
     public const string KubeconfigKey = "kubeconfig";
     public const string JwsSignatureKeyPrefix = "jws-kubeconfig-";
     private const string Where = "the cluster-info ConfigMap";
+    /// <summary>What is read of cluster-info before its signature is checked: a kubeconfig with a CA bundle and a few JWS signatures is a few KiB.</summary>
+    public const long MaxClusterInfoBytes = 1024 * 1024;
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -128,7 +130,7 @@ public sealed class ClusterInfoDiscovery(TimeProvider? time = null)
         {
             try
             {
-                var response = await ApiRequester.SendAsync(connection, new ApiRequestOptions { Path = ClusterInfoPath, Anonymous = true, MaxResponseBytes = 1024 * 1024 }, cancellationToken)
+                var response = await ApiRequester.SendAsync(connection, new ApiRequestOptions { Path = ClusterInfoPath, Anonymous = true, MaxResponseBytes = MaxClusterInfoBytes }, cancellationToken)
                     .ConfigureAwait(false);
                 if (!response.IsSuccess)
                 {
@@ -150,6 +152,11 @@ public sealed class ClusterInfoDiscovery(TimeProvider? time = null)
                 // Verified TLS failing is not a reason to wait: the server is not the one the pinned CA vouches for.
                 throw new JoinException(JoinProblem.ServerNotTrusted, $"failed to request the cluster-info ConfigMap over TLS verified against the pinned CA: {e.Message}",
                     connection.Server, e);
+            }
+            catch (KubeletApiException e) when (e.Category == KubeletErrorKind.InvalidData)
+            {
+                // Larger than any kubeadm cluster-info: not worth asking again of a server that sends this (before any trust in it).
+                throw new JoinException(JoinProblem.ClusterInfoInvalid, $"refusing the cluster-info ConfigMap: {e.Message}", connection.Server, e);
             }
             catch (KubeletApiException e)
             {

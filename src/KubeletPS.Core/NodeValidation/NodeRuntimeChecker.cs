@@ -14,7 +14,7 @@ public static class NodeRuntimeChecker
     public const string NetworkReady = "NetworkReady";
     public const string SandboxImagePresent = "SandboxImagePresent";
 
-    public static async Task<IReadOnlyList<NodeCheckResult>> CheckAsync(CriRuntimeClient runtime, RuntimeConfigReport config, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<NodeCheckResult>> CheckAsync(IRuntimeService runtime, IImageService images, RuntimeConfigReport config, CancellationToken cancellationToken)
     {
         RuntimeVersionInfo version;
         try
@@ -48,7 +48,7 @@ public static class NodeRuntimeChecker
             results.Add(NodeCheckResult.Fail(RuntimeReady, $"{e.Message}: check the runtime's log ('journalctl -u containerd')."));
             results.Add(NodeCheckResult.Skip(NetworkReady, $"the runtime's Status call failed (see {RuntimeReady})."));
         }
-        results.Add(await CheckSandboxImageAsync(runtime, config, cancellationToken).ConfigureAwait(false));
+        results.Add(await CheckSandboxImageAsync(images, config, cancellationToken).ConfigureAwait(false));
         return results;
     }
 
@@ -64,7 +64,7 @@ public static class NodeRuntimeChecker
             : NodeCheckResult.Fail(type, $"{type} is false (reason: {condition.Reason}, message: {condition.Message}): {fix}.");
     }
 
-    private static async Task<NodeCheckResult> CheckSandboxImageAsync(CriRuntimeClient runtime, RuntimeConfigReport config, CancellationToken cancellationToken)
+    private static async Task<NodeCheckResult> CheckSandboxImageAsync(IImageService images, RuntimeConfigReport config, CancellationToken cancellationToken)
     {
         if (config.Error is not null || config.SandboxImage is null)
         {
@@ -72,7 +72,7 @@ public static class NodeRuntimeChecker
         }
         try
         {
-            var image = await runtime.ImageStatusAsync(config.SandboxImage, cancellationToken).ConfigureAwait(false);
+            var image = await images.ImageStatusAsync(config.SandboxImage, cancellationToken).ConfigureAwait(false);
             return image is not null
                 ? NodeCheckResult.Pass(SandboxImagePresent, $"the sandbox image {config.SandboxImage} is on the node ({image.Id}).")
                 : NodeCheckResult.Fail(SandboxImagePresent,

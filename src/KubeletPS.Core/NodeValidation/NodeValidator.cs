@@ -54,6 +54,6 @@ public static class NodeValidator
     {
         using var runtime = new CriRuntimeClient(target.RuntimeEndpoint, target.RuntimeTimeout);
         var report = await RuntimeConfigReport.ReadAsync(runtime, cancellationToken).ConfigureAwait(false);
-        return await NodeRuntimeChecker.CheckAsync(runtime, report, cancellationToken).ConfigureAwait(false);
+        return await NodeRuntimeChecker.CheckAsync(runtime, runtime, report, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -17,7 +17,7 @@ public sealed record RuntimeConfigReport(string? CgroupDriver, string? SandboxIm
     /// where the default runtime's SystemdCgroup option decides (unset is cgroupfs, containerd's
     /// default); the sandbox image from the same info (containerd's sandbox_image, what crictl info shows).
     /// </summary>
-    public static async Task<RuntimeConfigReport> ReadAsync(CriRuntimeClient runtime, CancellationToken cancellationToken)
+    public static async Task<RuntimeConfigReport> ReadAsync(IRuntimeService runtime, CancellationToken cancellationToken)
     {
         string? driver;
         IReadOnlyDictionary<string, string> info;

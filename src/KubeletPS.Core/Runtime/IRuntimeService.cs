@@ -2,7 +2,8 @@ namespace KubeletPS.Core.Runtime;
 
 /// <summary>
 /// CRI's runtime service as the pod engine uses it (kubelet's <c>internalapi.RuntimeService</c> in
-/// cri-api's services.go): version and status, pod sandboxes, containers and ExecSync.
+/// cri-api's services.go): version, status and runtime config, pod sandboxes, containers, ExecSync,
+/// the streaming calls (Exec, Attach, PortForward) and container stats.
 /// <see cref="CriRuntimeClient"/> is the implementation over gRPC; the tests use an in-memory fake.
 /// Failures are <see cref="KubeletRuntimeException"/>s, whose <see cref="RuntimeErrorKind"/> the engine acts on.
 /// </summary>
@@ -54,6 +55,27 @@ public interface IRuntimeService
     /// <param name="timeout">How long the command may run; <see cref="TimeSpan.Zero"/> means no limit.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     Task<ExecSyncResult> ExecSyncAsync(string containerId, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>Status with verbose: the runtime's own information (containerd: "config", its CRI plugin configuration as JSON).</summary>
+    Task<IReadOnlyDictionary<string, string>> StatusInfoAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The cgroup driver from RuntimeConfig ("systemd" or "cgroupfs"); null when the runtime does not implement the call.</summary>
+    Task<string?> RuntimeCgroupDriverAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Prepares an exec session; returns the URL on the runtime's streaming server to proxy the client to.</summary>
+    Task<Uri> ExecAsync(string containerId, IReadOnlyList<string> command, StreamingOptions streams, CancellationToken cancellationToken = default);
+
+    /// <summary>Prepares an attach session to the container's main process; returns its streaming URL.</summary>
+    Task<Uri> AttachAsync(string containerId, StreamingOptions streams, CancellationToken cancellationToken = default);
+
+    /// <summary>Prepares a port forward into the sandbox's network namespace; returns its streaming URL.</summary>
+    Task<Uri> PortForwardAsync(string podSandboxId, IReadOnlyList<int> ports, CancellationToken cancellationToken = default);
+
+    /// <summary>Stats of the running containers (ListContainerStats), optionally of one sandbox.</summary>
+    Task<IReadOnlyList<ContainerStatsInfo>> ListContainerStatsAsync(string? podSandboxId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The runtime's verbose information about a sandbox (PodSandboxStatus with verbose=true): pid, cgroup parent, log directory.</summary>
+    Task<SandboxRuntimeDetails> PodSandboxDetailsAsync(string podSandboxId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What the engine builds on <see cref="IRuntimeService"/> without another CRI operation.</summary>

@@ -12,7 +12,9 @@ namespace KubeletPS.Core.Stats;
 public sealed record CriStatsProviderOptions
 {
     public required string NodeName { get; init; }
-    public required CriRuntimeClient Runtime { get; init; }
+    public required IRuntimeService Runtime { get; init; }
+    /// <summary>Where ImageFsInfo is asked; null: <see cref="Runtime"/>, when it is one too (<see cref="CriRuntimeClient"/> is both).</summary>
+    public IImageService? Images { get; init; }
 
     /// <summary>The kubelet root directory: nodefs, and the pods' volume directories under pods/UID/volumes.</summary>
     public string RootDirectory { get; init; } = KubeletConfigurationDefaults.DefaultRootDirectory;
@@ -109,7 +111,7 @@ public sealed class CriStatsProvider
         if (!cpuAndMemoryOnly)
         {
             nodeFs = NodeStatsReader.Filesystem(_options.RootDirectory, now);
-            imageFs = await ImageFsAsync(runtime, now, cancellationToken).ConfigureAwait(false);
+            imageFs = await ImageFsAsync(_options.Images ?? runtime as IImageService, now, cancellationToken).ConfigureAwait(false);
         }
 
         var byId = sandboxes.ToDictionary(s => s.Id, StringComparer.Ordinal);
@@ -166,10 +168,11 @@ public sealed class CriStatsProvider
     }
 
     /// <summary>kubelet's ImageFsStats: the first image file system's use (CRI) with its capacity (statfs of its mount point).</summary>
-    private async Task<FsStats?> ImageFsAsync(CriRuntimeClient runtime, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<FsStats?> ImageFsAsync(IImageService? images, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        if (images is null) return null;
         IReadOnlyList<ImageFilesystemInfo> filesystems;
-        try { filesystems = await runtime.ImageFsInfoAsync(cancellationToken).ConfigureAwait(false); }
+        try { filesystems = await images.ImageFsInfoAsync(cancellationToken).ConfigureAwait(false); }
         catch (KubeletRuntimeException e) when (e.Kind != RuntimeErrorKind.EndpointMissing && e.Kind != RuntimeErrorKind.ConnectionFailed)
         {
             _options.Log.Debug($"ImageFsInfo failed; the summary has no imageFs: {e.Message}");
@@ -191,7 +194,7 @@ public sealed class CriStatsProvider
     }
 
     /// <summary>A sandbox's pid, cgroup parent and log directory: asked once per sandbox (they do not change while it lives).</summary>
-    private async Task<SandboxRuntimeDetails?> DetailsAsync(CriRuntimeClient runtime, string sandboxId, CancellationToken cancellationToken)
+    private async Task<SandboxRuntimeDetails?> DetailsAsync(IRuntimeService runtime, string sandboxId, CancellationToken cancellationToken)
     {
         if (_sandboxDetails.TryGetValue(sandboxId, out var known)) return known;
         try

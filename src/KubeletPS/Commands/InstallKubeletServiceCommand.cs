@@ -55,21 +55,8 @@ public sealed class InstallKubeletServiceCommand : KubeletCmdlet
 
     protected override void ProcessRecord()
     {
-        var module = MyInvocation.MyCommand.Module;
-        var manifest = module is null ? null : Path.Combine(module.ModuleBase, "KubeletPS.psd1");
-        if (manifest is null || !File.Exists(manifest))
-        {
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("Install-KubeletService must run from the imported KubeletPS module (its manifest is what the service imports)."),
-                Prefix + "ModuleNotFound", ErrorCategory.ObjectNotFound, manifest));
-            return;
-        }
-        var pwsh = PwshPath is null ? Path.Combine(SessionState.PSVariable.GetValue("PSHOME") as string ?? "", "pwsh") : ResolveLiteralPath(PwshPath);
-        if (!File.Exists(pwsh))
-        {
-            ThrowTerminatingError(new ErrorRecord(new FileNotFoundException($"pwsh was not found at '{pwsh}'; name it with -PwshPath.", pwsh),
-                Prefix + ErrorIds.PathNotFound, ErrorCategory.ObjectNotFound, pwsh));
-            return;
-        }
+        var manifest = AgentServiceFiles.ModuleManifest(this, Prefix, "Install-KubeletService");
+        var pwsh = AgentServiceFiles.Pwsh(this, Prefix, PwshPath is null ? null : ResolveLiteralPath(PwshPath), "name it with -PwshPath");
         var request = new SystemdServiceRequest
         {
             Name = Name,

@@ -213,15 +213,8 @@ public sealed class JoinKubeletClusterCommand : KubeletCmdlet
                 Prefix + "SystemdNotRunning", ErrorCategory.NotImplemented, "/run/systemd/system"));
             return null;
         }
-        var module = MyInvocation.MyCommand.Module;
-        var manifest = module is null ? null : Path.Combine(module.ModuleBase, "KubeletPS.psd1");
-        if (manifest is null || !File.Exists(manifest))
-        {
-            ThrowTerminatingError(new ErrorRecord(new InvalidOperationException("Join-KubeletCluster -Install must run from the imported KubeletPS module (its manifest is what the service imports)."),
-                Prefix + "ModuleNotFound", ErrorCategory.ObjectNotFound, manifest));
-            return null;
-        }
-        var pwsh = Path.Combine(SessionState.PSVariable.GetValue("PSHOME") as string ?? "", "pwsh");
+        var manifest = AgentServiceFiles.ModuleManifest(this, Prefix, "Join-KubeletCluster -Install");
+        var pwsh = AgentServiceFiles.Pwsh(this, Prefix, null, "join without -Install and install the unit with Install-KubeletService -PwshPath");
         return new SystemdServiceRequest
         {
             Name = ServiceName,

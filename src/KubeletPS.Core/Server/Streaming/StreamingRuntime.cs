@@ -20,12 +20,12 @@ public sealed class StreamingRequestException(int statusCode, string message, Ex
 /// kuberuntime_container.go): find the running container, or the ready sandbox, of a pod the
 /// kubelet runs, and ask the runtime for a streaming URL or run the command.
 /// </summary>
-public sealed class StreamingRuntime(CriRuntimeClient runtime, Func<IReadOnlyList<V1Pod>> pods)
+public sealed class StreamingRuntime(IRuntimeService runtime, Func<IReadOnlyList<V1Pod>> pods)
 {
-    private readonly CriRuntimeClient _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
+    private readonly IRuntimeService _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
     private readonly Func<IReadOnlyList<V1Pod>> _pods = pods ?? throw new ArgumentNullException(nameof(pods));
 
-    public CriRuntimeClient Runtime => _runtime;
+    public IRuntimeService Runtime => _runtime;
 
     /// <summary>The pod manager's GetPodByName: a pod this kubelet runs, static pods by their own name.</summary>
     public V1Pod? GetPodByName(string podNamespace, string podName) =>

@@ -10,7 +10,7 @@ namespace KubeletPS.Core.Tests.Support.Fakes;
 /// it runs in the host network. Tests move containers on with <see cref="ExitContainer"/> and seed
 /// runtime states with <see cref="AddSandbox"/> / <see cref="AddContainer"/>.
 /// </summary>
-public sealed class FakeRuntimeService(TimeProvider? time = null, FakeCriCalls? calls = null) : IRuntimeService
+public sealed partial class FakeRuntimeService(TimeProvider? time = null, FakeCriCalls? calls = null) : IRuntimeService
 {
     private readonly object _state = new();
     private readonly Dictionary<string, FakeSandbox> _sandboxes = new(StringComparer.Ordinal);
