@@ -46,7 +46,12 @@ public sealed class ImageManager(IImageService runtime, IKubeletLog log, IProgre
         if (policy == "Never" || (policy == "IfNotPresent" && present is not null))
         {
             if (present is null)
-                throw new ImagePullException("ErrImageNeverPull", $"Container image \"{image}\" is not present with pull policy of Never");
+            {
+                // kubelet's image manager records this on the container before failing (events.ErrImageNeverPullPolicy).
+                var message = $"Container image \"{image}\" is not present with pull policy of Never";
+                Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.ErrImageNeverPull, message);
+                throw new ImagePullException(EventReasons.ErrImageNeverPull, message);
+            }
             Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Normal, EventReasons.Pulled, $"Container image \"{image}\" already present on machine");
             return (present.Id, present);
         }
