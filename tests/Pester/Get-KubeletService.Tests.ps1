@@ -55,7 +55,11 @@ Describe 'Get-KubeletService' {
         $services = Invoke-PwshInTestSystemd $machine 'Get-KubeletService'
         $services.Name | Should -Contain 'containerd.service'
         $services.Name | Should -Contain 'network-online.target' -Because 'the agent unit names it in Wants= and After='
-        ($services | Where-Object Name -eq 'containerd.service').LoadState | Should -Be 'not-found'
+        # The machine's containerd is Debian's package: its unit is loaded, enabled and running.
+        $containerd = $services | Where-Object Name -eq 'containerd.service'
+        $containerd.LoadState | Should -Be 'loaded'
+        $containerd.UnitFileState | Should -Be 'enabled'
+        $containerd.ActiveState | Should -Be 'active'
         $agent = $services | Where-Object Name -eq 'kubeletps.service'
         $agent.UnitFileState | Should -Be 'enabled'
         $agent.Enabled | Should -BeTrue

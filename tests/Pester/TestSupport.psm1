@@ -149,11 +149,14 @@ function Start-TestSystemd {
     # the dotnet root, this pwsh and the built module, so the module runs inside. Returns Pid (systemd's,
     # for nsenter), Root, BootSeconds, BuildSeconds and Process; or, where nspawn cannot run here, an
     # object with SkipReason set. Stop it with Stop-TestSystemd.
-    param([string] $Name = ('kps' + [guid]::NewGuid().ToString('N').Substring(0, 8)), [string[]] $BindReadOnly = @(), [int] $TimeoutSeconds = 900)
+    # -ImportImages: once the machine's containerd (enabled at boot) answers, the test images (busybox, and
+    # the pause it runs as sandbox image) are imported into it.
+    param([string] $Name = ('kps' + [guid]::NewGuid().ToString('N').Substring(0, 8)), [string[]] $BindReadOnly = @(), [int] $TimeoutSeconds = 900, [switch] $ImportImages)
     $dotnetRoot = Split-Path ([Environment]::ProcessPath)
     $binds = @($dotnetRoot, (Split-Path $PSHOME), (Split-Path (Get-TestModulePath))) + $BindReadOnly | Select-Object -Unique
     $arguments = @((Get-TestClusterDll), 'nspawn', '--name', $Name)
     foreach ($b in $binds) { $arguments += '--bind-ro', $b }
+    if ($ImportImages) { $arguments += '--import-images' }
     $log = Join-Path ([IO.Path]::GetTempPath()) "$Name-nspawn.log"
     $process = Start-Process dotnet -ArgumentList $arguments -RedirectStandardOutput $log -RedirectStandardError "$log.err" -PassThru
     $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
@@ -177,6 +180,47 @@ function Stop-TestSystemd {
     if ($null -eq $Machine -or $Machine.Process.HasExited) { return }
     & kill -TERM $Machine.Process.Id
     if (-not $Machine.Process.WaitForExit($TimeoutSeconds * 1000)) { $Machine.Process.Kill(); $Machine.Process.WaitForExit() }
+}
+
+function Start-TestSystemdNode {
+    # A joined node inside a real systemd: a machine (Start-TestSystemd -ImportImages, its containerd
+    # enabled and active with the test images, Pester bound in so Test-KubeletNode runs there), the test
+    # API server on the host, and Join-KubeletCluster -Install run inside, so the agent's unit is active
+    # on kubeadm's files and the node registered. Returns Machine, Cluster, Admin (the admin kubeconfig),
+    # NodeName (the machine's name: its hostname, which the join takes as kubeadm does), Token, Pester
+    # (the Pester manifest to import inside) and Base; or an object with SkipReason set where nspawn
+    # cannot run. Stop it with Stop-TestSystemdNode.
+    # -BindReadOnly: more host paths bound at the same place inside (a private containerd's directory).
+    param([string] $NodeName = ('kpsn' + [guid]::NewGuid().ToString('N').Substring(0, 6)), [string[]] $BindReadOnly = @(), [int] $TimeoutSeconds = 300)
+    $base = Join-Path '/tmp' ('kpsn-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+    $null = New-Item -ItemType Directory -Path $base
+    $pester = Get-Module Pester | Sort-Object Version -Descending | Select-Object -First 1
+    if (-not $pester) { $pester = Get-Module -ListAvailable Pester | Where-Object { $_.Version.Major -eq 5 } | Sort-Object Version -Descending | Select-Object -First 1 }
+    $node = [pscustomobject]@{ SkipReason = $null; Machine = $null; Cluster = $null; Admin = $null; NodeName = $NodeName; Token = $null; Pester = (Join-Path $pester.ModuleBase 'Pester.psd1'); Base = $base }
+    try {
+        $node.Machine = Start-TestSystemd -Name $NodeName -BindReadOnly (@($base, $pester.ModuleBase) + $BindReadOnly) -ImportImages
+        if ($node.Machine.SkipReason) { $node.SkipReason = $node.Machine.SkipReason; return $node }
+        $node.Cluster = Start-TestCluster -Directory (Join-Path $base 'cluster') -KubeletConfig kubeadm -PrintJoinCommand
+        $node.Admin = Join-Path $node.Cluster.Directory 'admin.conf'
+        # "Join-KubeletCluster -Server 127.0.0.1:PORT -Token ID.SECRET -CACertHash sha256:HEX"
+        $parts = $node.Cluster.JoinCommand -split ' '
+        $node.Token = $parts[4]
+        $joined = Invoke-PwshInTestSystemd $node.Machine "Join-KubeletCluster -Server $($parts[2]) -Token $($parts[4]) -CACertHash $($parts[6]) -Install -Confirm:`$false" -TimeoutSeconds $TimeoutSeconds
+        if ($joined.PSObject.Properties['ErrorId']) { throw "Join-KubeletCluster in $($node.Machine.Name) failed: $($joined.ErrorId): $($joined.Message)" }
+        if ($joined.NodeName -ne $NodeName) { throw "Join-KubeletCluster in $NodeName joined as $($joined.NodeName), not as the machine's hostname" }
+        $admin = $node.Admin
+        Wait-Until { (& kubectl --kubeconfig $admin get node $NodeName -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>$null) -eq 'True' } "node $NodeName is registered and Ready" -Seconds 120
+        $node
+    }
+    catch { Stop-TestSystemdNode $node; throw }
+}
+
+function Stop-TestSystemdNode {
+    param($Node)
+    if ($null -eq $Node) { return }
+    Stop-TestSystemd $Node.Machine
+    if ($Node.Cluster) { Stop-TestCluster $Node.Cluster }
+    Remove-Item -Recurse -Force $Node.Base -ErrorAction Ignore
 }
 
 function Invoke-InTestSystemd {

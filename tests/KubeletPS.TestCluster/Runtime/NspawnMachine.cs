@@ -5,8 +5,8 @@ namespace KubeletPS.TestCluster.Runtime;
 
 /// <summary>
 /// A real systemd booted in systemd-nspawn for tests, on a machine whose PID 1 is not systemd.
-/// The Debian root (debootstrap minbase with systemd and dbus, plus the libraries .NET needs so the
-/// module runs inside) is built once into a cache directory outside the repository, under a lock;
+/// The Debian root (debootstrap minbase with systemd and dbus, the libraries .NET needs so the
+/// module runs inside, and containerd as a node's runtime: <see cref="NspawnRootLayout"/>) is built once into a cache directory outside the repository, under a lock;
 /// each machine boots an overlay of it (upper and work in a temporary directory), so tests never
 /// change the cached root. nspawn runs in a cgroup of its own (the host has no systemd to give it
 /// one); commands run inside through nsenter into systemd's namespaces. Dispose powers it off,
@@ -14,11 +14,11 @@ namespace KubeletPS.TestCluster.Runtime;
 /// </summary>
 public sealed class NspawnMachine : IAsyncDisposable
 {
-    /// <summary>The cached root; KUBELETPS_NSPAWN_ROOT overrides it.</summary>
-    public static string CachedRoot => Environment.GetEnvironmentVariable("KUBELETPS_NSPAWN_ROOT") is { Length: > 0 } root ? root : "/var/cache/kubeletps/nspawn-bookworm";
+    /// <summary>The cached root, keyed on its package list and files (<see cref="NspawnRootLayout.Key"/>); KUBELETPS_NSPAWN_ROOT overrides it.</summary>
+    public static string CachedRoot => Environment.GetEnvironmentVariable("KUBELETPS_NSPAWN_ROOT") is { Length: > 0 } root ? root : "/var/cache/kubeletps/nspawn-bookworm-" + NspawnRootLayout.Key;
 
-    /// <summary>debootstrap's --include: systemd and D-Bus to boot; ICU and OpenSSL for .NET (pwsh and the module).</summary>
-    public const string Packages = "systemd,dbus,libicu72,libssl3";
+    /// <summary>debootstrap's --include (<see cref="NspawnRootLayout.Packages"/>).</summary>
+    public const string Packages = NspawnRootLayout.Packages;
 
     private readonly Process _nspawn;
     private readonly string _directory;
@@ -89,6 +89,7 @@ public sealed class NspawnMachine : IAsyncDisposable
         var options = $"lowerdir={CachedRoot},upperdir={Path.Combine(directory, "upper")},workdir={Path.Combine(directory, "work")}";
         if (LinuxNative.Mount("overlay", merged, "overlay", 0, options) != 0)
             throw new InvalidOperationException($"mounting the overlay on {merged} failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        await NspawnRootLayout.WriteAsync(merged, name, cancellationToken);
 
         // The host has no systemd to place nspawn in a scope: a cgroup of its own in each hierarchy
         // systemd uses (name=systemd of a hybrid host, the unified one), so machines do not share one.
@@ -137,6 +138,31 @@ public sealed class NspawnMachine : IAsyncDisposable
     /// </summary>
     public Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         RunHostAsync("/usr/bin/nsenter", ["-t", SystemdPid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-a", "--", .. command], timeout, cancellationToken);
+
+    /// <summary>
+    /// Waits for the machine's containerd (its package enables the unit, so it starts at boot) to open its
+    /// socket, then imports the test images (busybox and the pause its config names as sandbox image) into
+    /// its CRI namespace with the machine's own ctr.
+    /// </summary>
+    public async Task ImportImagesAsync(CancellationToken cancellationToken)
+    {
+        var archive = await OciImageBuilder.GetOrBuildAsync(cancellationToken: cancellationToken);
+        var socket = HostPath("/run/containerd/containerd.sock");
+        for (var waited = 0; !File.Exists(socket); waited++)
+        {
+            if (waited > 3000)
+            {
+                var (_, status) = await RunAsync(["systemctl", "status", "--no-pager", "containerd"], TimeSpan.FromSeconds(30), cancellationToken);
+                throw new TimeoutException($"containerd in {Name} did not open /run/containerd/containerd.sock within 60 s: {Tail(status)}");
+            }
+            await Task.Delay(20, cancellationToken);
+        }
+        const string inside = "/var/tmp/kubeletps-images.tar";
+        File.Copy(archive, HostPath(inside), overwrite: true);
+        var (code, output) = await RunAsync(["/usr/bin/ctr", "--namespace", "k8s.io", "images", "import", "--snapshotter", "native", inside], TimeSpan.FromMinutes(2), cancellationToken);
+        File.Delete(HostPath(inside));
+        if (code != 0) throw new InvalidOperationException($"ctr images import in {Name} failed ({code}): {Tail(output)}");
+    }
 
     /// <summary>A path inside the machine as the host sees it.</summary>
     public string HostPath(string pathInside) => $"/proc/{SystemdPid}/root{pathInside}";

@@ -26,6 +26,7 @@ public static class EventReasons
     public const string Pulling = "Pulling";
     public const string Pulled = "Pulled";
     public const string Failed = "Failed";
+    public const string ErrImageNeverPull = "ErrImageNeverPull";
     public const string BackOff = "BackOff";
     public const string Created = "Created";
     public const string Started = "Started";
