@@ -107,13 +107,15 @@ public sealed class PodSyncAgent : IAsyncDisposable
         {
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
+            Metrics = options.Metrics,
         };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
-        _pleg = new GenericPleg(_runtime, options.RelistPeriod, _log, time);
+        _pleg = new GenericPleg(_runtime, options.RelistPeriod, _log, time) { Metrics = options.Metrics };
         var workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time)
         {
             // The relist runs once before any worker starts (adoption), so a pod it did not see is new to the runtime.
             MayExistInRuntime = _pleg.MayHavePod,
+            Metrics = options.Metrics,
         };
         _workers = workers;
         _admission = new SecurityAdmitHandler(_security, () => workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid));

@@ -53,6 +53,13 @@ public sealed record ApiResponse(
 /// </summary>
 public static class ApiRequester
 {
+    /// <summary>Counts a request without an answer in rest_client_requests_total; false, so the exception goes on to its handler.</summary>
+    private static bool RecordFailure(Uri uri, string method)
+    {
+        Metrics.RestClientMetrics.Record(uri, method, null);
+        return false;
+    }
+
     public static async Task<ApiResponse> SendAsync(Kubeconfig kubeconfig, ApiRequestOptions options, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(kubeconfig.Server))
@@ -106,6 +113,11 @@ public static class ApiRequester
         try
         {
             response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            Metrics.RestClientMetrics.Record(uri, request.Method.Method, (int)response.StatusCode);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && RecordFailure(uri, request.Method.Method))
+        {
+            throw;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -47,7 +47,7 @@ public static class ApiClientFactory
         return configuration;
     }
 
-    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig));
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig), new Metrics.RestClientMetricsHandler());
 
     /// <summary>
     /// A client that presents <paramref name="certificate"/>'s current certificate on each new connection (not the
@@ -63,7 +63,7 @@ public static class ApiClientFactory
             handler.SslOptions.LocalCertificateSelectionCallback = certificate.Select;
             handler.ConnectCallback = certificate.Connections.ConnectAsync;
         };
-        return new Kubernetes(configuration);
+        return new Kubernetes(configuration, new Metrics.RestClientMetricsHandler());
     }
 
     private static void ApplyClientCertificate(KubernetesClientConfiguration configuration, Kubeconfig kubeconfig)
