@@ -94,7 +94,7 @@ public sealed class PodSyncAgent : IAsyncDisposable
         var prober = new Prober(_runtime);
         var backOff = new CrashLoopBackOff(options.CrashLoopBackOffBase, options.CrashLoopBackOffMax, time) { ResetAfter = options.CrashLoopBackOffResetAfter };
         var events = options.Events ?? NullEventRecorder.Instance;
-        _probes = new ProbeManager(prober, _log, time) { Events = events };
+        _probes = new ProbeManager(prober, _log, time) { Events = events, Metrics = options.Metrics };
         var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable, Security = _security };

@@ -14,6 +14,9 @@ public sealed class KubeletMetricSet
 
     public MetricsRegistry Registry { get; } = new();
 
+    /// <summary>What /metrics/probes serves (kubelet's probe metrics registry: prober_probe_total and prober_probe_duration_seconds).</summary>
+    public MetricsRegistry Probes { get; } = new();
+
     public KubeletMetricSet()
     {
         PodStartDuration = Registry.Register(new Histogram("kubelet_pod_start_duration_seconds",
@@ -26,7 +29,17 @@ public sealed class KubeletMetricSet
             "[ALPHA] Interval in seconds between relisting in PLEG.", Histogram.DefaultBuckets));
         StartedPods = Registry.Register(new Counter("kubelet_started_pods_total", "[ALPHA] Cumulative number of pods started"));
         StartedPodsErrors = Registry.Register(new Counter("kubelet_started_pods_errors_total", "[ALPHA] Cumulative number of errors when starting pods"));
+        ProbeTotal = Probes.Register(new Counter("prober_probe_total",
+            "[ALPHA] Cumulative number of a liveness, readiness or startup probe for a container by result.", "probe_type", "result", "container", "pod", "namespace", "pod_uid"));
+        ProbeDuration = Probes.Register(new Histogram("prober_probe_duration_seconds",
+            "[ALPHA] Duration in seconds for a probe response.", Histogram.DefaultBuckets, "probe_type", "container", "pod", "namespace"));
     }
+
+    /// <summary>Each probe run by result (successful, failed, unknown), as kubelet's probe worker counts it; a probe that could not run is not counted.</summary>
+    public Counter ProbeTotal { get; }
+
+    /// <summary>How long a probe took: observed for successful and unknown results, not for failed ones (as kubelet's worker).</summary>
+    public Histogram ProbeDuration { get; }
 
     /// <summary>Observed once per pod: from its worker's creation (kubelet: the pod config's first-seen time) to the first status with phase Running.</summary>
     public Histogram PodStartDuration { get; }

@@ -99,6 +99,9 @@ public sealed class Counter(string name, string help, params string[] labelNames
 
     public double Value(params string[] labels) => _series.TryGetValue(Key(labels), out var s) ? s.Value.Value : 0;
 
+    /// <summary>Drops one series (client_golang's Delete: what it counted is gone with it).</summary>
+    public void Remove(params string[] labels) => _series.TryRemove(Key(labels), out _);
+
     internal override bool HasSeries => LabelNames.Count == 0 || !_series.IsEmpty;
 
     internal override void WriteSamples(StringBuilder text)
@@ -168,6 +171,9 @@ public sealed class Histogram : MetricFamily
 
     /// <summary>How many observations the series holds.</summary>
     public long Count(params string[] labels) => _series.TryGetValue(Key(labels), out var s) ? s.Value.Count : 0;
+
+    /// <summary>Drops one series.</summary>
+    public void Remove(params string[] labels) => _series.TryRemove(Key(labels), out _);
 
     internal override bool HasSeries => LabelNames.Count == 0 || !_series.IsEmpty;
 
