@@ -19,7 +19,9 @@ param(
     [string] $WorkDirectory = (Join-Path ([IO.Path]::GetTempPath()) 'kubeletps-main'),
     [string] $StaticPodPath = (Join-Path $PSScriptRoot '../module/examples/static-pods'),
     # Stop after this many seconds instead of waiting for Ctrl+C (used by automation).
-    [int] $DurationSec = 0
+    [int] $DurationSec = 0,
+    # The kubelet server on free ports instead of 10250/10248 (a machine where another kubelet may listen).
+    [switch] $FreePorts
 )
 
 $ErrorActionPreference = 'Stop'
@@ -45,10 +47,16 @@ try {
     Write-Host "`n== Test-KubeletApiConnection -Detailed"
     Test-KubeletApiConnection -KubeconfigPath $kubeconfig -Detailed | Format-Table -AutoSize | Out-Host
 
+    # As kubeadm writes config.yaml: client certificates checked against the cluster CA, so the API server's
+    # kubelet-client certificate is accepted on the kubelet port (kubectl logs, exec, top).
+    $config = Join-Path $WorkDirectory 'config.yaml'
+    Set-Content $config ("apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`n" +
+        "authentication:`n  x509:`n    clientCAFile: $(Join-Path $cluster.Directory 'ca.crt')`n")
     $agentArgs = @{
         KubeconfigPath = $kubeconfig; NodeName = $node; RuntimeEndpoint = $containerd.Endpoint; RootDirectory = $root
-        PodLogDirectory = $containerd.PodLogDirectory; StaticPodPath = (Resolve-Path $StaticPodPath).Path
+        PodLogDirectory = $containerd.PodLogDirectory; StaticPodPath = (Resolve-Path $StaticPodPath).Path; ConfigPath = $config
     }
+    if ($FreePorts) { $agentArgs.Port = 0; $agentArgs.HealthzPort = 0 }
     Write-Host "== Start-KubeletAgent (static pods from $($agentArgs.StaticPodPath))"
     $agent = Start-ThreadJob -ArgumentList $ModulePath, $agentArgs -ScriptBlock {
         param($module, $parameters)

@@ -19,9 +19,13 @@ $containerd = Start-TestContainerd -Directory (Join-Path $base 'ctd')
 $admin = Join-Path $cluster.Directory 'admin.conf'
 
 function Get-CpuSeconds([int] $ProcessId) {
-    # utime + stime of the process and its threads, in clock ticks (100 per second on Linux).
+    # utime + stime of the process and its threads, in clock ticks (100 per second on Linux), and of its descendants:
+    # `dotnet pwsh` is the tool shim, the agent runs in the pwsh process it starts.
     $fields = (Get-Content "/proc/$ProcessId/stat" -Raw) -replace '^.*\) ', '' -split ' '
-    ([long]$fields[11] + [long]$fields[12]) / 100.0
+    $total = ([long]$fields[11] + [long]$fields[12]) / 100.0
+    $children = Get-ChildItem "/proc/$ProcessId/task/*/children" -ErrorAction Ignore | Get-Content | ForEach-Object { $_ -split ' ' } | Where-Object { $_ }
+    foreach ($child in $children) { $total += Get-CpuSeconds ([int]$child) }
+    $total
 }
 
 function Start-Agent([bool] $Server) {

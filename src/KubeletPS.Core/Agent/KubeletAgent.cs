@@ -58,6 +58,9 @@ public sealed class KubeletAgent : IAsyncDisposable
 
     public NodeAgentContext Context => _context;
 
+    // What the pod engine observes for /metrics: made before the server, which is started before the pod engine.
+    private readonly Metrics.KubeletMetricSet _metrics = new();
+
     /// <summary>The pod half, once <see cref="RunAsync"/> has built it.</summary>
     public PodSyncAgent? Pods { get; private set; }
 
@@ -119,6 +122,7 @@ public sealed class KubeletAgent : IAsyncDisposable
                 ? new Dictionary<string, ResourceQuantity>(allocatable)
                 : DownwardApi.MachineCapacity(),
             Time = _request.Time,
+            Metrics = _metrics,
         });
 
         using var mirrorSignal = new SemaphoreSlim(0, 1);
@@ -189,7 +193,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             Stats = Stats,
             Configuration = configuration,
             // The pod engine's sync loop is driven by PLEG relists: both checks read the last one.
-            Metrics = new KubeletMetrics(options.NodeName, () => Pods?.Pods ?? [], () => Pods?.RuntimeOperations, () => Pods?.LastRelist),
+            Metrics = new KubeletMetrics(options.NodeName, () => Pods?.Pods ?? [], () => Pods?.RuntimeOperations, () => Pods?.LastRelist, _metrics),
             Health = KubeletHealthChecks.ForSyncLoop(() => Pods?.LastRelist, () => Pods?.LastRelist, syncFrequency, _request.Time),
         };
     }

@@ -97,7 +97,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         var prober = new Prober(_runtime);
         var backOff = new CrashLoopBackOff(options.CrashLoopBackOffBase, options.CrashLoopBackOffMax, time) { ResetAfter = options.CrashLoopBackOffResetAfter };
         var events = options.Events ?? NullEventRecorder.Instance;
-        _probes = new ProbeManager(prober, _log, time) { Events = events };
+        _probes = new ProbeManager(prober, _log, time) { Events = events, Metrics = options.Metrics };
         var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
             new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable, Security = _security };
@@ -113,13 +113,15 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         {
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
+            Metrics = options.Metrics,
         };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
-        _pleg = new GenericPleg(_runtime, options.RelistPeriod, _log, time);
+        _pleg = new GenericPleg(_runtime, options.RelistPeriod, _log, time) { Metrics = options.Metrics };
         var workers = new PodWorkers(manager, _statusGenerator, sink, _probes, _log, options.SyncFrequency, options.PodLogsDirectory, time)
         {
             // The relist runs once before any worker starts (adoption), so a pod it did not see is new to the runtime.
             MayExistInRuntime = _pleg.MayHavePod,
+            Metrics = options.Metrics,
         };
         _workers = workers;
         _admission = new SecurityAdmitHandler(_security, () => workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid));

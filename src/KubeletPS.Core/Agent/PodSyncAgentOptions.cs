@@ -96,6 +96,9 @@ public sealed record PodSyncAgentOptions
     /// <summary>Where pod events go (the API server's events with the full agent); none when null.</summary>
     public IEventRecorder? Events { get; init; }
     public IProgress<ImagePullProgress>? ImagePullProgress { get; init; }
+
+    /// <summary>Where pod starts, pod syncs, PLEG relists and started pods are observed (/metrics); none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>KubeletConfiguration seccompDefault: containers without a seccomp profile run with the runtime's default.</summary>

@@ -53,6 +53,13 @@ public sealed record ApiResponse(
 /// </summary>
 public static class ApiRequester
 {
+    /// <summary>Counts a request without an answer in rest_client_requests_total; false, so the exception goes on to its handler.</summary>
+    private static bool RecordFailure(Uri uri, string method)
+    {
+        Metrics.RestClientMetrics.Record(uri, method, null);
+        return false;
+    }
+
     public static async Task<ApiResponse> SendAsync(Kubeconfig kubeconfig, ApiRequestOptions options, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(kubeconfig.Server))
@@ -107,6 +114,7 @@ public static class ApiRequester
         try
         {
             response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            Metrics.RestClientMetrics.Record(uri, request.Method.Method, (int)response.StatusCode);
             try
             {
                 body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
@@ -116,6 +124,10 @@ public static class ApiRequester
                 response.Dispose();
                 throw;
             }
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && RecordFailure(uri, request.Method.Method))
+        {
+            throw;
         }
         catch (Exception e) when (TooLarge(e) is { } tooLarge)
         {

@@ -48,7 +48,7 @@ public static class ApiClientFactory
         return configuration;
     }
 
-    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig), new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes));
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig), new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes), new Metrics.RestClientMetricsHandler());
 
     /// <summary>
     /// A client that presents <paramref name="certificate"/>'s current certificate on each new connection (not the
@@ -64,7 +64,7 @@ public static class ApiClientFactory
             handler.SslOptions.LocalCertificateSelectionCallback = certificate.Select;
             handler.ConnectCallback = certificate.Connections.ConnectAsync;
         };
-        return new Kubernetes(configuration, new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes));
+        return new Kubernetes(configuration, new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes), new Metrics.RestClientMetricsHandler());
     }
 
     private static void ApplyClientCertificate(KubernetesClientConfiguration configuration, Kubeconfig kubeconfig)

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Text;
+using KubeletPS.Core.Metrics;
 
 namespace KubeletPS.Core.Runtime;
 
@@ -21,6 +23,20 @@ public sealed class RuntimeOperationStats
     }
 
     private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _labels = new(StringComparer.Ordinal);
+
+    /// <summary>kubelet_runtime_operations_total{operation_type}.</summary>
+    public Metrics.Counter Total { get; } = new("kubelet_runtime_operations_total", "[ALPHA] Cumulative number of runtime operations by operation type.", "operation_type");
+
+    /// <summary>kubelet_runtime_operations_errors_total{operation_type}.</summary>
+    public Metrics.Counter ErrorsTotal { get; } = new("kubelet_runtime_operations_errors_total", "[ALPHA] Cumulative number of runtime operation errors by operation type.", "operation_type");
+
+    /// <summary>kubelet_runtime_operations_duration_seconds{operation_type}, with kubelet's buckets (ExponentialBuckets(.005, 2.5, 14)).</summary>
+    public Histogram Durations { get; } = new("kubelet_runtime_operations_duration_seconds", "[ALPHA] Duration in seconds of runtime operations. Broken down by operation type.",
+        Histogram.ExponentialBuckets(.005, 2.5, 14), "operation_type");
+
+    /// <summary>The three families, for /metrics.</summary>
+    public IReadOnlyList<MetricFamily> Families => [Total, ErrorsTotal, Durations];
 
     /// <summary>A call starts (the most calls of one operation in flight at once is kept).</summary>
     public void Begin(string operation)
@@ -41,6 +57,22 @@ public sealed class RuntimeOperationStats
         Interlocked.Increment(ref counter.Calls);
         if (failed) Interlocked.Increment(ref counter.Errors);
         Interlocked.Add(ref counter.Ticks, duration.Ticks);
+        var label = _labels.GetOrAdd(operation, OperationType);
+        Total.Inc(label);
+        if (failed) ErrorsTotal.Inc(label);
+        Durations.Observe(duration, label);
+    }
+
+    /// <summary>A CRI method name as kubelet labels it (its operation_type): ListPodSandbox → list_podsandbox.</summary>
+    public static string OperationType(string operation)
+    {
+        var s = new StringBuilder();
+        foreach (var c in operation.Replace("PodSandbox", "Podsandbox", StringComparison.Ordinal))
+        {
+            if (char.IsUpper(c) && s.Length > 0) s.Append('_');
+            s.Append(char.ToLowerInvariant(c));
+        }
+        return s.ToString();
     }
 
     /// <summary>The totals so far, by operation name.</summary>

@@ -1,75 +1,66 @@
-using System.Globalization;
 using System.Text;
 using k8s.Models;
+using KubeletPS.Core.Metrics;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Server;
 
 /// <summary>
-/// /metrics in the Prometheus text format (version 0.0.4) with kubelet's own metric names for what the agent measures:
-/// kubelet_node_name, kubelet_running_pods, kubelet_running_containers{container_state},
-/// kubelet_runtime_operations_total / _errors_total{operation_type}, kubelet_runtime_operations_duration_seconds
-/// (sum and count: the agent keeps totals per operation, not a distribution, so only the +Inf bucket is reported) and
-/// kubelet_pleg_last_seen_seconds. Read from snapshots; nothing here takes the pod engine's locks.
+/// /metrics in the Prometheus text format (version 0.0.4) with kubelet's own metric names for what the agent has:
+/// what the pod engine observes as it works (<see cref="KubeletMetricSet"/>: pod start and pod worker durations,
+/// PLEG relist duration and interval, started pods), the CRI calls (<see cref="RuntimeOperationStats"/>:
+/// kubelet_runtime_operations_total, _errors_total, _duration_seconds), the API requests
+/// (<see cref="RestClientMetrics"/>) and, set when scraped, kubelet_node_name, kubelet_running_pods,
+/// kubelet_running_containers{container_state} and kubelet_pleg_last_seen_seconds. Reads snapshots only;
+/// nothing here takes the pod engine's locks.
 /// </summary>
-public sealed class KubeletMetrics(string nodeName, Func<IReadOnlyList<V1Pod>> pods, Func<RuntimeOperationStats?> runtimeOperations, Func<DateTimeOffset?> lastRelist)
+public sealed class KubeletMetrics
 {
-    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
+    public const string ContentType = MetricsRegistry.ContentType;
+
+    private readonly string _nodeName;
+    private readonly Func<IReadOnlyList<V1Pod>> _pods;
+    private readonly Func<RuntimeOperationStats?> _runtimeOperations;
+    private readonly Func<DateTimeOffset?> _lastRelist;
+    private readonly object _scrape = new();
+    private readonly Gauge _nodeNameGauge = new("kubelet_node_name", "[ALPHA] The node's name. The count is always 1.", "node");
+    private readonly Gauge _runningPods = new("kubelet_running_pods", "[ALPHA] Number of pods that have a running pod sandbox");
+    private readonly Gauge _runningContainers = new("kubelet_running_containers", "[ALPHA] Number of containers currently running", "container_state");
+    private readonly Gauge _plegLastSeen = new("kubelet_pleg_last_seen_seconds", "[ALPHA] Timestamp in seconds when PLEG was last seen active.");
+
+    public KubeletMetrics(string nodeName, Func<IReadOnlyList<V1Pod>> pods, Func<RuntimeOperationStats?> runtimeOperations, Func<DateTimeOffset?> lastRelist,
+        KubeletMetricSet? observed = null)
+    {
+        _nodeName = nodeName;
+        _pods = pods;
+        _runtimeOperations = runtimeOperations;
+        _lastRelist = lastRelist;
+        Observed = observed ?? new KubeletMetricSet();
+    }
+
+    /// <summary>The families the pod engine observes into (given to the engine's parts by the agent).</summary>
+    public KubeletMetricSet Observed { get; }
 
     public string Render()
     {
+        var families = new List<MetricFamily>(Observed.Registry.Families) { RestClientMetrics.Requests, _nodeNameGauge, _runningPods, _runningContainers, _plegLastSeen };
+        families.AddRange(_runtimeOperations()?.Families ?? []);
         var text = new StringBuilder();
-        Gauge(text, "kubelet_node_name", "[ALPHA] The node's name. The count is always 1.", [($"{{node=\"{Escape(nodeName)}\"}}", 1)]);
-        var snapshot = pods();
-        var running = snapshot.Count(p => p.Status?.Phase == "Running" || (p.Status?.ContainerStatuses ?? []).Any(c => c.State?.Running is not null));
-        Gauge(text, "kubelet_running_pods", "[ALPHA] Number of pods that have a running pod sandbox", [("", running)]);
-        var states = snapshot.SelectMany(p => (p.Status?.InitContainerStatuses ?? []).Concat(p.Status?.ContainerStatuses ?? []))
-            .GroupBy(c => c.State?.Running is not null ? "running" : c.State?.Terminated is not null ? "exited" : c.State?.Waiting is not null ? "created" : "unknown")
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => ($"{{container_state=\"{g.Key}\"}}", (double)g.Count())).ToList();
-        Gauge(text, "kubelet_running_containers", "[ALPHA] Number of containers currently running", states);
-        var operations = runtimeOperations()?.Snapshot() ?? [];
-        Counter(text, "kubelet_runtime_operations_total", "[ALPHA] Cumulative number of runtime operations by operation type.",
-            operations.Select(o => (Label(o.Operation), (double)o.Calls)));
-        Counter(text, "kubelet_runtime_operations_errors_total", "[ALPHA] Cumulative number of runtime operation errors by operation type.",
-            operations.Select(o => (Label(o.Operation), (double)o.Errors)));
-        const string duration = "kubelet_runtime_operations_duration_seconds";
-        text.Append(CultureInfo.InvariantCulture, $"# HELP {duration} [ALPHA] Duration in seconds of runtime operations. Broken down by operation type.\n# TYPE {duration} histogram\n");
-        foreach (var o in operations)
+        // Scrapes are serialized: each sets the gauges to what is true now, then writes them.
+        lock (_scrape)
         {
-            var type = Snake(o.Operation);
-            text.Append(CultureInfo.InvariantCulture, $"{duration}_bucket{{operation_type=\"{type}\",le=\"+Inf\"}} {o.Calls}\n");
-            text.Append(CultureInfo.InvariantCulture, $"{duration}_sum{{operation_type=\"{type}\"}} {o.Duration.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)}\n");
-            text.Append(CultureInfo.InvariantCulture, $"{duration}_count{{operation_type=\"{type}\"}} {o.Calls}\n");
+            _nodeNameGauge.Reset();
+            _nodeNameGauge.Set(1, _nodeName);
+            var snapshot = _pods();
+            _runningPods.Set(snapshot.Count(p => p.Status?.Phase == "Running" || (p.Status?.ContainerStatuses ?? []).Any(c => c.State?.Running is not null)));
+            _runningContainers.Reset();
+            foreach (var state in snapshot.SelectMany(p => (p.Status?.InitContainerStatuses ?? []).Concat(p.Status?.ContainerStatuses ?? []))
+                .GroupBy(c => c.State?.Running is not null ? "running" : c.State?.Terminated is not null ? "exited" : c.State?.Waiting is not null ? "created" : "unknown"))
+                _runningContainers.Set(state.Count(), state.Key);
+            _plegLastSeen.Reset();
+            if (_lastRelist() is { } relisted) _plegLastSeen.Set(relisted.ToUnixTimeMilliseconds() / 1000.0);
+            MetricsRegistry.Write(text, families);
         }
-        if (lastRelist() is { } relisted)
-            Gauge(text, "kubelet_pleg_last_seen_seconds", "[ALPHA] Timestamp in seconds when PLEG was last seen active.", [("", relisted.ToUnixTimeMilliseconds() / 1000.0)]);
         return text.ToString();
-    }
-
-    private static string Label(string operation) => $"{{operation_type=\"{Snake(operation)}\"}}";
-
-    /// <summary>CRI method names as kubelet labels them: ListPodSandbox → list_podsandbox.</summary>
-    internal static string Snake(string operation)
-    {
-        var s = new StringBuilder();
-        foreach (var c in operation.Replace("PodSandbox", "Podsandbox", StringComparison.Ordinal))
-        {
-            if (char.IsUpper(c) && s.Length > 0) s.Append('_');
-            s.Append(char.ToLowerInvariant(c));
-        }
-        return s.ToString();
-    }
-
-    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
-
-    private static void Gauge(StringBuilder text, string name, string help, IEnumerable<(string Labels, double Value)> samples) => Write(text, name, help, "gauge", samples);
-
-    private static void Counter(StringBuilder text, string name, string help, IEnumerable<(string Labels, double Value)> samples) => Write(text, name, help, "counter", samples);
-
-    private static void Write(StringBuilder text, string name, string help, string type, IEnumerable<(string Labels, double Value)> samples)
-    {
-        text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
-        foreach (var (labels, value) in samples) text.Append(CultureInfo.InvariantCulture, $"{name}{labels} {value.ToString("R", CultureInfo.InvariantCulture)}\n");
     }
 }

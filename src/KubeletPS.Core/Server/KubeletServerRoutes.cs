@@ -64,6 +64,7 @@ public static class KubeletServerRoutes
         new("/pods", "proxy", NodeEndpoints.PodsAsync),
         new("/configz", "proxy", NodeEndpoints.ConfigzAsync),
         new("/metrics", "metrics", MetricsEndpoint.HandleAsync),
+        new("/metrics/probes", "metrics", MetricsEndpoint.ProbesAsync),
         new("/containerLogs", "proxy", ContainerLogsEndpoint.HandleAsync) { Prefix = true, Debugging = true },
         .. Streaming.StreamingEndpoints.Routes,
         new("/stats/summary", "stats", StatsEndpoints.SummaryAsync) { Methods = ["GET", "HEAD", "POST"] },

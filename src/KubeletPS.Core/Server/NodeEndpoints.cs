@@ -33,16 +33,22 @@ internal static class NodeEndpoints
     }
 }
 
-/// <summary>/metrics: <see cref="KubeletMetrics"/> in the Prometheus text format.</summary>
+/// <summary>/metrics and /metrics/probes: <see cref="KubeletMetrics"/> in the Prometheus text format.</summary>
 internal static class MetricsEndpoint
 {
-    public static Task HandleAsync(KubeletRequest request)
+    public static Task HandleAsync(KubeletRequest request) =>
+        request.Server.Metrics is { } metrics ? WriteAsync(request, metrics.Render) : KubeletResponses.NotFoundAsync(request.Http, request.Aborted);
+
+    /// <summary>kubelet's probe metrics registry alone: prober_probe_total and prober_probe_duration_seconds.</summary>
+    public static Task ProbesAsync(KubeletRequest request) =>
+        request.Server.Metrics is { } metrics ? WriteAsync(request, metrics.Observed.Probes.Render) : KubeletResponses.NotFoundAsync(request.Http, request.Aborted);
+
+    private static Task WriteAsync(KubeletRequest request, Func<string> render)
     {
-        if (request.Server.Metrics is not { } metrics) return KubeletResponses.NotFoundAsync(request.Http, request.Aborted);
         var http = request.Http;
         http.Response.StatusCode = 200;
         http.Response.ContentType = KubeletMetrics.ContentType;
         return Microsoft.AspNetCore.Http.HttpMethods.IsHead(http.Request.Method) ? Task.CompletedTask
-            : Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(http.Response, metrics.Render(), request.Aborted);
+            : Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(http.Response, render(), request.Aborted);
     }
 }

@@ -38,11 +38,6 @@ public sealed class MetricsApi : IAsyncDisposable
         Resolution = resolution;
     }
 
-    /// <summary>Scrapes through <paramref name="scraper"/>, which it disposes with itself.</summary>
-    public MetricsApi(ObjectStore store, KubeletScraper scraper, TimeSpan resolution, TimeProvider? time = null)
-        : this(store, scraper.ScrapeAsync, resolution, time) => _owned = scraper;
-
-    private readonly IDisposable? _owned;
 
     /// <summary>metrics-server's --metric-resolution: how often the kubelets are scraped.</summary>
     public TimeSpan Resolution { get; }
@@ -206,7 +201,6 @@ public sealed class MetricsApi : IAsyncDisposable
         Task? loop;
         lock (_startLock) loop = _loop;
         if (loop is not null) await loop.ConfigureAwait(false);
-        _owned?.Dispose();
         _stop.Dispose();
     }
 }

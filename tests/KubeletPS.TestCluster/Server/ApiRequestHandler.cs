@@ -36,7 +36,8 @@ internal sealed class ApiRequestHandler(
     private readonly PodStreamingProxy streaming = new(store);
 
     /// <summary>metrics.k8s.io, as metrics-server serves it from the kubelets' /metrics/resource.</summary>
-    internal MetricsApi Metrics { get; } = new(store, new KubeletScraper(store, pki, options.MetricsKubeletInsecureTls), options.MetricsResolution, options.TimeProvider);
+    internal MetricsApi Metrics => LazyInitializer.EnsureInitialized(ref metrics, () => new(store, Kubelets.ScrapeResourceMetricsAsync, options.MetricsResolution, options.TimeProvider));
+    private MetricsApi? metrics;
 
     private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

@@ -18,6 +18,12 @@ namespace KubeletPS.TestCluster.Server;
 /// The kubelet's serving certificate is verified only when <see cref="TestApiServerOptions.KubeletCertificateAuthority"/>
 /// is set (--kubelet-certificate-authority): kubeadm leaves it unset, so by default it is not, as in a kubeadm cluster.
 /// Connection upgrades (exec, attach, portforward) branch off in <see cref="ForwardAsync"/>.
+/// <para>
+/// It is also the one way metrics.k8s.io reaches a kubelet (<see cref="ScrapeResourceMetricsAsync"/>, as metrics-server
+/// does): the same address and port lookup and verification, with metrics-server's own identity (CN system:metrics-server,
+/// O system:masters) and its --kubelet-insecure-tls (<see cref="TestApiServerOptions.MetricsKubeletInsecureTls"/>; when
+/// off, the serving certificate must chain to the cluster CA).
+/// </para>
 /// </summary>
 internal sealed class KubeletProxy : IDisposable
 {
@@ -26,15 +32,14 @@ internal sealed class KubeletProxy : IDisposable
 
     private readonly ObjectStore _store;
     private readonly HttpClient _http;
+    private readonly HttpClient _metrics;
 
     public KubeletProxy(ObjectStore store, ClusterPki pki, TestApiServerOptions options)
     {
         _store = store;
         ClientCertificate = pki.Issue(new CertificateSpec("kube-apiserver-kubelet-client") { Organizations = [UserInfo.Masters] });
-        var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10), PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
-        handler.SslOptions.ClientCertificates = [ClientCertificate.WithKey()];
         var authority = options.KubeletCertificateAuthority;
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => VerifyKubelet(certificate, authority);
+        _http = CreateClient(ClientCertificate, authority, Timeout.InfiniteTimeSpan);
         // exec, attach, portforward and upgrades through nodes/proxy: the same identity and verification, the connection proxied.
         Upgrades = new UpgradeAwareProxy(new UpgradeAwareProxyOptions
         {
@@ -42,24 +47,50 @@ internal sealed class KubeletProxy : IDisposable
             BackendTls = new SslClientAuthenticationOptions
             {
                 ClientCertificates = [ClientCertificate.WithKey()],
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => VerifyKubelet(certificate, authority),
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) => VerifyKubelet(certificate, errors, authority),
             },
         });
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        var metricsServer = pki.Issue(new CertificateSpec("system:metrics-server") { Organizations = [UserInfo.Masters] });
+        _metrics = CreateClient(metricsServer, options.MetricsKubeletInsecureTls ? null : pki.CA.Certificate, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>A client presenting <paramref name="identity"/> to kubelets, verifying them against <paramref name="authority"/> (none: not verified).</summary>
+    private static HttpClient CreateClient(IssuedCertificate identity, X509Certificate2? authority, TimeSpan timeout)
+    {
+        var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10), PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
+        handler.SslOptions.ClientCertificates = [identity.WithKey()];
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => VerifyKubelet(certificate, errors, authority);
+        return new HttpClient(handler) { Timeout = timeout };
+    }
+
+    /// <summary>metrics-server's scrape: GET /metrics/resource of the node's kubelet; the text, or an exception saying why not.</summary>
+    public async Task<string> ScrapeResourceMetricsAsync(string nodeName, CancellationToken cancellationToken)
+    {
+        var uri = new UriBuilder(KubeletUri(nodeName)) { Path = "/metrics/resource" }.Uri;
+        using var response = await _metrics.GetAsync(uri, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"GET {uri}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)}");
+        }
+        return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The upgrade-aware proxy to kubelets (streamingConnectionIdleTimeout from the options).</summary>
     public UpgradeAwareProxy Upgrades { get; }
 
-    private static bool VerifyKubelet(X509Certificate? certificate, X509Certificate2? authority)
+    /// <summary>
+    /// No authority (kubeadm's default --kubelet-certificate-authority unset; metrics-server's --kubelet-insecure-tls): any
+    /// certificate. Else it must chain to the authority and name the address connected to, as Go's TLS checks.
+    /// </summary>
+    private static bool VerifyKubelet(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2? authority)
     {
-        if (authority is null) return true; // kubeadm's default: --kubelet-certificate-authority unset, not verified.
         if (certificate is null) return false;
+        if (authority is null) return true;
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(authority);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+        return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())) && (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == 0;
     }
 
     /// <summary>The certificate the API server presents to kubelets.</summary>
@@ -186,5 +217,9 @@ internal sealed class KubeletProxy : IDisposable
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _metrics.Dispose();
+    }
 }

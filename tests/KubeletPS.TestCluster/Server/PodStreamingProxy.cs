@@ -10,12 +10,13 @@ namespace KubeletPS.TestCluster.Server;
 /// upgraded connection proxied to the node's kubelet at its InternalIP and daemonEndpoints port,
 /// with <see cref="KubeletProxy"/>'s identity (kube-apiserver-kubelet-client, group system:masters) and verification.
 /// <para>
-/// WebSocket requests are passed to the kubelet unchanged, which is what kube-apiserver does with
-/// TranslateStreamCloseWebsocketRequests and PortForwardWebsockets off: the container runtime's
-/// streaming server refuses kubectl 1.32's v5.channel.k8s.io and SPDY/3.1+portforward.k8s.io
-/// WebSocket subprotocols (it knows channel.k8s.io up to v4), kubectl sees the failed upgrade and
-/// falls back to SPDY, which goes through unchanged. The translation to SPDY that a 1.32 server
-/// does instead is not implemented here.
+/// An exec or attach WebSocket offering v5.channel.k8s.io (kubectl 1.32's default) is translated to
+/// SPDY by <see cref="Streaming.StreamTranslator"/>, as kube-apiserver 1.32 does with
+/// TranslateStreamCloseWebsocketRequests: the container runtime's streaming server knows
+/// channel.k8s.io only up to v4 over SPDY. Other WebSockets go to the kubelet unchanged, which is
+/// what kube-apiserver does with PortForwardWebsockets off: kubectl's port-forward WebSocket
+/// (SPDY/3.1+portforward.k8s.io) is refused by the runtime, and kubectl falls back to SPDY, which
+/// goes through unchanged. The port-forward tunnel over WebSocket (streamtunnel.go) is not implemented here.
 /// </para>
 /// </summary>
 internal sealed class PodStreamingProxy
@@ -74,6 +75,12 @@ internal sealed class PodStreamingProxy
             Path = path,
             Query = string.Join('&', kubeletQuery.Select(kv => $"{Uri.EscapeDataString(kv.Key)}={Uri.EscapeDataString(kv.Value)}")),
         }.Uri;
+        // kubectl 1.32's v5.channel.k8s.io WebSocket for exec and attach: translated to SPDY, as kube-apiserver 1.32 does.
+        if (subresource != "portforward" && Streaming.StreamTranslator.IsV5WebSocketRequest(context.Request))
+        {
+            await Streaming.StreamTranslator.TranslateAsync(context, location, kubelets.Upgrades.Options.BackendTls);
+            return;
+        }
         await kubelets.Upgrades.ProxyAsync(context, location);
     }
 

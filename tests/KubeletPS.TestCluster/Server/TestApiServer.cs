@@ -174,8 +174,9 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         await StopListeningAsync();
         await _signer.DisposeAsync();
-        _handler.Kubelets.Dispose();
+        // The scrape loop first: it reaches kubelets through the proxy.
         await _handler.Metrics.DisposeAsync();
+        _handler.Kubelets.Dispose();
         _loggerFactory.Dispose();
     }
 

@@ -74,6 +74,9 @@ public sealed partial class KubeGenericRuntimeManager
     /// <summary>Where kubelet's pod events go (Created, Started, Killing, BackOff, Failed, FailedMount); nowhere in standalone mode.</summary>
     public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
 
+    /// <summary>Where started pods and sandbox failures are counted (kubelet_started_pods_total, _errors_total); none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
+
     /// <summary>Everything the runtime has for one pod UID, newest first.</summary>
     public async Task<RuntimePodStatus> GetPodStatusAsync(string uid, CancellationToken ct)
     {
@@ -152,12 +155,15 @@ public sealed partial class KubeGenericRuntimeManager
             result.Changed = true;
             await slot.TakeAsync(ct).ConfigureAwait(false);
             var watch = Stopwatch.StartNew();
+            Metrics?.StartedPods.Inc();
             try
             {
                 sandboxId = await _runtime.RunPodSandboxAsync(sandboxSpec, ct).ConfigureAwait(false);
             }
-            catch (KubeletRuntimeException e) when (!IsConnectionError(e))
+            catch (KubeletRuntimeException e)
             {
+                Metrics?.StartedPodsErrors.Inc();
+                if (IsConnectionError(e)) throw;
                 _log.Warning($"pod {name}: RunPodSandbox failed: {e.Message}");
                 foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod))
                     result.Waiting[c.Name] = new ContainerWaiting("ContainerCreating", $"Failed to create pod sandbox: {e.Message}");

@@ -55,6 +55,11 @@ public sealed class GenericPleg(IRuntimeService runtime, TimeSpan relistPeriod, 
 
     public DateTimeOffset? LastRelist { get; private set; }
 
+    /// <summary>Where relist durations and intervals are observed (kubelet_pleg_relist_duration_seconds, _interval_seconds); none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
+
+    private long _lastRelistStart;
+
     /// <summary>Raised after each successful relist.</summary>
     public event Action? Relisted;
 
@@ -68,6 +73,22 @@ public sealed class GenericPleg(IRuntimeService runtime, TimeSpan relistPeriod, 
     public bool MayHavePod(string uid) => LastRelist is null || PodUids.Contains(uid);
 
     public async Task RelistAsync(CancellationToken ct)
+    {
+        // As kubelet's relist: the interval from the previous relist's start, the duration of this one (also when it fails).
+        var started = _time.GetTimestamp();
+        if (_lastRelistStart != 0) Metrics?.PlegRelistInterval.Observe(_time.GetElapsedTime(_lastRelistStart, started));
+        _lastRelistStart = started;
+        try
+        {
+            await RelistOnceAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Metrics?.PlegRelistDuration.Observe(_time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task RelistOnceAsync(CancellationToken ct)
     {
         var (pods, _) = await RuntimePods.GetPodsAsync(runtime, ct).ConfigureAwait(false);
         var current = new Dictionary<string, (string Uid, string State)>(StringComparer.Ordinal);

@@ -26,6 +26,9 @@ public sealed class ProbeManager(Prober prober, IKubeletLog log, TimeProvider? t
     /// <summary>Where Unhealthy events go; nowhere in standalone mode.</summary>
     public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
 
+    /// <summary>Where probe runs are counted and timed (/metrics/probes); none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
+
     /// <summary>Raised (on a prober thread) with the pod UID when a probe result of one of its containers changed: its worker syncs it again.</summary>
     public event Action<string>? ResultChanged;
 
@@ -123,6 +126,26 @@ public sealed class ProbeManager(Prober prober, IKubeletLog log, TimeProvider? t
         public void Stop()
         {
             try { _stop.Cancel(); } catch (ObjectDisposedException) { }
+            // As kubelet's worker on exit: its series go with it.
+            if (manager.Metrics is { } metrics)
+            {
+                foreach (var result in (string[])["successful", "failed", "unknown"]) metrics.ProbeTotal.Remove(ResultLabels(result));
+                metrics.ProbeDuration.Remove(DurationLabels);
+            }
+        }
+
+        private string TypeLabel => type.ToString();
+
+        private string[] ResultLabels(string result) => [TypeLabel, result, container.Name, _podName, pod.Namespace() ?? "", PodUid];
+
+        private string[] DurationLabels => [TypeLabel, container.Name, _podName, pod.Namespace() ?? ""];
+
+        /// <summary>kubelet's probe metrics for one run: a success is counted and timed, a failure counted; a probe that could not run (kubelet's prober error) neither.</summary>
+        private void Record(ProbeOutcome outcome, TimeSpan took)
+        {
+            if (manager.Metrics is not { } metrics || outcome.Result == ProbeResult.Unknown) return;
+            metrics.ProbeTotal.Inc(ResultLabels(outcome.Result == ProbeResult.Success ? "successful" : "failed"));
+            if (outcome.Result == ProbeResult.Success) metrics.ProbeDuration.Observe(took, DurationLabels);
         }
 
         private async Task RunAsync()
@@ -147,7 +170,9 @@ public sealed class ProbeManager(Prober prober, IKubeletLog log, TimeProvider? t
                     }
                     else
                     {
+                        var probeStarted = time.GetTimestamp();
                         var outcome = await manager.Run(probe, container, containerId, podIp, ct).ConfigureAwait(false);
+                        Record(outcome, time.GetElapsedTime(probeStarted));
                         if (outcome.Result != ProbeResult.Success)
                             manager.Events.Event(EventReferences.ForPod(pod, container.Name), EventTypes.Warning, EventReasons.Unhealthy, UnhealthyMessage(type, outcome));
                         // As kubelet's probe worker: a probe that could not run (errored, Unknown) is

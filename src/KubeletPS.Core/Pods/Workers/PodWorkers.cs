@@ -53,6 +53,9 @@ public sealed class PodWorkers : IAsyncDisposable
     /// </summary>
     public Func<string, bool> MayExistInRuntime { get; init; } = _ => true;
 
+    /// <summary>Where pod syncs and pod starts are observed (kubelet_pod_worker_duration_seconds, kubelet_pod_start_duration_seconds); none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
+
     /// <summary>Raised (on a worker's thread) after a pod's status changed.</summary>
     public event Action<V1Pod>? StatusChanged;
 
@@ -186,6 +189,11 @@ public sealed class PodWorkers : IAsyncDisposable
         private volatile RuntimePodStatus? _observed;
         private IReadOnlyDictionary<string, ContainerWaiting> _waiting = new Dictionary<string, ContainerWaiting>();
         private PodEviction? _eviction;
+        // When this worker first saw the pod (kubelet: the pod config's first-seen time) and whether its start was observed.
+        private long _firstSeen = owner._time.GetTimestamp();
+        private bool _startObserved;
+        // kubelet's SyncPodType for the next sync: create for a worker's first, update after the pod changed, else sync.
+        private string _nextSync = "create";
 
         public Task Completion { get; set; } = Task.CompletedTask;
 
@@ -239,7 +247,11 @@ public sealed class PodWorkers : IAsyncDisposable
             lock (_lock)
             {
                 if (_terminating) _pending = pod;
-                else _desired = pod;
+                else
+                {
+                    _desired = pod;
+                    if (_nextSync == "sync") _nextSync = "update";
+                }
             }
             Wake();
         }
@@ -281,7 +293,9 @@ public sealed class PodWorkers : IAsyncDisposable
                     lock (_lock) terminating = _terminating;
                     if (terminating)
                     {
+                        var killStarted = owner._time.GetTimestamp();
                         await KillAndRemoveAsync(ct).ConfigureAwait(false);
+                        owner.Metrics?.PodWorkerDuration.Observe(owner._time.GetElapsedTime(killStarted), "kill");
                         lock (_lock)
                         {
                             if (_pending is null)
@@ -296,6 +310,9 @@ public sealed class PodWorkers : IAsyncDisposable
                             _terminal = false;
                             _eviction = null;
                             _status = null;
+                            _firstSeen = owner._time.GetTimestamp();
+                            _startObserved = false;
+                            _nextSync = "create";
                         }
                         continue;
                     }
@@ -372,7 +389,26 @@ public sealed class PodWorkers : IAsyncDisposable
         private async Task<(TimeSpan Wait, bool Changed, RuntimePodStatus Runtime)> SyncOnceAsync(RuntimePodStatus? known, CancellationToken ct)
         {
             V1Pod desired;
-            lock (_lock) desired = _desired!;
+            string operation;
+            lock (_lock)
+            {
+                desired = _desired!;
+                operation = _nextSync;
+                _nextSync = "sync";
+            }
+            var started = owner._time.GetTimestamp();
+            try
+            {
+                return await SyncPodOnceAsync(desired, known, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                owner.Metrics?.PodWorkerDuration.Observe(owner._time.GetElapsedTime(started), operation);
+            }
+        }
+
+        private async Task<(TimeSpan Wait, bool Changed, RuntimePodStatus Runtime)> SyncPodOnceAsync(V1Pod desired, RuntimePodStatus? known, CancellationToken ct)
+        {
             var manager = owner._manager;
             // A new pod the runtime has never seen needs no listing first (kubelet's pod cache is empty for it too).
             var runtime = known ?? (!_synced && !owner.MayExistInRuntime(uid) ? RuntimePodStatus.Empty(uid) : null)
@@ -419,6 +455,12 @@ public sealed class PodWorkers : IAsyncDisposable
         private void Publish(V1Pod desired, V1PodStatus status)
         {
             var changed = _status is null || KubernetesJson.Serialize(_status) != KubernetesJson.Serialize(status);
+            // As kubelet's SyncPod: the first status with phase Running observes the time since the pod was first seen.
+            if (!_startObserved && status.Phase == "Running")
+            {
+                _startObserved = true;
+                owner.Metrics?.PodStartDuration.Observe(owner._time.GetElapsedTime(_firstSeen));
+            }
             lock (_lock) _status = status;
             if (!changed) return;
             var pod = Snapshot!;

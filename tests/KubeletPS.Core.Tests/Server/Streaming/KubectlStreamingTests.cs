@@ -52,10 +52,10 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("bin", result.Stdout.Split('\n'));
-        // kubectl 1.32 asks for a v5.channel.k8s.io WebSocket first; containerd's streaming server
-        // refuses that subprotocol, the refusal is relayed, and kubectl falls back to SPDY.
+        // kubectl 1.32 asks for a v5.channel.k8s.io WebSocket; the API server accepts it and speaks
+        // SPDY to the kubelet, so kubectl needs no fallback: one pods/exec request, upgraded.
         var attempts = _server.RequestLog.Entries.Where(e => e.Resource == "pods/exec").Select(e => e.StatusCode).ToList();
-        Assert.True(attempts is [403, 101], "pods/exec answers: " + string.Join(", ", attempts));
+        Assert.True(attempts is [101], "pods/exec answers: " + string.Join(", ", attempts));
     }
 
     [Fact]
@@ -66,6 +66,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
         var result = await KubectlAsync(AdminConf, null, "exec", PodName(kubelet), "--", "sh", "-c", "exit 3");
 
         Assert.True(result.ExitCode == 3, result.ToString());
+        AssertOneUpgrade("pods/exec");
     }
 
     [Fact]
@@ -77,6 +78,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("line one\nline two\n", result.Stdout);
+        AssertOneUpgrade("pods/exec");
     }
 
     [Fact]
@@ -98,6 +100,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
             Assert.Contains("\n42\n", pane.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
             Assert.Contains("/dev/pts/", pane, StringComparison.Ordinal);
             Assert.Equal("exit=4", (await File.ReadAllTextAsync(done)).Trim());
+            AssertOneUpgrade("pods/exec");
         }
         finally
         {
@@ -169,6 +172,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
         var output = await KubectlUntilAsync(AdminConf, "tick", false, "attach", PodName(kubelet));
 
         Assert.Contains("tick", output.Output, StringComparison.Ordinal);
+        AssertOneUpgrade("pods/attach");
     }
 
     [Fact]
@@ -193,6 +197,16 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
     }
 
     private static string PodName(StreamingHost kubelet) => kubelet.Pod.Metadata.Name;
+
+    /// <summary>kubectl's WebSocket was accepted at once (translated to SPDY): no refused attempt, no SPDY fallback.</summary>
+    private void AssertOneUpgrade(string resource)
+    {
+        // An entry is logged when its request ends: a stream kubectl was stopped on may take a moment.
+        var wait = Stopwatch.StartNew();
+        while (!_server.RequestLog.Entries.Any(e => e.Resource == resource) && wait.Elapsed < TimeSpan.FromSeconds(15)) Thread.Sleep(100);
+        var attempts = _server.RequestLog.Entries.Where(e => e.Resource == resource).Select(e => e.StatusCode).ToList();
+        Assert.True(attempts is [101], $"{resource} answers: " + string.Join(", ", attempts));
+    }
 
     /// <summary>
     /// The kubelet server (its own self-signed serving certificate, client CA the cluster's) with one running pod,
