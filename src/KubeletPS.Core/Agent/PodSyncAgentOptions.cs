@@ -87,7 +87,13 @@ public sealed record PodSyncAgentOptions
     /// <summary>KubeletConfiguration allowedUnsafeSysctls: sysctls (or prefixes ending in *) admitted besides kubelet's safe set.</summary>
     public IReadOnlyList<string> AllowedUnsafeSysctls { get; init; } = [];
 
-    /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir).</summary>
+    /// <summary>
+    /// The container manager's settings (QoS and pod cgroups, node allocatable); null creates no cgroups and
+    /// leaves each sandbox in the runtime's default parent (tests on an in-memory runtime).
+    /// </summary>
+    public Cm.ContainerManagerOptions? Cgroups { get; init; }
+
+    /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir, cgroups).</summary>
     public static PodSyncAgentOptions FromConfiguration(KubeletConfiguration configuration, string nodeName) => new()
     {
         NodeName = nodeName,
@@ -102,5 +108,6 @@ public sealed record PodSyncAgentOptions
         ResolvConf = configuration.ResolvConf,
         SeccompDefault = configuration.SeccompDefault == true,
         AllowedUnsafeSysctls = configuration.AllowedUnsafeSysctls ?? [],
+        Cgroups = Cm.ContainerManagerOptions.FromConfiguration(configuration),
     };
 }
