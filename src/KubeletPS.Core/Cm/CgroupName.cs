@@ -17,9 +17,18 @@ public sealed record CgroupName
 {
     private const string SystemdSuffix = ".slice";
 
+    /// <summary>
+    /// Each component is one directory: a component holding '/' or NUL, or "." or "..", is refused, or a pod
+    /// UID such as "x/../../escape" would name a cgroup outside kubepods.
+    /// </summary>
     public CgroupName(IEnumerable<string> components)
     {
         Components = components.Where(c => c.Length > 0).ToArray();
+        foreach (var component in Components)
+        {
+            if (component is "." or ".." || component.Contains('/', StringComparison.Ordinal) || component.Contains('\0', StringComparison.Ordinal))
+                throw new CgroupException($"cgroup name component '{component}' is not a single directory name ('/', NUL, '.' and '..' are not allowed).", component);
+        }
     }
 
     public IReadOnlyList<string> Components { get; }
@@ -51,10 +60,7 @@ public sealed record CgroupName
     /// <summary>The cgroupfs form: "/" joined components.</summary>
     public string ToCgroupfs() => "/" + string.Join('/', Components);
 
-    /// <summary>
-    /// The systemd form, expanded as libcontainer's ExpandSlice does: "/a.slice/a-b.slice/a-b-c.slice".
-    /// A component holding '/' or '.' could not round-trip and is refused.
-    /// </summary>
+    /// <summary>The systemd form, expanded as libcontainer's ExpandSlice does: "/a.slice/a-b.slice/a-b-c.slice".</summary>
     public string ToSystemd()
     {
         if (IsRoot) return "/";
@@ -73,12 +79,7 @@ public sealed record CgroupName
     public override string ToString() => ToCgroupfs();
 
     /// <summary>kubelet's escapeSystemdCgroupName: '-' separates slice levels, so it becomes '_'.</summary>
-    private static string Escape(string part)
-    {
-        if (part.Contains('/', StringComparison.Ordinal))
-            throw new ArgumentException($"cgroup name component '{part}' contains '/'.", nameof(part));
-        return part.Replace('-', '_');
-    }
+    private static string Escape(string part) => part.Replace('-', '_');
 
     public bool Equals(CgroupName? other) => other is not null && Components.SequenceEqual(other.Components, StringComparer.Ordinal);
 

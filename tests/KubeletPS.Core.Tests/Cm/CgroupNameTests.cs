@@ -33,9 +33,12 @@ public sealed class CgroupNameTests
     }
 
     [Fact]
-    public void A_component_with_a_slash_has_no_systemd_name()
+    public void A_component_that_is_not_one_directory_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => new CgroupName(["a/b"]).ToSystemd());
-        Assert.Contains("'a/b'", error.Message, StringComparison.Ordinal);
+        foreach (var bad in new[] { "a/b", "..", "." })
+        {
+            var error = Assert.Throws<CgroupException>(() => new CgroupName(["kubepods", bad]));
+            Assert.Contains($"'{bad}'", error.Message, StringComparison.Ordinal);
+        }
     }
 }
