@@ -85,12 +85,12 @@ Describe 'Get-KubeletConfig' {
         }
 
         It 'lists them as typed objects with field, file, line and reason' {
-            $kubeadm.NotInEffect[0].GetType().FullName | Should -Be 'KubeletPS.Output.KubeletConfigFieldNotInEffect'
-            $cgroup = $kubeadm.NotInEffect | Where-Object Field -EQ 'cgroupDriver'
-            $cgroup.Path | Should -Be $kubeadmConfig
-            $cgroup.Line | Should -Be 15
-            $cgroup.Value | Should -Be 'systemd'
-            $cgroup.Reason | Should -Match 'cgroups'
+            $config.NotInEffect[0].GetType().FullName | Should -Be 'KubeletPS.Output.KubeletConfigFieldNotInEffect'
+            $eviction = $config.NotInEffect | Where-Object Field -EQ 'evictionHard'
+            $eviction.Path | Should -Be $file
+            $eviction.Reason | Should -Match 'eviction manager'
+            # kubeadm's cgroupDriver is in effect: the container manager's driver.
+            $kubeadm.NotInEffect.Field | Should -Not -Contain 'cgroupDriver'
             $kubeadm.NotInEffect.Field | Should -Not -Contain 'rotateCertificates'
             $kubeadm.NotInEffect.Field | Should -Not -Contain 'authentication.x509.clientCAFile'
             # In effect, or kubeadm's zero values (kubelet's defaults): not listed.

@@ -42,7 +42,7 @@ Describe 'Start-KubeletNodeHeartbeat' {
 
     It 'warns once when it starts about each config field it does not act on, with file and line' {
         $unused = Join-Path $dir 'not-in-effect.yaml'
-        Set-Content $unused "apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`nnodeLeaseDurationSeconds: 4`ncgroupDriver: systemd`n"
+        Set-Content $unused "apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`nnodeLeaseDurationSeconds: 4`nreadOnlyPort: 10255`n"
         $parameters = $common.Clone(); $parameters.ConfigPath = $unused
         Start-NodeHeartbeat -NodeName node3 @parameters -WhatIf -WarningVariable whatIfWarnings -WarningAction SilentlyContinue
         @($whatIfWarnings | Where-Object { "$_" -match 'not in effect' }).Count | Should -Be 0
@@ -50,6 +50,6 @@ Describe 'Start-KubeletNodeHeartbeat' {
         $null = Start-NodeHeartbeat -NodeName node3 @parameters -DurationSec 3 -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue
         $notInEffect = @($warnings | Where-Object { "$_" -match 'not in effect' })
         $notInEffect.Count | Should -Be 1 -Because ($warnings -join '; ')
-        "$($notInEffect[0])" | Should -BeLike "$($unused):4:1: cgroupDriver is set but not in effect: *cgroups*"
+        "$($notInEffect[0])" | Should -BeLike "$($unused):4:1: readOnlyPort is set but not in effect: *read-only port*"
     }
 }

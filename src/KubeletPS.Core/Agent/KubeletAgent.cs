@@ -4,6 +4,7 @@ using KubeletPS.Core.Pods.Config;
 using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.Manager;
 using KubeletPS.Core.Pods.Objects;
+using KubeletPS.Core.Pods.Pleg;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Server;
@@ -88,7 +89,9 @@ public sealed class KubeletAgent : IAsyncDisposable
         // The server first: the Node advertises the port actually served in its daemonEndpoints.
         Server = await KubeletServerLauncher.StartAsync(_context.Config.Configuration.EnableServer != false, CreateServerContext, _log, cancellationToken).ConfigureAwait(false);
         if (Server is not null) options = options with { KubeletPort = Server.Port };
-        var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, _context.RuntimeHealth, _request.Time, _log);
+        // Ready also carries PLEG's health, once the pod half relists (kubelet's runtimeState health checks).
+        var runtimeHealth = new PlegHealthRuntimeSource(_context.RuntimeHealth, () => Pods?.LastRelist, _request.Time);
+        var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, runtimeHealth, _request.Time, _log);
         heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);
         heartbeat.Status.StatusReported += node => Volatile.Write(ref _node, node);
         var registered = await heartbeat.RegisterWithRetryAsync(cancellationToken).ConfigureAwait(false);

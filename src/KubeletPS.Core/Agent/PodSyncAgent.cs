@@ -2,8 +2,10 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using k8s.Models;
 using KubeletPS.Core.Api;
+using KubeletPS.Core.Cm;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
+using KubeletPS.Core.NodeValidation;
 using KubeletPS.Core.Pods.Admission;
 using KubeletPS.Core.Pods.Config;
 using KubeletPS.Core.Pods.Events;
@@ -51,6 +53,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
     private readonly SecurityAdmitHandler _admission;
     private readonly IPodStatusSink _sink;
     private readonly ContainerLogManager? _logRotation;
+    private volatile ContainerManager? _containerManager;
     private int _running;
 
     /// <summary>The agent's CRI calls so far, per operation.</summary>
@@ -99,8 +102,10 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         var events = options.Events ?? NullEventRecorder.Instance;
         _probes = new ProbeManager(prober, _log, time) { Events = events, Metrics = options.Metrics };
         var allocatable = options.NodeAllocatable ?? MachineAllocatable(options.RootDirectory);
+        if (options.Cgroups is { } cgroups) _containerManager = new ContainerManager(cgroups, MachineCapacity(options.RootDirectory), _log);
         var specs = new PodRuntimeSpecs(options.PodLogsDirectory, options.RootDirectory,
-            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp) { Objects = options.ConfigObjects, NodeAllocatable = allocatable, Security = _security };
+            new PodDns(options.ClusterDns, options.ClusterDomain, options.ResolvConf, _log), HostIp)
+        { Objects = options.ConfigObjects, NodeAllocatable = allocatable, Security = _security, CgroupParent = options.Cgroups is null ? null : pod => _containerManager?.PodCgroupParent(pod) };
         var tokens = options.ConfigObjects is { } objects ? new ServiceAccountTokenManager(objects.CreateServiceAccountToken, time, _log) : null;
         var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
         _emptyDirLimits = new EmptyDirLimits(volumes, _log);
@@ -114,6 +119,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
             Events = events,
             MaxParallelSandboxCreations = options.MaxParallelSandboxCreations,
             Metrics = options.Metrics,
+            EnsurePodCgroup = options.Cgroups is null ? null : pod => _containerManager?.EnsurePodCgroup(pod, ActivePods()),
         };
         _statusGenerator = new PodStatusGenerator("containerd", HostIp, time);
         _pleg = new GenericPleg(_runtime, options.RelistPeriod, _log, time) { Metrics = options.Metrics };
@@ -143,6 +149,9 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
 
     /// <summary>When PLEG last relisted the runtime (the kubelet server's healthz checks); null before the first.</summary>
     public DateTimeOffset? LastRelist => _pleg.LastRelist;
+
+    /// <summary>The container manager (QoS and pod cgroups); null without <see cref="PodSyncAgentOptions.Cgroups"/>.</summary>
+    public ContainerManager? ContainerManager => _containerManager;
 
     /// <summary>The pods this agent runs, with their latest statuses.</summary>
     public IReadOnlyList<V1Pod> Pods => _workers.Pods;
@@ -254,6 +263,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
                 var version = await _runtime.VersionAsync(ct).ConfigureAwait(false);
                 _statusGenerator.RuntimeName = version.RuntimeName;
                 _security.SupplementalGroupsPolicySupported = (await _runtime.StatusAsync(ct).ConfigureAwait(false)).SupplementalGroupsPolicySupported;
+                await StartContainerManagerAsync(ct).ConfigureAwait(false);
                 _log.Info($"container runtime {version.RuntimeName} {version.RuntimeVersion} (CRI {version.RuntimeApiVersion}) at {_runtime.Endpoint}.");
                 // Adoption: the first relist tells the workers what already runs.
                 await _pleg.RelistAsync(ct).ConfigureAwait(false);
@@ -267,6 +277,27 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
                 await Task.Delay(wait, _options.Time, ct).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The cgroup driver taken from the runtime, then kubepods, the reserved and the QoS cgroups (kubelet's containerManager.Start).</summary>
+    private async Task StartContainerManagerAsync(CancellationToken ct)
+    {
+        if (_containerManager is not { } manager) return;
+        if (_runtime is CriRuntimeClient cri && manager.ResolveDriver(await RuntimeConfigReport.ReadAsync(cri, ct).ConfigureAwait(false)) is var driver && driver != manager.Options.Driver)
+        {
+            manager = new ContainerManager(manager.Options with { Driver = driver }, MachineCapacity(_options.RootDirectory), _log);
+            _containerManager = manager;
+        }
+        try { manager.Start([]); }
+        catch (CgroupException e) { throw new KubeletException($"container manager: {e.Message}", e.Category, e.Target, e); }
+    }
+
+    /// <summary>Admitted pods of a source that are not finished: what the QoS cgroups are sized for.</summary>
+    private List<V1Pod> ActivePods()
+    {
+        var desired = Desired;
+        var finished = _workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        return desired.Values.Where(p => _workers.IsKnown(p.Metadata.Uid) && !finished.Contains(p.Metadata.Uid)).ToList();
     }
 
     private async Task WatchSourceAsync(IPodSource source, CancellationToken ct)
@@ -377,6 +408,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
             _log.Info($"pod {uid}: found in the runtime but in no source; killing it (housekeeping).");
             _workers.KillOrphan(uid);
         }
+        _containerManager?.CleanupOrphanedPodCgroups(ActivePods(), _pleg.PodUids);
     }
 
     /// <summary>
@@ -386,6 +418,17 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
     private static Func<IReadOnlyDictionary<string, ResourceQuantity>> MachineAllocatable(string rootDirectory)
     {
         var machine = new Lazy<IReadOnlyDictionary<string, ResourceQuantity>>(() => new MachineInfoReader("/", rootDirectory).Read().Capacity());
+        return () => machine.Value;
+    }
+
+    /// <summary>What kubepods is bounded by: the machine's CPUs, memory and pid_max, read once.</summary>
+    private static Func<NodeCapacity> MachineCapacity(string rootDirectory)
+    {
+        var machine = new Lazy<NodeCapacity>(() =>
+        {
+            var info = new MachineInfoReader("/", rootDirectory).Read();
+            return new NodeCapacity(info.CpuCount * 1000L, info.MemoryCapacityBytes, info.PidMax);
+        });
         return () => machine.Value;
     }
 

@@ -121,6 +121,13 @@ public sealed record PodSyncAgentOptions
     public ContainerLogRotationPolicy? ContainerLogRotation { get; init; }
 
     /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir).</summary>
+    /// <summary>
+    /// The container manager's settings (QoS and pod cgroups, node allocatable); null creates no cgroups and
+    /// leaves each sandbox in the runtime's default parent (tests on an in-memory runtime).
+    /// </summary>
+    public Cm.ContainerManagerOptions? Cgroups { get; init; }
+
+    /// <summary>The options a kubelet configuration gives (staticPodPath, containerRuntimeEndpoint, frequencies, DNS, podLogsDir, cgroups).</summary>
     public static PodSyncAgentOptions FromConfiguration(KubeletConfiguration configuration, string nodeName) => new()
     {
         NodeName = nodeName,
@@ -141,5 +148,6 @@ public sealed record PodSyncAgentOptions
         RegistryPullQps = configuration.RegistryPullQps ?? 5,
         RegistryBurst = configuration.RegistryBurst,
         ContainerLogRotation = ContainerLogRotationPolicy.FromConfiguration(configuration),
+        Cgroups = Cm.ContainerManagerOptions.FromConfiguration(configuration),
     };
 }

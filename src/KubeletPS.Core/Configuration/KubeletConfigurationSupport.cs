@@ -17,7 +17,7 @@ public static class KubeletConfigurationSupport
 
     private const string NoServer = "the kubelet server does not implement this yet";
     private const string NoEviction = "no eviction manager yet";
-    private const string NoCgroups = "the agent creates no pod or QoS cgroups: the runtime's defaults apply";
+    private const string NoCgroups = "the container manager creates only kubepods, the QoS and the pod cgroups; this one is not acted upon";
     private const string NoResourceManagers = "no CPU, memory or topology manager yet";
     private const string NoShutdownManager = "no graceful node shutdown manager yet";
     private const string NoIptables = "the agent manages no iptables rules";
@@ -78,9 +78,9 @@ public static class KubeletConfigurationSupport
         ["volumeStatsAggPeriod"] = "emptyDir usage is measured at each full /stats/summary (and Get-KubeletStats), not cached every period",
         ["kubeletCgroups"] = NoCgroups,
         ["systemCgroups"] = NoCgroups,
-        ["cgroupRoot"] = NoCgroups,
-        ["cgroupsPerQOS"] = NoCgroups,
-        ["cgroupDriver"] = NoCgroups,
+        ["cgroupRoot"] = InEffect,
+        ["cgroupsPerQOS"] = InEffect,
+        ["cgroupDriver"] = InEffect,
         ["cpuManagerPolicy"] = NoResourceManagers,
         ["singleProcessOOMKill"] = NoCgroups,
         ["cpuManagerPolicyOptions"] = NoResourceManagers,
@@ -90,12 +90,12 @@ public static class KubeletConfigurationSupport
         ["topologyManagerPolicy"] = NoResourceManagers,
         ["topologyManagerScope"] = NoResourceManagers,
         ["topologyManagerPolicyOptions"] = NoResourceManagers,
-        ["qosReserved"] = NoCgroups,
+        ["qosReserved"] = "the QoS cgroups get no memory limits (qosReserved): burstable and besteffort memory stays bounded by kubepods only",
         ["runtimeRequestTimeout"] = InEffect,
         ["hairpinMode"] = "the runtime's CNI configuration decides hairpin mode",
         ["maxPods"] = InEffect,
         ["podCIDR"] = "the agent neither reports it nor passes it to the runtime",
-        ["podPidsLimit"] = NoCgroups,
+        ["podPidsLimit"] = InEffect,
         ["resolvConf"] = InEffect,
         ["runOnce"] = "use Start-KubeletPodSync -Once",
         ["cpuCFSQuota"] = "CPU limits are always enforced with a CFS quota",
@@ -132,9 +132,9 @@ public static class KubeletConfigurationSupport
         ["kubeReserved"] = InEffect,
         ["reservedSystemCPUs"] = NoResourceManagers,
         ["showHiddenMetricsForVersion"] = NoServer,
-        ["systemReservedCgroup"] = "node allocatable is not enforced with cgroups yet",
-        ["kubeReservedCgroup"] = "node allocatable is not enforced with cgroups yet",
-        ["enforceNodeAllocatable"] = "node allocatable is not enforced with cgroups yet",
+        ["systemReservedCgroup"] = InEffect,
+        ["kubeReservedCgroup"] = InEffect,
+        ["enforceNodeAllocatable"] = InEffect,
         ["allowedUnsafeSysctls"] = InEffect,
         ["volumePluginDir"] = "the agent has no FlexVolume plugins",
         ["providerID"] = InEffect,

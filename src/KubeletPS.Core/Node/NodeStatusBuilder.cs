@@ -121,11 +121,7 @@ public sealed class NodeStatusBuilder(NodeAgentOptions options)
 
     private decimal Reserved(string resource, decimal capacity)
     {
-        decimal total = 0;
-        foreach (var reserved in new[] { Options.SystemReserved, Options.KubeReserved })
-        {
-            if (reserved.TryGetValue(resource, out var text)) total += new ResourceQuantity(text).ToDecimal();
-        }
+        var total = Cm.NodeReservations.Reserved(resource, Options.SystemReserved, Options.KubeReserved);
         var signal = resource switch { "memory" => "memory.available", "ephemeral-storage" => "nodefs.available", _ => null };
         if (signal is not null && Options.EvictionHard.TryGetValue(signal, out var threshold))
         {
@@ -174,6 +170,7 @@ public sealed class NodeStatusBuilder(NodeAgentOptions options)
             notReadyReasons.Add("container runtime not ready" + (runtime.Message is null ? "" : ": " + runtime.Message));
         else if (!runtime.NetworkReady)
             notReadyReasons.Add("container runtime network not ready" + (runtime.Message is null ? "" : ": " + runtime.Message));
+        notReadyReasons.AddRange(runtime.HealthCheckErrors);
 
         return
         [

@@ -11,6 +11,9 @@ public sealed record RuntimeHealth
     /// <summary>Why the runtime or its network is not ready, in kubelet's words.</summary>
     public string? Message { get; init; }
 
+    /// <summary>kubelet's failed health checks (PLEG), each making the node not ready: "PLEG is not healthy: …".</summary>
+    public IReadOnlyList<string> HealthCheckErrors { get; init; } = [];
+
     /// <summary>The images on the node (names: tags and digests; size in bytes), as status.images lists them.</summary>
     public IReadOnlyList<(IReadOnlyList<string> Names, long SizeBytes)>? Images { get; init; }
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Pods.Pleg;
 
 namespace KubeletPS.Core.Server;
 
@@ -14,7 +14,7 @@ public sealed record KubeletHealthCheck(string Name, Func<string?> Check);
 public sealed class KubeletHealthChecks
 {
     /// <summary>kubelet's relistThreshold.</summary>
-    public static readonly TimeSpan PlegRelistThreshold = TimeSpan.FromMinutes(3);
+    public static readonly TimeSpan PlegRelistThreshold = PlegHealth.RelistThreshold;
 
     public KubeletHealthChecks(IEnumerable<KubeletHealthCheck>? checks = null)
     {
@@ -30,14 +30,7 @@ public sealed class KubeletHealthChecks
         return new KubeletHealthChecks(
         [
             new("syncloop", () => lastSyncLoop() is { } entered && time.GetUtcNow() > entered + syncThreshold ? "sync Loop took longer than expected" : null),
-            new("pleg", () =>
-            {
-                if (lastRelist() is not { } relisted) return null;
-                var elapsed = time.GetUtcNow() - relisted;
-                return elapsed > PlegRelistThreshold
-                    ? $"pleg was last seen active {GoDuration.Format(elapsed)} ago; threshold is {GoDuration.Format(PlegRelistThreshold)}"
-                    : null;
-            }),
+            new("pleg", () => PlegHealth.Check(lastRelist(), time.GetUtcNow())),
         ]);
     }
 

@@ -36,7 +36,7 @@ public sealed class AgentStartWarningTests : IAsyncLifetime
         _server.WriteNodeKubeconfig(kubeconfig, Node);
         var config = Path.Combine(_dir, "config.yaml");
         File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n" +
-            "nodeLeaseDurationSeconds: 4\ncgroupDriver: systemd\nclusterDomain: cluster.local\n");
+            "nodeLeaseDurationSeconds: 4\nreadOnlyPort: 10255\nclusterDomain: cluster.local\n");
         return new NodeAgentRequest
         {
             KubeconfigPath = kubeconfig,
@@ -70,8 +70,8 @@ public sealed class AgentStartWarningTests : IAsyncLifetime
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
         }
         var warning = Assert.Single(Warnings());
-        Assert.Equal($"Warning: {Path.Combine(_dir, "config.yaml")}:4:1: cgroupDriver {NotInEffect}: " +
-            KubeletConfigurationSupport.Reason("cgroupDriver"), warning);
+        Assert.Equal($"Warning: {Path.Combine(_dir, "config.yaml")}:4:1: readOnlyPort {NotInEffect}: " +
+            KubeletConfigurationSupport.Reason("readOnlyPort"), warning);
     }
 
     [Fact]
@@ -101,6 +101,6 @@ public sealed class AgentStartWarningTests : IAsyncLifetime
             await run;
         }
         var warning = Assert.Single(Warnings());
-        Assert.Contains("config.yaml:4:1: cgroupDriver is set but not in effect", warning);
+        Assert.Contains("config.yaml:4:1: readOnlyPort is set but not in effect", warning);
     }
 }

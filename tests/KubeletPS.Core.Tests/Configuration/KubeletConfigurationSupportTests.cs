@@ -134,14 +134,17 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     [InlineData("imageGCLowThresholdPercent")]
     [InlineData("imageMinimumGCAge")]
     [InlineData("imageMaximumGCAge")]
+    [InlineData("cgroupDriver")]
+    [InlineData("cgroupsPerQOS")]
+    [InlineData("enforceNodeAllocatable")]
     public void Fields_the_agent_reads_are_in_effect(string field) => Assert.True(KubeletConfigurationSupport.IsInEffect(field));
 
     [Theory]
     [InlineData("readOnlyPort", "read-only port")]
     [InlineData("evictionHard", "eviction manager")]
     [InlineData("iptablesMasqueradeBit", "iptables")]
-    [InlineData("cgroupDriver", "cgroups")]
-    [InlineData("cgroupsPerQOS", "cgroups")]
+    [InlineData("qosReserved", "QoS cgroups")]
+    [InlineData("kubeletCgroups", "not acted upon")]
     public void Fields_the_agent_does_not_read_say_why(string field, string reason) =>
         Assert.Contains(reason, KubeletConfigurationSupport.Reason(field));
 
@@ -166,16 +169,16 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     [Fact]
     public async Task The_loader_keeps_them_and_warns_only_when_asked_once()
     {
-        var path = _files.Config("cgroupDriver: systemd\nmaxPods: 20\n");
+        var path = _files.Config("readOnlyPort: 10255\nmaxPods: 20\n");
         var log = new ListLog();
         var loaded = await KubeletConfigLoader.LoadAsync(path, null, _files.Directory, log: log);
         var field = Assert.Single(loaded.NotInEffect);
-        Assert.Equal(("cgroupDriver", 3, "systemd"), (field.Field, field.Line, field.Value));
+        Assert.Equal(("readOnlyPort", 3, "10255"), (field.Field, field.Line, field.Value));
         // Reading the configuration (Get-KubeletConfig) does not warn; an agent's start does, once per field.
         Assert.DoesNotContain(log.Lines, l => l.Level == KubeletLogLevel.Warning);
         loaded.WarnNotInEffect(log);
         var warning = Assert.Single(log.Lines, l => l.Level == KubeletLogLevel.Warning);
-        Assert.Equal($"{path}:3:1: cgroupDriver is set but not in effect: {field.Reason}", warning.Message);
+        Assert.Equal($"{path}:3:1: readOnlyPort is set but not in effect: {field.Reason}", warning.Message);
 
         var defaults = await KubeletConfigLoader.LoadAsync(null, ConfigTestFiles.Data("kubeadm/kubelet.conf"), _files.Directory);
         Assert.Null(defaults.ConfigPath);
@@ -187,7 +190,7 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
     {
         var loaded = await KubeletConfigLoader.LoadAsync(ConfigTestFiles.Data("kubeadm/config.yaml"), null, _files.Directory);
         var fields = loaded.NotInEffect.Select(f => f.Field).ToList();
-        Assert.Contains("cgroupDriver", fields);
+        Assert.DoesNotContain("cgroupDriver", fields); // in effect: the container manager's driver
         Assert.DoesNotContain("rotateCertificates", fields); // in effect: the agent rotates its client certificate
         // The kubelet server acts on kubeadm's authentication settings.
         Assert.DoesNotContain("authentication.x509.clientCAFile", fields);

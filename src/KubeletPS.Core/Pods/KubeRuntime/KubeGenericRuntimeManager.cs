@@ -71,6 +71,12 @@ public sealed partial class KubeGenericRuntimeManager
 
     public IRuntimeService Runtime => _runtime;
 
+    /// <summary>
+    /// Called before a pod's sandbox is created: the container manager's pod cgroup (kubelet's syncPod
+    /// creates it before the runtime's SyncPod). A <see cref="KubeletException"/> leaves the pod waiting.
+    /// </summary>
+    public Action<V1Pod>? EnsurePodCgroup { get; init; }
+
     /// <summary>Where kubelet's pod events go (Created, Started, Killing, BackOff, Failed, FailedMount); nowhere in standalone mode.</summary>
     public IEventRecorder Events { get; set; } = NullEventRecorder.Instance;
 
@@ -151,6 +157,7 @@ public sealed partial class KubeGenericRuntimeManager
         PodSandboxSpec sandboxSpec;
         if (actions.CreateSandbox)
         {
+            if (!EnsureCgroup(pod, result)) return result;
             sandboxSpec = _specs.Sandbox(pod, actions.Attempt);
             result.Changed = true;
             await slot.TakeAsync(ct).ConfigureAwait(false);
@@ -197,6 +204,23 @@ public sealed partial class KubeGenericRuntimeManager
         }
         await Task.WhenAll(actions.ContainersToStart.Select(start => StartContainerAsync(pod, start, sandboxId, sandboxSpec, podIp, volumePaths, result, ct, slot.Dispose))).ConfigureAwait(false);
         return result;
+    }
+
+    private bool EnsureCgroup(V1Pod pod, PodSyncResult result)
+    {
+        try
+        {
+            EnsurePodCgroup?.Invoke(pod);
+            return true;
+        }
+        catch (KubeletException e)
+        {
+            var message = $"failed to ensure that the pod: {pod.Metadata.Uid} cgroups exist and are correctly applied: {e.Message}";
+            _log.Warning($"pod {pod.Name()}: {message}");
+            foreach (var (c, _) in PodRuntimeSpecs.AllContainers(pod)) result.Waiting[c.Name] = new ContainerWaiting("ContainerCreating", message);
+            result.Retry(TimeSpan.FromSeconds(5));
+            return false;
+        }
     }
 
     /// <summary>The pod's volumes set up; null (with every container waiting in CreateContainerConfigError) when they cannot be.</summary>

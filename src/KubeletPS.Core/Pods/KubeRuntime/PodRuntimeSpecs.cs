@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using k8s;
 using k8s.Models;
+using KubeletPS.Core.Cm;
 using KubeletPS.Core.Pods.Manager;
 using KubeletPS.Core.Pods.Network;
 using KubeletPS.Core.Pods.Objects;
@@ -29,15 +30,16 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
     /// <summary>The node's allocatable resources: what a resourceFieldRef to a limit the container does not set reads.</summary>
     public Func<IReadOnlyDictionary<string, ResourceQuantity>> NodeAllocatable { get; init; } = DownwardApi.MachineCapacity;
 
+    /// <summary>The pod's cgroup in the cgroup driver's form (the container manager's), the sandbox's cgroup_parent; null leaves the runtime's default.</summary>
+    public Func<V1Pod, string?>? CgroupParent { get; init; }
+
     /// <summary>seccompDefault, the seccomp profile root, and what the host and runtime support.</summary>
     public PodSecuritySettings Security { get; init; } = PodSecuritySettings.ForRoot(rootDirectory);
 
     /// <summary>Where kubelet mounts the termination-message file from; read back when the container ends.</summary>
     public const string TerminationMessageHostPath = "kubeletps.io/termination-message-host-path";
 
-    public const long CpuPeriod = 100_000;
-    private const long MinShares = 2;
-    private const long MinQuota = 1_000;
+    public const long CpuPeriod = CgroupCpu.QuotaPeriod;
 
     public string PodLogDirectory(V1Pod pod) => PodSandboxSpec.DefaultLogDirectory(podLogsRoot, pod.Namespace() ?? "default", pod.Name(), pod.Metadata.Uid);
 
@@ -74,6 +76,7 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             HostNetwork = hostNetwork,
             HostPid = spec.HostPID == true,
             HostIpc = spec.HostIPC == true,
+            CgroupParent = CgroupParent?.Invoke(pod),
             Privileged = AllContainers(pod).Any(c => c.Container.SecurityContext?.Privileged == true),
             RunAsUser = podSecurity?.RunAsUser,
             RunAsGroup = podSecurity?.RunAsGroup,
@@ -301,12 +304,8 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         var memoryLimit = Get(limits, "memory");
         var memoryRequest = Get(requests, "memory") ?? memoryLimit;
 
-        var shares = cpuRequest is { } r ? Math.Max(MinShares, (long)(r * 1000m) * 1024 / 1000) : MinShares;
-        long quota = 0;
-        if (cpuLimit is { } l)
-        {
-            quota = Math.Max(MinQuota, (long)(l * 1000m) * CpuPeriod / 1000);
-        }
+        var shares = CgroupCpu.MilliCpuToShares(cpuRequest is { } r ? (long)Math.Ceiling(r * 1000m) : 0);
+        var quota = CgroupCpu.MilliCpuToQuota(cpuLimit is { } l ? (long)Math.Ceiling(l * 1000m) : 0, CpuPeriod);
         var qos = QosClass(pod);
         long oomScoreAdj = qos switch
         {
@@ -324,25 +323,8 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         };
     }
 
-    /// <summary>Kubernetes' QoS class: Guaranteed, Burstable or BestEffort.</summary>
-    public static string QosClass(V1Pod pod)
-    {
-        var containers = AllContainers(pod).Select(c => c.Container).ToList();
-        var any = false;
-        var guaranteed = true;
-        foreach (var c in containers)
-        {
-            var requests = c.Resources?.Requests ?? new Dictionary<string, ResourceQuantity>();
-            var limits = c.Resources?.Limits ?? new Dictionary<string, ResourceQuantity>();
-            if (requests.Keys.Concat(limits.Keys).Any(k => k is "cpu" or "memory")) any = true;
-            foreach (var resource in new[] { "cpu", "memory" })
-            {
-                if (!limits.TryGetValue(resource, out var limit)) { guaranteed = false; continue; }
-                if (requests.TryGetValue(resource, out var request) && request.ToDecimal() != limit.ToDecimal()) guaranteed = false;
-            }
-        }
-        return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
-    }
+    /// <summary>Kubernetes' QoS class: Guaranteed, Burstable or BestEffort (the container manager's <see cref="PodQos.GetPodQos"/>).</summary>
+    public static string QosClass(V1Pod pod) => PodQos.GetPodQos(pod).ToString();
 
     /// <summary>Kubelet's container hash: a hash of the spec, so a changed spec restarts the container.</summary>
     public static string Hash(V1Container container)
