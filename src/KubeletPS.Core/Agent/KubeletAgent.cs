@@ -2,6 +2,7 @@ using k8s.Models;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Config;
 using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Manager;
 using KubeletPS.Core.Pods.Objects;
 using KubeletPS.Core.Pods.Status;
@@ -54,7 +55,17 @@ public sealed class KubeletAgent : IAsyncDisposable
             RootDirectory = context.Options.RootDirectory,
             Log = log,
         });
+        // A bad threshold fails here, before the node registers, with the field's name.
+        Eviction = new EvictionConfigHolder(EvictionConfig.FromConfiguration(context.Config.Configuration, context.Config.ConfigPath));
     }
+
+    /// <summary>The eviction config until <see cref="RunAsync"/> builds the manager (it needs the event recorder made there).</summary>
+    private sealed record EvictionConfigHolder(EvictionConfig Config);
+
+    private EvictionConfigHolder Eviction { get; }
+
+    /// <summary>The eviction manager, once <see cref="RunAsync"/> has built it.</summary>
+    public EvictionManager? EvictionManager { get; private set; }
 
     public NodeAgentContext Context => _context;
 
@@ -85,7 +96,16 @@ public sealed class KubeletAgent : IAsyncDisposable
         // The server first: the Node advertises the port actually served in its daemonEndpoints.
         Server = await KubeletServerLauncher.StartAsync(_context.Config.Configuration.EnableServer != false, CreateServerContext, _log, cancellationToken).ConfigureAwait(false);
         if (Server is not null) options = options with { KubeletPort = Server.Port };
-        var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, _context.RuntimeHealth, _request.Time, _log);
+        await using var events = new EventRecorder(_context.Client, _context.Identity, options.NodeName, _log);
+        var eviction = EvictionManager = new EvictionManager(Eviction.Config, new SummarySignalSource(Stats, _context.Runtime, options.RootDirectory), _request.Time, _log)
+        {
+            Events = events,
+            NodeName = options.NodeName,
+            // Node-level reclaim before evicting for disk signals: the garbage collectors of the gc part go here at merge.
+            ImageGc = null,
+            ContainerGc = null,
+        };
+        var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, _context.RuntimeHealth, _request.Time, _log, eviction);
         heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);
         heartbeat.Status.StatusReported += node => Volatile.Write(ref _node, node);
         var registered = await heartbeat.RegisterWithRetryAsync(cancellationToken).ConfigureAwait(false);
@@ -96,12 +116,14 @@ public sealed class KubeletAgent : IAsyncDisposable
         var identity = _context.Identity;
         var mirrors = new MirrorPodManager(client, identity, options.NodeName, _log);
         var statusManager = new PodStatusManager(client, identity, _log, mirrors);
-        await using var events = new EventRecorder(client, identity, options.NodeName, _log);
         var podOptions = PodSyncAgentOptions.FromConfiguration(_context.Config.Configuration, options.NodeName);
         var local = new LocalPodStatusSink(new LocalPodStatusStore(options.RootDirectory));
         var podManager = new PodManager();
         var sink = new KubeletStatusSink(local, statusManager, podManager);
-        var apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log, podManager);
+        var apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log, podManager)
+        {
+            Eviction = eviction,
+        };
         Pods = new PodSyncAgent(podOptions with
         {
             StaticPodPath = _request.StaticPodPath ?? podOptions.StaticPodPath,
@@ -114,6 +136,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             StatusSink = sink,
             Log = _log,
             Events = events,
+            Eviction = eviction,
             ConfigObjects = new ApiPodConfigObjects(client, identity, () => Volatile.Read(ref _node), _request.Time, _log),
             NodeAllocatable = () => Volatile.Read(ref _node)?.Status?.Allocatable is { } allocatable
                 ? new Dictionary<string, ResourceQuantity>(allocatable)

@@ -42,6 +42,9 @@ public sealed record PodSyncAgentOptions
     /// <summary>How often the eviction manager measures emptyDir volumes against their sizeLimit (kubelet: 10 s).</summary>
     public TimeSpan EvictionMonitoringPeriod { get; init; } = EmptyDirLimits.DefaultMonitoringPeriod;
 
+    /// <summary>The eviction manager (thresholds, signals, pressure conditions); null checks emptyDir sizeLimits only, every <see cref="EvictionMonitoringPeriod"/>.</summary>
+    public EvictionManager? Eviction { get; init; }
+
     public IReadOnlyList<string> ClusterDns { get; init; } = [];
     public string ClusterDomain { get; init; } = "";
     public string? ResolvConf { get; init; } = KubeletConfigurationDefaults.DefaultResolvConf;
