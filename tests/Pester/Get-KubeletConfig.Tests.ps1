@@ -114,10 +114,10 @@ Describe 'Get-KubeletConfig' {
         }
 
         It 'shows their count and names in the default view, and a table of them' {
-            $config | Out-String -Width 200 | Should -Match '(?m)^NotInEffect\s+: 2: evictionHard, staticPodURLHeader'
+            $config | Out-String -Width 200 | Should -Match '(?m)^NotInEffect\s+: 2: kernelMemcgNotification, staticPodURLHeader'
             $text = $config | Select-Object -ExpandProperty NotInEffect | Out-String -Width 200
             $text | Should -Match '(?m)^Field\s+Line\s+Value\s+Reason'
-            $text | Should -Match '(?m)^evictionHard\s+4 \{memory\.available: 300Mi\}\s+.*no eviction manager yet'
+            $text | Should -Match '(?m)^kernelMemcgNotification\s+4 true\s+.*no memory threshold notifier'
         }
     }
 
