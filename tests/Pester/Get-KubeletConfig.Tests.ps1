@@ -79,7 +79,7 @@ Describe 'Get-KubeletConfig' {
             $kubeadm = Get-KubeletConfig -Path $kubeadmConfig -KubeconfigPath $kubeadmKubeconfig
             $file = Join-Path $TestDrive 'not-in-effect.yaml'
             Set-Content $file ("apiVersion: kubelet.config.k8s.io/v1beta1`nkind: KubeletConfiguration`n" +
-                "staticPodPath: /etc/kubernetes/manifests`nevictionHard:`n  memory.available: 300Mi`nsyncFrequency: 0s`n" +
+                "staticPodPath: /etc/kubernetes/manifests`nkernelMemcgNotification: true`nevictionHard:`n  memory.available: 300Mi`nsyncFrequency: 0s`n" +
                 "staticPodURLHeader:`n  Authorization:`n  - Bearer s3cr3t-t0ken`n")
             $config = Get-KubeletConfig -Path $file -KubeconfigPath $kubeadmKubeconfig -WarningVariable readWarnings
         }
@@ -100,9 +100,10 @@ Describe 'Get-KubeletConfig' {
         }
 
         It 'lists only what the file sets, never a default, and never a secret value' {
-            $config.NotInEffect.Field | Should -Be @('evictionHard', 'staticPodURLHeader')
+            # evictionHard is set too, but in effect (the eviction manager): not listed.
+            $config.NotInEffect.Field | Should -Be @('kernelMemcgNotification', 'staticPodURLHeader')
             $config.NotInEffect[0].Line | Should -Be 4
-            $config.NotInEffect[0].Value | Should -Be '{memory.available: 300Mi}'
+            $config.NotInEffect[0].Value | Should -Be 'true'
             $config.NotInEffect[1].Value | Should -BeNullOrEmpty
             ($config | Format-List * | Out-String -Width 300) + ($config.NotInEffect | Format-List * | Out-String -Width 300) + ($config.Settings | ConvertTo-Json -Depth 5) |
                 Should -Not -Match 's3cr3t'
@@ -113,10 +114,10 @@ Describe 'Get-KubeletConfig' {
         }
 
         It 'shows their count and names in the default view, and a table of them' {
-            $config | Out-String -Width 200 | Should -Match '(?m)^NotInEffect\s+: 2: evictionHard, staticPodURLHeader'
+            $config | Out-String -Width 200 | Should -Match '(?m)^NotInEffect\s+: 2: kernelMemcgNotification, staticPodURLHeader'
             $text = $config | Select-Object -ExpandProperty NotInEffect | Out-String -Width 200
             $text | Should -Match '(?m)^Field\s+Line\s+Value\s+Reason'
-            $text | Should -Match '(?m)^evictionHard\s+4 \{memory\.available: 300Mi\}\s+.*no eviction manager yet'
+            $text | Should -Match '(?m)^kernelMemcgNotification\s+4 true\s+.*no memory threshold notifier'
         }
     }
 

@@ -2,6 +2,7 @@ using k8s.Models;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Config;
 using KubeletPS.Core.Pods.Events;
+using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Manager;
 using KubeletPS.Core.Pods.Objects;
 using KubeletPS.Core.Pods.Pleg;
@@ -55,7 +56,17 @@ public sealed class KubeletAgent : IAsyncDisposable
             RootDirectory = context.Options.RootDirectory,
             Log = log,
         });
+        // A bad threshold fails here, before the node registers, with the field's name.
+        Eviction = new EvictionConfigHolder(EvictionConfig.FromConfiguration(context.Config.Configuration, context.Config.ConfigPath));
     }
+
+    /// <summary>The eviction config until <see cref="RunAsync"/> builds the manager (it needs the event recorder made there).</summary>
+    private sealed record EvictionConfigHolder(EvictionConfig Config);
+
+    private EvictionConfigHolder Eviction { get; }
+
+    /// <summary>The eviction manager, once <see cref="RunAsync"/> has built it.</summary>
+    public EvictionManager? EvictionManager { get; private set; }
 
     public NodeAgentContext Context => _context;
 
@@ -91,7 +102,14 @@ public sealed class KubeletAgent : IAsyncDisposable
         if (Server is not null) options = options with { KubeletPort = Server.Port };
         // Ready also carries PLEG's health, once the pod half relists (kubelet's runtimeState health checks).
         var runtimeHealth = new PlegHealthRuntimeSource(_context.RuntimeHealth, () => Pods?.LastRelist, _request.Time);
-        var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, runtimeHealth, _request.Time, _log);
+        await using var events = new EventRecorder(_context.Client, _context.Identity, options.NodeName, _log);
+        // Node-level reclaim (the pod half's garbage collectors) is attached once the pod half is built, below.
+        var eviction = EvictionManager = new EvictionManager(Eviction.Config, new SummarySignalSource(Stats, _context.Runtime, options.RootDirectory), _request.Time, _log)
+        {
+            Events = events,
+            NodeName = options.NodeName,
+        };
+        var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, runtimeHealth, _request.Time, _log, eviction);
         heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);
         heartbeat.Status.StatusReported += node => Volatile.Write(ref _node, node);
         var registered = await heartbeat.RegisterWithRetryAsync(cancellationToken).ConfigureAwait(false);
@@ -102,12 +120,14 @@ public sealed class KubeletAgent : IAsyncDisposable
         var identity = _context.Identity;
         var mirrors = new MirrorPodManager(client, identity, options.NodeName, _log);
         var statusManager = new PodStatusManager(client, identity, _log, mirrors);
-        await using var events = new EventRecorder(client, identity, options.NodeName, _log);
         var podOptions = PodSyncAgentOptions.FromConfiguration(_context.Config.Configuration, options.NodeName);
         var local = new LocalPodStatusSink(new LocalPodStatusStore(options.RootDirectory));
         var podManager = new PodManager();
         var sink = new KubeletStatusSink(local, statusManager, podManager);
-        var apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log, podManager);
+        var apiSource = new AdmittingPodSource(new ApiPodSource(client, identity, options.NodeName, _log), () => Volatile.Read(ref _node), sink, _log, podManager)
+        {
+            Eviction = eviction,
+        };
         Pods = new PodSyncAgent(podOptions with
         {
             StaticPodPath = _request.StaticPodPath ?? podOptions.StaticPodPath,
@@ -120,6 +140,7 @@ public sealed class KubeletAgent : IAsyncDisposable
             StatusSink = sink,
             Log = _log,
             Events = events,
+            Eviction = eviction,
             ConfigObjects = new ApiPodConfigObjects(client, identity, () => Volatile.Read(ref _node), _request.Time, _log),
             NodeAllocatable = () => Volatile.Read(ref _node)?.Status?.Allocatable is { } allocatable
                 ? new Dictionary<string, ResourceQuantity>(allocatable)
@@ -127,6 +148,9 @@ public sealed class KubeletAgent : IAsyncDisposable
             Time = _request.Time,
             Metrics = _metrics,
         });
+        // Before evicting for a disk signal, the eviction manager removes dead containers and unused images.
+        eviction.ContainerGc = Pods.ContainerGc;
+        eviction.ImageGc = Pods.ImageGc;
 
         using var mirrorSignal = new SemaphoreSlim(0, 1);
         void SignalMirrors()

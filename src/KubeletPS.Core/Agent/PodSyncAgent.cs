@@ -45,6 +45,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
     private readonly PodWorkers _workers;
     private readonly GenericPleg _pleg;
     private readonly EmptyDirLimits _emptyDirLimits;
+    private readonly EvictionManager _eviction;
     private readonly IEventRecorder _events;
     private readonly object _lock = new();
     private IReadOnlyDictionary<string, V1Pod> _desired = new Dictionary<string, V1Pod>();
@@ -110,6 +111,8 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         var volumes = new PodVolumes(options.RootDirectory, options.ConfigObjects, tokens) { NodeAllocatable = allocatable };
         _emptyDirLimits = new EmptyDirLimits(volumes, _log);
         _events = events;
+        // Without a manager from the full agent (no thresholds, no stats provider): emptyDir limits only.
+        _eviction = options.Eviction ?? new EvictionManager(new EvictionConfig { MonitoringInterval = options.EvictionMonitoringPeriod }, null, time, _log) { Events = events };
         var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
             new ImageManager(imageService, _log, options.ImagePullProgress, time,
                 new ImagePuller(imageService, options.SerializeImagePulls, options.MaxParallelImagePulls, options.RegistryPullQps, options.RegistryBurst, time),
@@ -354,37 +357,28 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
     }
 
     /// <summary>
-    /// The eviction manager's loop, at its monitoring interval: pods whose emptyDir is over its
-    /// sizeLimit are evicted (an Evicted warning event, then the worker kills the pod and reports it
-    /// Failed with the reason and message).
+    /// The eviction manager's loop (<see cref="EvictionManager.RunAsync"/>) over the active pods: desired, with a
+    /// worker, not finished. Emptied volumes are measured only while some pod has an emptyDir with a sizeLimit.
     /// </summary>
-    private async Task MonitorEvictionsAsync(CancellationToken ct)
+    private Task MonitorEvictionsAsync(CancellationToken ct) =>
+        _eviction.RunAsync(ActivePods, () => Desired.Values.Any(EmptyDirLimits.HasSizeLimit) ? _emptyDirLimits : null, new WorkerPodEvictor(_workers), ct);
+
+    /// <summary>kubelet's GetActivePods: the pods desired and running here that have not finished.</summary>
+    private IReadOnlyList<V1Pod> ActivePods()
     {
-        using var timer = new PeriodicTimer(_options.EvictionMonitoringPeriod, _options.Time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
-            {
-                var desired = Desired;
-                // Most nodes have no emptyDir with a sizeLimit: then no pod status is even copied.
-                if (!desired.Values.Any(EmptyDirLimits.HasSizeLimit)) continue;
-                IReadOnlyList<PodEvictionRequest> evictions;
-                try { evictions = _emptyDirLimits.Check(_workers.Pods.Where(p => desired.ContainsKey(p.Metadata.Uid))); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    _log.Warning($"eviction manager: cannot measure emptyDir volumes: {e.Message}");
-                    continue;
-                }
-                foreach (var eviction in evictions)
-                {
-                    if (!_workers.EvictPod(eviction.Pod.Metadata.Uid, eviction.Reason, eviction.Message)) continue;
-                    _events.Event(EventReferences.ForPod(eviction.Pod), EventTypes.Warning, eviction.Reason, eviction.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
+        var desired = Desired;
+        return _workers.Pods.Where(p => desired.ContainsKey(p.Metadata.Uid) && p.Status?.Phase is not ("Succeeded" or "Failed")).ToList();
+    }
+
+    /// <summary>The eviction manager's killPodFunc: the pod's worker kills it and reports it Failed/Evicted.</summary>
+    private sealed class WorkerPodEvictor(PodWorkers workers) : IPodEvictor
+    {
+        public bool EvictPod(V1Pod pod, long gracePeriodSeconds, string message) =>
+            workers.EvictPod(pod.Metadata.Uid, EmptyDirLimits.Reason, message, TimeSpan.FromSeconds(gracePeriodSeconds));
+
+        public bool IsCleanedUp(V1Pod pod) =>
+            !workers.IsKnown(pod.Metadata.Uid)
+            || workers.Pods.FirstOrDefault(p => p.Metadata.Uid == pod.Metadata.Uid)?.Status?.Phase is null or "Failed" or "Succeeded";
     }
 
     /// <summary>Admission of a new pod; a refused one gets its Failed status once and never reaches a worker.</summary>

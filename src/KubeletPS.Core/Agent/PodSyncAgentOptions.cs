@@ -58,6 +58,8 @@ public sealed record PodSyncAgentOptions
 
     /// <summary>The sandbox (pause) image image GC keeps; null asks a CRI runtime for its sandbox image at start.</summary>
     public string? SandboxImage { get; init; }
+    /// <summary>The eviction manager (thresholds, signals, pressure conditions); null checks emptyDir sizeLimits only, every <see cref="EvictionMonitoringPeriod"/>.</summary>
+    public EvictionManager? Eviction { get; init; }
 
     public IReadOnlyList<string> ClusterDns { get; init; } = [];
     public string ClusterDomain { get; init; } = "";

@@ -16,7 +16,6 @@ public static class KubeletConfigurationSupport
     private const string? InEffect = null;
 
     private const string NoServer = "the kubelet server does not implement this yet";
-    private const string NoEviction = "no eviction manager yet";
     private const string NoCgroups = "the container manager creates only kubepods, the QoS and the pod cgroups; this one is not acted upon";
     private const string NoResourceManagers = "no CPU, memory or topology manager yet";
     private const string NoShutdownManager = "no graceful node shutdown manager yet";
@@ -107,13 +106,13 @@ public static class KubeletConfigurationSupport
         ["kubeAPIBurst"] = NoRateLimits,
         ["serializeImagePulls"] = InEffect,
         ["maxParallelImagePulls"] = InEffect,
-        ["evictionHard"] = "it lowers allocatable and sets pressure conditions, but " + NoEviction,
-        ["evictionSoft"] = NoEviction,
-        ["evictionSoftGracePeriod"] = NoEviction,
-        ["evictionPressureTransitionPeriod"] = NoEviction,
-        ["evictionMaxPodGracePeriod"] = NoEviction,
-        ["evictionMinimumReclaim"] = NoEviction,
-        ["mergeDefaultEvictionSettings"] = "it fills in evictionHard, which is not in effect: " + NoEviction,
+        ["evictionHard"] = InEffect,
+        ["evictionSoft"] = InEffect,
+        ["evictionSoftGracePeriod"] = InEffect,
+        ["evictionPressureTransitionPeriod"] = InEffect,
+        ["evictionMaxPodGracePeriod"] = InEffect,
+        ["evictionMinimumReclaim"] = InEffect,
+        ["mergeDefaultEvictionSettings"] = InEffect,
         ["podsPerCore"] = "the pod capacity is maxPods alone",
         ["enableControllerAttachDetach"] = "the agent attaches no volumes",
         ["protectKernelDefaults"] = "the agent does not check kernel settings",
@@ -138,7 +137,7 @@ public static class KubeletConfigurationSupport
         ["allowedUnsafeSysctls"] = InEffect,
         ["volumePluginDir"] = "the agent has no FlexVolume plugins",
         ["providerID"] = InEffect,
-        ["kernelMemcgNotification"] = NoEviction,
+        ["kernelMemcgNotification"] = "the eviction manager measures memory every 10 s; it has no memory threshold notifier",
         // Both act on the journal entries the agent writes when systemd runs it (Systemd/JournalKubeletLog).
         ["logging.format"] = InEffect,
         ["logging.flushFrequency"] = OwnLogging,

@@ -17,9 +17,9 @@ public sealed class NodeHeartbeat
     private readonly MachineInfoReader _machine;
 
     public NodeHeartbeat(IKubernetes client, ApiIdentity identity, NodeAgentOptions options, IRuntimeHealthSource runtime,
-        TimeProvider? time = null, IKubeletLog? log = null)
+        TimeProvider? time = null, IKubeletLog? log = null, INodePressure? pressure = null)
     {
-        _builder = new NodeStatusBuilder(options);
+        _builder = new NodeStatusBuilder(options) { Pressure = pressure };
         _runtime = runtime;
         _time = time ?? TimeProvider.System;
         _log = log ?? NullKubeletLog.Instance;

@@ -13,6 +13,12 @@ public sealed class NodeStatusBuilder(NodeAgentOptions options)
 {
     public NodeAgentOptions Options { get; } = options;
 
+    /// <summary>
+    /// The eviction manager, which owns the pressure conditions. Without one (a heartbeat that runs no pods, so
+    /// nothing is evicted) they are computed from evictionHard and the machine's figures of the moment.
+    /// </summary>
+    public INodePressure? Pressure { get; init; }
+
     /// <summary>The Node object kubelet creates on first registration (initialNode).</summary>
     public V1Node BuildInitialNode(MachineInfo machine, RuntimeHealth runtime, DateTime now)
     {
@@ -158,10 +164,10 @@ public sealed class NodeStatusBuilder(NodeAgentOptions options)
             ? ThresholdValue(i, machine.FilesystemInodes) : 0;
         var pidThreshold = Options.EvictionHard.TryGetValue("pid.available", out var p) ? ThresholdValue(p, machine.PidMax) : 0;
 
-        var memoryPressure = machine.MemoryAvailableBytes < memoryThreshold;
-        var diskPressure = machine.FilesystemAvailableBytes < diskThreshold
-            || (machine.FilesystemInodes > 0 && machine.FilesystemInodesFree < inodeThreshold);
-        var pidPressure = machine.PidMax - machine.RunningProcesses < pidThreshold;
+        var memoryPressure = Pressure?.HasCondition("MemoryPressure") ?? machine.MemoryAvailableBytes < memoryThreshold;
+        var diskPressure = Pressure?.HasCondition("DiskPressure") ?? (machine.FilesystemAvailableBytes < diskThreshold
+            || (machine.FilesystemInodes > 0 && machine.FilesystemInodesFree < inodeThreshold));
+        var pidPressure = Pressure?.HasCondition("PIDPressure") ?? machine.PidMax - machine.RunningProcesses < pidThreshold;
 
         var notReadyReasons = new List<string>();
         if (!runtime.Reachable)

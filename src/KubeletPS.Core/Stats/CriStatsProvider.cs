@@ -151,6 +151,7 @@ public sealed class CriStatsProvider
             StartTime = _node.BootTime(),
             Cpu = NodeStatsReader.Cpu(root, nodeRate),
             Memory = NodeStatsReader.Memory(root, MachineInfoReader.HostMemoryCapacityBytes),
+            SystemContainers = PodsContainer(now) is { } podsContainer ? [podsContainer] : null,
         };
         if (!cpuAndMemoryOnly)
         {
@@ -166,6 +167,38 @@ public sealed class CriStatsProvider
             Pods = pods.OrderBy(p => p.PodRef.Namespace, StringComparer.Ordinal).ThenBy(p => p.PodRef.Name, StringComparer.Ordinal).ToList(),
         };
     }
+
+    /// <summary>The cgroups the pods run under (kubepods, as the cgroupfs or the systemd driver names it).</summary>
+    public static readonly IReadOnlyList<string> PodsCgroupNames = ["/kubepods.slice", "/kubepods"];
+
+    /// <summary>
+    /// Kubelet's "pods" system container: the memory of the cgroup all pods run under, its available bytes
+    /// the cgroup's limit (node allocatable) minus its working set, from which the eviction manager's
+    /// allocatableMemory.available signal comes. Null while no kubepods cgroup exists or it has no limit.
+    /// </summary>
+    private ContainerStats? PodsContainer(DateTimeOffset now)
+    {
+        var name = PodsCgroupNames.FirstOrDefault(_cgroups.Exists);
+        if (name is null || _cgroups.Read(name, now) is not { WorkingSetBytes: { } workingSet, MemoryLimitBytes: { } limit } sample) return null;
+        return new ContainerStats
+        {
+            Name = SystemContainerPods,
+            StartTime = now,
+            Memory = new MemoryStats
+            {
+                Time = sample.Time,
+                UsageBytes = sample.MemoryUsageBytes,
+                WorkingSetBytes = workingSet,
+                AvailableBytes = limit > workingSet ? limit - workingSet : 0,
+                RssBytes = sample.RssBytes,
+                PageFaults = sample.PageFaults,
+                MajorPageFaults = sample.MajorPageFaults,
+            },
+        };
+    }
+
+    /// <summary>The name of the pods' system container in the summary (statsapi.SystemContainerPods).</summary>
+    public const string SystemContainerPods = "pods";
 
     /// <summary>kubelet's ImageFsStats: the first image file system's use (CRI) with its capacity (statfs of its mount point).</summary>
     private async Task<FsStats?> ImageFsAsync(IImageService? images, DateTimeOffset now, CancellationToken cancellationToken)

@@ -95,6 +95,24 @@ public sealed class NodeStatusBuilderTests
         Assert.Equal(T0.AddSeconds(20), memory3.LastTransitionTime);
     }
 
+    private sealed class FixedPressure(params string[] conditions) : INodePressure
+    {
+        public bool HasCondition(string conditionType) => conditions.Contains(conditionType);
+    }
+
+    [Fact]
+    public void With_an_eviction_manager_the_pressure_conditions_are_its_own_whatever_the_machine_figures()
+    {
+        // The machine is low on memory, but the manager has met no memory threshold; it says disk pressure.
+        var builder = new NodeStatusBuilder(new NodeAgentOptions { NodeName = "node-a" }) { Pressure = new FixedPressure("DiskPressure") };
+        var conditions = builder.Conditions(Machine(memAvailable: 1L << 20), Healthy, null, T0);
+        Assert.Equal(("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            conditions.Single(c => c.Type == "MemoryPressure") is var m ? (m.Status, m.Reason, m.Message) : default);
+        Assert.Equal(("True", "KubeletHasDiskPressure", "kubelet has disk pressure"),
+            conditions.Single(c => c.Type == "DiskPressure") is var d ? (d.Status, d.Reason, d.Message) : default);
+        Assert.Equal("False", conditions.Single(c => c.Type == "PIDPressure").Status);
+    }
+
     [Fact]
     public void Ready_is_false_with_the_reason_when_the_runtime_is_down()
     {

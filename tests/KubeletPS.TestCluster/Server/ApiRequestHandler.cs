@@ -29,6 +29,7 @@ internal sealed class ApiRequestHandler(
     ILogger logger)
 {
     private readonly CertificateSigningController certificates = new(store, pki, authorizer, options, logger);
+    private readonly NodeLifecycleController nodeLifecycle = new(store);
     private readonly ReviewHandler reviews = new(tokenAuthenticator, new ServiceAccountTokenAuthenticator(store, pki.CA.Certificate, options.TimeProvider), authorizer);
 
     /// <summary>pods/log and nodes/proxy to the kubelets.</summary>
@@ -431,6 +432,7 @@ internal sealed class ApiRequestHandler(
         var created = store.Create(r.Type, body);
         // The response is the object as created; the controllers act on it afterwards, as kube-controller-manager would.
         if (r.Type == ResourceRegistry.CertificateSigningRequests) certificates.AfterCreate(created["metadata"]!["name"]!.GetValue<string>());
+        if (r.Type == ResourceRegistry.Nodes) nodeLifecycle.AfterWrite(created);
         await WriteJsonAsync(ctx, 201, created);
     }
 
@@ -525,7 +527,8 @@ internal sealed class ApiRequestHandler(
     }
 
     private JsonObject AfterUpdate(ResourceRequest r, JsonObject updated) =>
-        r.Type == ResourceRegistry.CertificateSigningRequests ? certificates.AfterUpdate(r.Name) : updated;
+        r.Type == ResourceRegistry.CertificateSigningRequests ? certificates.AfterUpdate(r.Name)
+        : r.Type == ResourceRegistry.Nodes ? nodeLifecycle.AfterWrite(updated) : updated;
 
     /// <summary>
     /// TokenRequest: a signed JWT for the service account (not accepted back as a bearer token by this server). As the

@@ -24,6 +24,9 @@ public sealed class AdmittingPodSource(IPodSource inner, Func<V1Node?> node, IPo
 
     public string Name => inner.Name;
 
+    /// <summary>The eviction manager's admission, asked first (kubelet adds its handler before the predicates): none without it.</summary>
+    public Eviction.EvictionManager? Eviction { get; init; }
+
     /// <summary>Every pod the API server last listed for this node, mirror pods and terminating pods included.</summary>
     public IReadOnlyList<V1Pod> LatestApiPods => _podManager.ApiPods;
 
@@ -60,7 +63,8 @@ public sealed class AdmittingPodSource(IPodSource inner, Func<V1Node?> node, IPo
                     if (_rejected.Contains(uid)) continue;
                     if (!_admitted.ContainsKey(uid))
                     {
-                        var result = node() is { } n ? PodAdmission.Admit(n, pod, _admitted.Values) : AdmissionResult.Admit;
+                        var result = Eviction?.Admit(pod) is { Admitted: false } underPressure ? underPressure
+                            : node() is { } n ? PodAdmission.Admit(n, pod, _admitted.Values) : AdmissionResult.Admit;
                         if (!result.Admitted)
                         {
                             _rejected.Add(uid);

@@ -2,8 +2,8 @@ using k8s.Models;
 
 namespace KubeletPS.Core.Pods.Eviction;
 
-/// <summary>Why a pod was evicted: its status reason (Evicted) and message.</summary>
-internal sealed record PodEviction(string Reason, string Message, DateTime At)
+/// <summary>Why a pod was evicted: its status reason (Evicted) and message, and the grace period its containers are killed with.</summary>
+internal sealed record PodEviction(string Reason, string Message, DateTime At, TimeSpan GracePeriod = default)
 {
     /// <summary>The status an evicted pod reports: Failed with the reason and message, and kubelet's DisruptionTarget condition.</summary>
     public V1PodStatus Apply(V1PodStatus status)

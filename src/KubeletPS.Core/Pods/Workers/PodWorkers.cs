@@ -97,8 +97,11 @@ public sealed class PodWorkers : IAsyncDisposable
     /// The pod stays known until its source lets it go. False when the pod has no worker, is
     /// terminating or was evicted already (so the caller records the event once).
     /// </summary>
-    public bool EvictPod(string uid, string reason, string message) =>
-        _workers.TryGetValue(uid, out var worker) && worker.Evict(new PodEviction(reason, message, TruncateToSeconds(_time.GetUtcNow().UtcDateTime)));
+    public bool EvictPod(string uid, string reason, string message) => EvictPod(uid, reason, message, TimeSpan.Zero);
+
+    /// <summary>Evicts a running pod as <see cref="EvictPod(string, string, string)"/>, its containers killed with <paramref name="gracePeriod"/> (the eviction manager's gracePeriodOverride).</summary>
+    public bool EvictPod(string uid, string reason, string message, TimeSpan gracePeriod) =>
+        _workers.TryGetValue(uid, out var worker) && worker.Evict(new PodEviction(reason, message, TruncateToSeconds(_time.GetUtcNow().UtcDateTime), gracePeriod));
 
     private static DateTime TruncateToSeconds(DateTime t) => t.AddTicks(-(t.Ticks % TimeSpan.TicksPerSecond));
 
@@ -430,8 +433,8 @@ public sealed class PodWorkers : IAsyncDisposable
             {
                 if (runtime.AnyRunning)
                 {
-                    // An evicted pod is killed with the shortest grace period, as the eviction manager's gracePeriodOverride 0.
-                    await manager.KillPodAsync(desired, runtime, eviction is null ? null : TimeSpan.Zero, ct).ConfigureAwait(false);
+                    // An evicted pod is killed with the eviction manager's gracePeriodOverride.
+                    await manager.KillPodAsync(desired, runtime, eviction?.GracePeriod, ct).ConfigureAwait(false);
                     runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
                 }
                 _waiting = new Dictionary<string, ContainerWaiting>();
