@@ -295,14 +295,6 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         catch (CgroupException e) { throw new KubeletException($"container manager: {e.Message}", e.Category, e.Target, e); }
     }
 
-    /// <summary>Admitted pods of a source that are not finished: what the QoS cgroups are sized for.</summary>
-    private List<V1Pod> ActivePods()
-    {
-        var desired = Desired;
-        var finished = _workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
-        return desired.Values.Where(p => _workers.IsKnown(p.Metadata.Uid) && !finished.Contains(p.Metadata.Uid)).ToList();
-    }
-
     private async Task WatchSourceAsync(IPodSource source, CancellationToken ct)
     {
         try
@@ -363,7 +355,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
     private Task MonitorEvictionsAsync(CancellationToken ct) =>
         _eviction.RunAsync(ActivePods, () => Desired.Values.Any(EmptyDirLimits.HasSizeLimit) ? _emptyDirLimits : null, new WorkerPodEvictor(_workers), ct);
 
-    /// <summary>kubelet's GetActivePods: the pods desired and running here that have not finished.</summary>
+    /// <summary>kubelet's GetActivePods: the pods desired and running here that have not finished (what eviction ranks and the QoS cgroups are sized for).</summary>
     private IReadOnlyList<V1Pod> ActivePods()
     {
         var desired = Desired;

@@ -57,9 +57,7 @@ public sealed class KubeletConfigurationSupportTests : IDisposable
         Assert.Empty(Parse("imageMinimumGCAge: 0s\nshutdownGracePeriod: 0s\ncgroupDriver: \"\"\nrotateCertificates: false\n" +
             "logging:\n  flushFrequency: 0\n  verbosity: 0\nevictionHard: null\nfeatureGates:\ncrashLoopBackOff: {}\n").NotInEffect);
         // An optional (pointer) field keeps an explicit zero, which kubelet honours: it is set.
-        var explicitZero = Parse("evictionHard: {}
-iptablesMasqueradeBit: 0
-").NotInEffect;
+        var explicitZero = Parse("evictionHard: {}\niptablesMasqueradeBit: 0\n").NotInEffect;
         // (evictionHard: {} is one too, but the eviction manager acts on it: it is not listed.)
         Assert.Equal(["iptablesMasqueradeBit"], explicitZero.Select(f => f.Field));
         Assert.Equal(["0"], explicitZero.Select(f => f.Value));
