@@ -86,9 +86,11 @@ Describe 'Get-KubeletConfig' {
 
         It 'lists them as typed objects with field, file, line and reason' {
             $config.NotInEffect[0].GetType().FullName | Should -Be 'KubeletPS.Output.KubeletConfigFieldNotInEffect'
-            $eviction = $config.NotInEffect | Where-Object Field -EQ 'evictionHard'
-            $eviction.Path | Should -Be $file
-            $eviction.Reason | Should -Match 'eviction manager'
+            $notifier = $config.NotInEffect | Where-Object Field -EQ 'kernelMemcgNotification'
+            $notifier.Path | Should -Be $file
+            $notifier.Reason | Should -Match 'memory threshold notifier'
+            # evictionHard is in effect: the eviction manager's.
+            $config.NotInEffect.Field | Should -Not -Contain 'evictionHard'
             # kubeadm's cgroupDriver is in effect: the container manager's driver.
             $kubeadm.NotInEffect.Field | Should -Not -Contain 'cgroupDriver'
             $kubeadm.NotInEffect.Field | Should -Not -Contain 'rotateCertificates'

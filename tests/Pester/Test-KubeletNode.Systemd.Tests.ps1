@@ -114,7 +114,10 @@ Describe 'Test-KubeletNode inside systemd' {
                 # then a static pod whose only container's image is absent with pull policy Never.
                 $configFile = Join-Path $node.Machine.Root 'var/lib/kubelet/config.yaml'
                 $config = (Get-Content -Raw $configFile) -replace '(?m)^containerRuntimeEndpoint: .*$', "containerRuntimeEndpoint: $($containerd.Endpoint)"
-                Set-Content -LiteralPath $configFile -Value ($config.TrimEnd() + "`nlogging:`n  verbosity: 3`n")
+                # nspawn mounts the host's cgroup v1 controllers read-only, so the container manager cannot create
+                # kubepods or pod cgroups in here: the pod cgroups are turned off, as kubelet allows (cgroupsPerQOS
+                # false needs enforceNodeAllocatable empty, kubelet's validation).
+                Set-Content -LiteralPath $configFile -Value ($config.TrimEnd() + "`nlogging:`n  verbosity: 3`ncgroupsPerQOS: false`nenforceNodeAllocatable: []`n")
                 $restarted = Invoke-PwshInTestSystemd $node.Machine 'Restart-KubeletService -Name kubeletps -Confirm:$false'
                 $manifests = Join-Path $node.Machine.Root 'etc/kubernetes/manifests'
                 $null = New-Item -ItemType Directory -Force $manifests
