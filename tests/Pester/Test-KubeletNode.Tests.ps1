@@ -131,6 +131,21 @@ Describe 'Test-KubeletNode' {
             @($run.Tests.ExpandedPath | ForEach-Object { $_.Split('.')[0] } | Sort-Object -Unique) | Should -Be @('Configuration', 'Runtime')
         }
 
+        It 'prints one line per check with -Detailed, one per group file without it' {
+            $text = { param($records) ($records | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { [string]$_.MessageData }) -join "`n" }
+            $normalRecords = Test-KubeletNode @node -Tag Configuration 6>&1
+            $detailedRecords = Test-KubeletNode @node -Tag Configuration -Detailed 6>&1
+            $run = $detailedRecords | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] } | Select-Object -Last 1
+            $normal = & $text $normalRecords
+            $detailed = & $text $detailedRecords
+            $run.Tests.Count | Should -BeGreaterThan 1
+            foreach ($check in $run.Tests) {
+                $detailed | Should -Match ([regex]::Escape($check.ExpandedName)) -Because "-Detailed names $($check.ExpandedPath)"
+                $normal | Should -Not -Match "\[\+\] $([regex]::Escape($check.ExpandedName))" -Because 'the normal view names the group files only'
+            }
+            $normal | Should -Match 'Configuration\.Tests\.ps1'
+        }
+
         It 'refuses a group that does not exist, naming the groups' {
             $e = Get-ErrorRecord { Test-KubeletNode @node -Tag Kernel }
             $e.FullyQualifiedErrorId | Should -BeLike 'TestKubeletNodeUnknownGroup,*'
