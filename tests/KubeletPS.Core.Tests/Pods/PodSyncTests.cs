@@ -345,7 +345,8 @@ public sealed class PodSyncTests(PodSyncFixture fixture)
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3 + 1 + 3), $"removal took {watch.Elapsed}");
         Assert.Empty(await h.ContainersAsync(uid));
         Assert.Null(h.Agent.StatusStore.Load(uid));
-        Assert.False(Directory.Exists(Path.Combine(h.RootDirectory, "pods", uid)));
+        // The pod's directory goes after its sandbox (RemovePodAsync's last step): wait for it rather than race it.
+        await PodSyncFixture.WaitForAsync(() => Directory.Exists(Path.Combine(h.RootDirectory, "pods", uid)), exists => !exists, "pod directory removed", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
