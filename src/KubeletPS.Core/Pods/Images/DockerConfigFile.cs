@@ -50,6 +50,19 @@ public static class DockerConfigFile
         return Search(jsonDirs, ConfigJsonFileName, ParseConfigJson, skipped) ?? Search(cfgDirs, DockercfgFileName, ParseDockercfg, skipped);
     }
 
+    /// <summary>The most a node credential file may hold: a docker config is a few KiB; a larger file is skipped, not read.</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    private static byte[] ReadBounded(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var buffer = new byte[MaxFileBytes + 1];
+        var read = 0;
+        while (read < buffer.Length && file.Read(buffer, read, buffer.Length - read) is var n and > 0) read += n;
+        if (read > MaxFileBytes) throw new IOException($"the file is larger than {MaxFileBytes} bytes; it is not read");
+        return buffer[..read];
+    }
+
     private delegate IReadOnlyDictionary<string, DockerConfigEntry> Parser(ReadOnlySpan<byte> content, string source);
 
     private static IReadOnlyDictionary<string, DockerConfigEntry>? Search(string[] dirs, string fileName, Parser parse, Action<string>? skipped)
@@ -60,7 +73,7 @@ public static class DockerConfigFile
             byte[] content;
             try
             {
-                content = File.ReadAllBytes(path);
+                content = ReadBounded(path);
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {

@@ -80,4 +80,17 @@ public sealed class DockerConfigFileTests : IDisposable
         var report = Assert.Single(skipped, s => s.StartsWith(Path.Combine(_root, "config.json"), StringComparison.Ordinal));
         Assert.DoesNotContain("c2VjcmV0", report, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Attack_an_endless_node_file_is_skipped_after_reading_at_most_its_bound()
+    {
+        // /dev/zero as config.json: before the bound, ReadAllBytes never returned (or exhausted memory).
+        File.CreateSymbolicLink(Path.Combine(_root, "config.json"), "/dev/zero");
+        File.WriteAllText(Path.Combine(_root, ".dockercfg"), """{"r.example":{"auth":"@0@"}}""".Replace("@0@", Base64("legacy:p"), StringComparison.Ordinal));
+        var skipped = new List<string>();
+        var config = DockerConfigFile.ReadNodeConfig(_root, skipped.Add);
+        Assert.Equal("legacy", config!["r.example"].Username);
+        var report = Assert.Single(skipped, s => s.StartsWith(Path.Combine(_root, "config.json"), StringComparison.Ordinal));
+        Assert.Contains($"larger than {DockerConfigFile.MaxFileBytes} bytes", report, StringComparison.Ordinal);
+    }
 }
