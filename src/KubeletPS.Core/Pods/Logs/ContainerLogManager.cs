@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Runtime;
@@ -6,7 +7,8 @@ namespace KubeletPS.Core.Pods.Logs;
 
 /// <summary>
 /// kubelet's container log manager (pkg/kubelet/logs/container_log_manager.go): every monitor
-/// interval, the log of each running container (its path from CRI ContainerStatus) that reached
+/// interval, the log of each running container (its path from CRI ContainerStatus, asked once per
+/// container: the path a container logs to is fixed when it is created) that reached
 /// MaxSize is rotated: excess and unused rotated files removed, the older ones gzipped, the
 /// current one renamed to <c>{log}.{yyyyMMdd-HHmmss}</c> and the runtime asked to reopen the log
 /// (ReopenContainerLog); when it cannot, the file is renamed back to be tried next round.
@@ -17,6 +19,8 @@ public sealed class ContainerLogManager
     private readonly ContainerLogRotationPolicy _policy;
     private readonly IKubeletLog _log;
     private readonly TimeProvider _time;
+    // Container id → its log path; kept while the container runs, so a round stats each log instead of asking CRI for each status.
+    private readonly ConcurrentDictionary<string, string> _logPaths = new(StringComparer.Ordinal);
 
     public ContainerLogManager(IRuntimeService runtime, ContainerLogRotationPolicy policy, IKubeletLog log, TimeProvider time)
     {
@@ -56,22 +60,31 @@ public sealed class ContainerLogManager
         var containers = await _runtime.ListContainersAsync(null, cancellationToken).ConfigureAwait(false);
         // Only running containers: one that ended writes nothing more, an empty current file would be of no use.
         var running = containers.Where(c => c.State == ContainerState.Running).Select(c => c.Id).ToList();
+        // A container that no longer runs never runs again (a restart is a new container): its path is forgotten.
+        var runningIds = running.ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _logPaths.Keys.Where(id => !runningIds.Contains(id)).ToList()) _logPaths.TryRemove(gone, out _);
         await Parallel.ForEachAsync(running, new ParallelOptions { MaxDegreeOfParallelism = _policy.MaxWorkers, CancellationToken = cancellationToken },
             async (id, ct) => await ProcessContainerAsync(id, ct).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
+    /// <summary>The containers whose log path is known (asked from CRI once, dropped when they no longer run).</summary>
+    internal int KnownLogPaths => _logPaths.Count;
+
     /// <summary>kubelet's processContainer: one container's log, rotated when it reached MaxSize; failures are logged.</summary>
     private async Task ProcessContainerAsync(string id, CancellationToken ct)
     {
-        string path;
-        try
+        if (!_logPaths.TryGetValue(id, out var path))
         {
-            path = (await _runtime.ContainerStatusAsync(id, ct).ConfigureAwait(false)).LogPath;
-        }
-        catch (KubeletRuntimeException e)
-        {
-            _log.Warning($"container log rotation: failed to get container status of {id}: {e.Message}");
-            return;
+            try
+            {
+                path = (await _runtime.ContainerStatusAsync(id, ct).ConfigureAwait(false)).LogPath;
+            }
+            catch (KubeletRuntimeException e)
+            {
+                _log.Warning($"container log rotation: failed to get container status of {id}: {e.Message}");
+                return;
+            }
+            _logPaths[id] = path;
         }
         if (string.IsNullOrEmpty(path)) return;
         try
