@@ -21,6 +21,8 @@ public sealed record CriStatsProviderOptions
     public string CgroupRoot { get; init; } = "/sys/fs/cgroup";
     public string ProcRoot { get; init; } = "/proc";
     public IKubeletLog Log { get; init; } = NullKubeletLog.Instance;
+    /// <summary>The clock the age of the last summary is measured with (<see cref="CriStatsProvider.GetSummaryAsync(TimeSpan, CancellationToken)"/>).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }
 
 /// <summary>
@@ -44,6 +46,9 @@ public sealed class CriStatsProvider
     private readonly CgroupStatsReader _cgroups;
     private readonly NodeStatsReader _node;
     private readonly ConcurrentDictionary<string, SandboxRuntimeDetails> _sandboxDetails = new(StringComparer.Ordinal);
+    // The last full summary and the moment its collection started: served to readers that accept figures of that age.
+    private sealed record TimedSummary(Summary Summary, long StartedAt);
+    private TimedSummary? _lastSummary;
 
     public CriStatsProvider(CriStatsProviderOptions options)
     {
@@ -65,6 +70,18 @@ public sealed class CriStatsProvider
     public Task<Summary> GetSummaryAsync(bool updateCpuUsage, CancellationToken cancellationToken = default) =>
         CollectAsync(updateCpuUsage, cpuAndMemoryOnly: false, cancellationToken);
 
+    /// <summary>
+    /// The full summary no older than <paramref name="maxAge"/>: the last one collected (by the agent's sampler,
+    /// every <see cref="DefaultSamplePeriod"/>) when it is recent enough, else a new one. This is how kubelet's
+    /// eviction manager reads the figures cadvisor's housekeeping keeps: one collection serves every reader of an
+    /// interval. Its CPU rates are the last ones computed.
+    /// </summary>
+    public async Task<Summary> GetSummaryAsync(TimeSpan maxAge, CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _lastSummary) is { } last && _options.Time.GetElapsedTime(last.StartedAt) <= maxAge) return last.Summary;
+        return await CollectAsync(updateCpuUsage: false, cpuAndMemoryOnly: false, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>CPU and memory only, of the node and pods (/stats/summary?only_cpu_and_memory=true, /metrics/resource).</summary>
     public Task<Summary> GetCpuAndMemoryStatsAsync(CancellationToken cancellationToken = default) =>
         CollectAsync(updateCpuUsage: false, cpuAndMemoryOnly: true, cancellationToken);
@@ -73,9 +90,10 @@ public sealed class CriStatsProvider
     public static readonly TimeSpan DefaultSamplePeriod = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Takes a CPU and memory sample every <paramref name="period"/> so that usageNanoCores stays current for
-    /// /stats/summary and Get-KubeletStats readers (kubelet's eviction manager does this with its synchronize);
-    /// a failed sample is logged and the next one tried. Ends when cancelled.
+    /// Takes a sample every <paramref name="period"/> so that usageNanoCores stays current for /stats/summary
+    /// and Get-KubeletStats readers (kubelet's eviction manager does this with its synchronize); a failed sample
+    /// is logged and the next one tried. Ends when cancelled. Each sample is a full summary, kept for the readers
+    /// of <see cref="GetSummaryAsync(TimeSpan, CancellationToken)"/> (the eviction manager's round at the same interval).
     /// </summary>
     public async Task RunCpuUsageSamplerAsync(TimeSpan period, CancellationToken cancellationToken)
     {
@@ -84,7 +102,7 @@ public sealed class CriStatsProvider
         {
             do
             {
-                try { await CollectAsync(updateCpuUsage: true, cpuAndMemoryOnly: true, cancellationToken).ConfigureAwait(false); }
+                try { await CollectAsync(updateCpuUsage: true, cpuAndMemoryOnly: false, cancellationToken).ConfigureAwait(false); }
                 catch (KubeletRuntimeException e) { _options.Log.Debug($"stats: CPU sample failed: {e.Message}"); }
             }
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
@@ -100,6 +118,7 @@ public sealed class CriStatsProvider
 
     private async Task<Summary> CollectAsync(bool updateCpuUsage, bool cpuAndMemoryOnly, CancellationToken cancellationToken)
     {
+        var startedAt = _options.Time.GetTimestamp();
         var runtime = _options.Runtime;
         var sandboxes = RemoveTerminatedPods(await runtime.ListPodSandboxesAsync(null, cancellationToken).ConfigureAwait(false));
         var containers = (await runtime.ListContainersAsync(null, cancellationToken).ConfigureAwait(false))
@@ -161,11 +180,22 @@ public sealed class CriStatsProvider
             node.Runtime = imageFs is null ? null : new RuntimeStats { ImageFs = imageFs, ContainerFs = imageFs };
             node.Rlimit = NodeStatsReader.Rlimit(now, machine);
         }
-        return new Summary
+        var summary = new Summary
         {
             Node = node,
             Pods = pods.OrderBy(p => p.PodRef.Namespace, StringComparer.Ordinal).ThenBy(p => p.PodRef.Name, StringComparer.Ordinal).ToList(),
         };
+        if (!cpuAndMemoryOnly) Remember(new TimedSummary(summary, startedAt));
+        return summary;
+    }
+
+    /// <summary>Keeps the summary unless one whose collection started later is already kept (two collections can overlap).</summary>
+    private void Remember(TimedSummary summary)
+    {
+        for (var last = Volatile.Read(ref _lastSummary); last is null || last.StartedAt <= summary.StartedAt; last = Volatile.Read(ref _lastSummary))
+        {
+            if (Interlocked.CompareExchange(ref _lastSummary, summary, last) == last) return;
+        }
     }
 
     /// <summary>The cgroups the pods run under (kubepods, as the cgroupfs or the systemd driver names it).</summary>

@@ -179,6 +179,10 @@ public sealed class EvictionManager : INodePressure
         {
             _dedicatedImageFs ??= await _signals!.HasDedicatedImageFsAsync(cancellationToken).ConfigureAwait(false);
             observations = await _signals!.ObserveAsync(cancellationToken).ConfigureAwait(false);
+            // Cached figures (up to one interval old) that meet a threshold, or a threshold met before, are measured
+            // anew before anything is decided on them.
+            if (_signals.ServesCachedObservations && (ThresholdsMet.Count > 0 || ThresholdEvaluation.Met(thresholds, observations.Signals, enforceMinReclaim: false).Count > 0))
+                observations = await _signals.ObserveFreshAsync(cancellationToken).ConfigureAwait(false);
             thresholds = Evaluate(observations);
         }
 
@@ -266,7 +270,7 @@ public sealed class EvictionManager : INodePressure
             try { await reclaim(cancellationToken).ConfigureAwait(false); }
             catch (KubeletException e) { _log.Info($"eviction manager: unexpected error when attempting to reduce {resource} pressure: {e.Message}"); }
         }
-        var after = await _signals!.ObserveAsync(cancellationToken).ConfigureAwait(false);
+        var after = await _signals!.ObserveFreshAsync(cancellationToken).ConfigureAwait(false);
         return ThresholdEvaluation.Met(_config.Thresholds, after.Signals, enforceMinReclaim: true).Count == 0;
     }
 

@@ -52,16 +52,28 @@ public interface IEvictionSignalSource
     /// <summary>Whether the images live on another file system than the kubelet root directory (kubelet's HasDedicatedImageFs).</summary>
     Task<bool> HasDedicatedImageFsAsync(CancellationToken cancellationToken);
 
-    /// <summary>A new round of measurements of the node and its pods.</summary>
+    /// <summary>A new round of measurements of the node and its pods (served from a recent cache when <see cref="ServesCachedObservations"/>).</summary>
     Task<EvictionObservations> ObserveAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether <see cref="ObserveAsync"/> may give figures up to one monitoring interval old.</summary>
+    bool ServesCachedObservations => false;
+
+    /// <summary>Measurements taken now, never cached ones: what the manager acts on (kubelet's summaryProvider.Get with updateStats).</summary>
+    Task<EvictionObservations> ObserveFreshAsync(CancellationToken cancellationToken) => ObserveAsync(cancellationToken);
 }
 
 /// <summary>
 /// The signals from the stats provider behind /stats/summary (the one source of usage figures). The
-/// CPU rates are left to the agent's sampler, which moves them at the same 10 s interval.
+/// CPU rates are left to the agent's sampler, which moves them at the same 10 s interval. With a
+/// <see cref="MaxAge"/>, a round reads the summary the sampler collected within it instead of collecting its own.
 /// </summary>
 public sealed class SummarySignalSource(CriStatsProvider stats, Runtime.CriRuntimeClient runtime, string rootDirectory) : IEvictionSignalSource
 {
+    /// <summary>How old a summary a round may read; zero (the default) collects one every round.</summary>
+    public TimeSpan MaxAge { get; init; }
+
+    public bool ServesCachedObservations => MaxAge > TimeSpan.Zero;
+
     public async Task<bool> HasDedicatedImageFsAsync(CancellationToken cancellationToken)
     {
         var filesystems = await runtime.ImageFsInfoAsync(cancellationToken).ConfigureAwait(false);
@@ -72,6 +84,11 @@ public sealed class SummarySignalSource(CriStatsProvider stats, Runtime.CriRunti
     }
 
     public async Task<EvictionObservations> ObserveAsync(CancellationToken cancellationToken) =>
+        MaxAge > TimeSpan.Zero
+            ? EvictionObservations.FromSummary(await stats.GetSummaryAsync(MaxAge, cancellationToken).ConfigureAwait(false))
+            : await ObserveFreshAsync(cancellationToken).ConfigureAwait(false);
+
+    public async Task<EvictionObservations> ObserveFreshAsync(CancellationToken cancellationToken) =>
         EvictionObservations.FromSummary(await stats.GetSummaryAsync(updateCpuUsage: false, cancellationToken).ConfigureAwait(false));
 }
 
