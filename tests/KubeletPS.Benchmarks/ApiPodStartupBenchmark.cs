@@ -5,6 +5,7 @@ using k8s;
 using k8s.Models;
 using KubeletPS.Core;
 using KubeletPS.Core.Agent;
+using KubeletPS.Core.Runtime;
 using KubeletPS.TestCluster.Runtime;
 using KubeletPS.TestCluster.Server;
 
@@ -77,7 +78,7 @@ internal static class ApiPodStartupBenchmark
                 await Task.Delay(100);
             }
             Console.WriteLine($"node Ready after {ready.Elapsed.TotalSeconds:0.0} s");
-            exitCode = await MeasureAsync(server, admin, pods, rate, steadySeconds);
+            exitCode = await MeasureAsync(server, admin, agent, pods, rate, steadySeconds);
         }
         finally
         {
@@ -90,7 +91,7 @@ internal static class ApiPodStartupBenchmark
         return exitCode;
     }
 
-    private static async Task<int> MeasureAsync(TestApiServer server, Kubernetes admin, int pods, int rate, int steadySeconds)
+    private static async Task<int> MeasureAsync(TestApiServer server, Kubernetes admin, KubeletAgent agent, int pods, int rate, int steadySeconds)
     {
         var created = new ConcurrentDictionary<string, long>();
         var running = new ConcurrentDictionary<string, double>();
@@ -143,11 +144,30 @@ internal static class ApiPodStartupBenchmark
         var process = Process.GetCurrentProcess();
         process.Refresh();
         var cpuBefore = process.TotalProcessorTime;
+        // Figures that do not depend on the machine's load: CRI calls by RPC (the node half's client, which also
+        // serves stats and eviction, and the pod engine's own), bytes allocated and collections.
+        var nodeCriBefore = agent.Context.Runtime.Operations.Snapshot();
+        var podCriBefore = agent.Pods?.RuntimeOperations.Snapshot() ?? [];
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        Console.WriteLine($"steady window starts (pid {Environment.ProcessId}, load average {File.ReadAllText("/proc/loadavg").Trim()})");
         var window = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(steadySeconds));
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;
         window.Stop();
+        var minutes = window.Elapsed.TotalMinutes;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        var gcInfo = GC.GetGCMemoryInfo();
+        Console.WriteLine($"steady-state counts (independent of load; load average at the end {File.ReadAllText("/proc/loadavg").Trim()}):");
+        Console.WriteLine($"  allocated {allocated / 1048576.0 / minutes:0.0} MiB/min; collections gen0 {GC.CollectionCount(0) - gcBefore.Item1}, gen1 {GC.CollectionCount(1) - gcBefore.Item2}, " +
+                          $"gen2 {GC.CollectionCount(2) - gcBefore.Item3}; heap after last GC {gcInfo.HeapSizeBytes / 1048576.0:0.0} MiB, committed {gcInfo.TotalCommittedBytes / 1048576.0:0.0} MiB");
+        foreach (var (who, before, now) in new[] { ("node/stats", nodeCriBefore, agent.Context.Runtime.Operations.Snapshot()), ("pods", podCriBefore, agent.Pods?.RuntimeOperations.Snapshot() ?? []) })
+        {
+            var since = RuntimeOperationStats.Since(now, before);
+            Console.WriteLine($"  CRI calls per minute, {who} client: {since.Sum(t => t.Calls) / minutes:0.0}");
+            foreach (var t in since) Console.WriteLine($"    {t.Operation,-28} {t.Calls / minutes,8:0.0}/min");
+        }
         var steady = server.RequestLog.CountsByVerbAndResource();
         Console.WriteLine($"steady state with {running.Count} pods over {window.Elapsed.TotalSeconds:0} s: CPU {cpu.TotalMilliseconds:F0} ms = " +
                           $"{cpu.TotalMilliseconds / window.Elapsed.TotalMilliseconds * 100:0.0}% of one core; working set {process.WorkingSet64 / 1048576.0:0} MiB " +
