@@ -38,6 +38,13 @@ public sealed class EvictionCachedObservationsTests
         return new EvictionManager(config, _signals, _clock, NullKubeletLog.Instance) { ImageGc = reclaim, ContainerGc = reclaim };
     }
 
+    /// <summary>memory.available (of 8 Gi) and the pods' working sets, as one source measures them.</summary>
+    private static void Measure(FakeSignalSource source, long memoryAvailable, params (k8s.Models.V1Pod Pod, long WorkingSet)[] pods)
+    {
+        source.Set("memory.available", memoryAvailable, 8 * Gi);
+        foreach (var (pod, workingSet) in pods) source.SetPod(pod, workingSet);
+    }
+
     private Task<IReadOnlyList<k8s.Models.V1Pod>> Round(EvictionManager manager, params k8s.Models.V1Pod[] pods) =>
         manager.SynchronizeAsync(pods, null, _evictor, CancellationToken.None);
 
@@ -45,8 +52,8 @@ public sealed class EvictionCachedObservationsTests
     public async Task Cached_figures_away_from_every_threshold_are_used_without_a_new_measurement()
     {
         var manager = Manager("memory.available=1Gi");
-        _signals.Cached.Set("memory.available", 4 * Gi, 8 * Gi);
-        _signals.Fresh.Set("memory.available", 4 * Gi, 8 * Gi);
+        Measure(_signals.Cached, 4 * Gi);
+        Measure(_signals.Fresh, 4 * Gi);
 
         Assert.Empty(await Round(manager, Pod("a")));
         Assert.Empty(await Round(manager, Pod("a")));
@@ -60,10 +67,8 @@ public sealed class EvictionCachedObservationsTests
     {
         var manager = Manager("memory.available=1Gi");
         var hog = Pod("hog");
-        _signals.Cached.Set("memory.available", 512 * Mi, 8 * Gi);
-        _signals.Cached.SetPod(hog, 1536 * Mi);
-        _signals.Fresh.Set("memory.available", 3 * Gi, 8 * Gi);
-        _signals.Fresh.SetPod(hog, 100 * Mi);
+        Measure(_signals.Cached, 512 * Mi, (hog, 1536 * Mi));
+        Measure(_signals.Fresh, 3 * Gi, (hog, 100 * Mi));
 
         Assert.Empty(await Round(manager, hog));
 
@@ -78,12 +83,8 @@ public sealed class EvictionCachedObservationsTests
         var manager = Manager("memory.available=1Gi");
         var a = Pod("a");
         var b = Pod("b");
-        _signals.Cached.Set("memory.available", 512 * Mi, 8 * Gi);
-        _signals.Cached.SetPod(a, 1536 * Mi);
-        _signals.Cached.SetPod(b, 100 * Mi);
-        _signals.Fresh.Set("memory.available", 512 * Mi, 8 * Gi);
-        _signals.Fresh.SetPod(a, 100 * Mi);
-        _signals.Fresh.SetPod(b, 1536 * Mi);
+        Measure(_signals.Cached, 512 * Mi, (a, 1536 * Mi), (b, 100 * Mi));
+        Measure(_signals.Fresh, 512 * Mi, (a, 100 * Mi), (b, 1536 * Mi));
 
         Assert.Equal(["b"], (await Round(manager, a, b)).Select(p => p.Metadata.Name));
         Assert.Equal(["MemoryPressure"], manager.NodeConditions);
@@ -95,14 +96,12 @@ public sealed class EvictionCachedObservationsTests
         var manager = Manager("memory.available=1Gi");
         var a = Pod("a");
         var b = Pod("b");
-        _signals.Cached.Set("memory.available", 512 * Mi, 8 * Gi);
-        _signals.Fresh.Set("memory.available", 512 * Mi, 8 * Gi);
-        _signals.Fresh.SetPod(a, 300 * Mi);
-        _signals.Fresh.SetPod(b, 200 * Mi);
+        Measure(_signals.Cached, 512 * Mi);
+        Measure(_signals.Fresh, 512 * Mi, (a, 300 * Mi), (b, 200 * Mi));
         Assert.Equal(["a"], (await Round(manager, a, b)).Select(p => p.Metadata.Name));
 
         // The cache still holds figures from before the eviction; the node is in fact still short of memory.
-        _signals.Cached.Set("memory.available", 4 * Gi, 8 * Gi);
+        Measure(_signals.Cached, 4 * Gi);
         Assert.Equal(["b"], (await Round(manager, b)).Select(p => p.Metadata.Name));
         Assert.Equal(2, _signals.Fresh.Observations);
     }

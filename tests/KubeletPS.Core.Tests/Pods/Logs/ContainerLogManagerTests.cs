@@ -9,7 +9,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace KubeletPS.Core.Tests.Pods.Logs;
 
 /// <summary>The log manager over a temporary pod log directory, a fake runtime and a fake clock at 2026-12-01 10:10:10.</summary>
-public sealed class ContainerLogManagerTests : IDisposable
+public sealed partial class ContainerLogManagerTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("kps-logrotate-").FullName;
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 10, 10, 10, TimeSpan.Zero));

@@ -1,8 +1,6 @@
 using KubeletPS.Core.Pods.Logs;
 using KubeletPS.Core.Runtime;
-using KubeletPS.Core.Tests.Support;
 using KubeletPS.Core.Tests.Support.Fakes;
-using Microsoft.Extensions.Time.Testing;
 
 namespace KubeletPS.Core.Tests.Pods.Logs;
 
@@ -11,32 +9,8 @@ namespace KubeletPS.Core.Tests.Pods.Logs;
 /// every later round only looks at the file (110 running containers cost 660 ContainerStatus calls a
 /// minute before, one per container and round).
 /// </summary>
-public sealed class ContainerLogPathCacheTests : IDisposable
+public sealed partial class ContainerLogManagerTests
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("kps-logpaths-").FullName;
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 10, 10, 10, TimeSpan.Zero));
-    private readonly FakeRuntimeService _runtime;
-    private readonly ListLog _log = new();
-
-    public ContainerLogPathCacheTests()
-    {
-        _runtime = new FakeRuntimeService(_time);
-        _runtime.OnReopenContainerLog = c => File.AppendAllText(c.Spec.LogPath!, "");
-    }
-
-    public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private FakeRuntimeService.FakeContainer Container(string name, int bytes = 100)
-    {
-        var sandbox = _runtime.AddSandbox(new PodSandboxSpec { Name = name, Namespace = "default", Uid = "uid-" + name, LogDirectory = null });
-        var log = Path.Combine(_root, sandbox.Id, "main", "0.log");
-        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
-        File.WriteAllText(log, new string('x', bytes));
-        return _runtime.AddContainer(sandbox.Id, new ContainerSpec { Name = "main", Image = "busybox", LogPath = log }, ContainerState.Running);
-    }
-
-    private ContainerLogManager Manager() => new(_runtime, new ContainerLogRotationPolicy { MaxSize = 1024, MaxFiles = 5 }, _log, _time);
-
     private async Task RoundAsync(ContainerLogManager manager)
     {
         await manager.RotateLogsAsync();
@@ -46,30 +20,30 @@ public sealed class ContainerLogPathCacheTests : IDisposable
     [Fact]
     public async Task LogPath_AskedOnce_AndTheFileStillLookedAtEveryRound()
     {
-        var c = Container("chatty");
+        var c = Container(bytes: 100);
         var manager = Manager();
 
         await RoundAsync(manager);
         await RoundAsync(manager);
-        Assert.False(File.Exists(c.Spec.LogPath + ".20261201-101020"));
+        Assert.False(File.Exists(LogOf(c) + ".20261201-101020"));
         // Over MaxSize by the third round: the known path is measured anew and the log rotated.
-        File.AppendAllText(c.Spec.LogPath!, new string('y', 2048));
+        File.AppendAllText(LogOf(c), new string('y', 2048));
         await RoundAsync(manager);
 
         Assert.Equal(1, _runtime.Calls.Count("ContainerStatus"));
         Assert.Equal(3, _runtime.Calls.Count("ListContainers"));
         Assert.Equal(1, _runtime.Calls.Count("ReopenContainerLog"));
-        Assert.True(File.Exists(c.Spec.LogPath + ".20261201-101030"));
+        Assert.True(File.Exists(LogOf(c) + ".20261201-101030"));
     }
 
     [Fact]
     public async Task NewContainer_OnlyItsStatusIsAsked()
     {
-        Container("first");
+        Container(bytes: 100);
         var manager = Manager();
         await RoundAsync(manager);
 
-        Container("second");
+        Container(bytes: 100);
         await RoundAsync(manager);
         await RoundAsync(manager);
 
@@ -80,9 +54,9 @@ public sealed class ContainerLogPathCacheTests : IDisposable
     [Fact]
     public async Task StoppedAndRemovedContainers_AreForgotten()
     {
-        var stopped = Container("stopped");
-        var removed = Container("removed");
-        Container("stays");
+        var stopped = Container(bytes: 100);
+        var removed = Container(bytes: 100);
+        Container(bytes: 100);
         var manager = Manager();
         await RoundAsync(manager);
         Assert.Equal(3, manager.KnownLogPaths);
@@ -98,7 +72,7 @@ public sealed class ContainerLogPathCacheTests : IDisposable
     [Fact]
     public async Task FailedStatus_IsNotKept_AndAskedAgainNextRound()
     {
-        var c = Container("flaky", bytes: 2048);
+        var c = Container();
         _runtime.Calls.InjectError("ContainerStatus", FakeCriCalls.Error("ContainerStatus", RuntimeErrorKind.RuntimeError, "shim busy"));
         var manager = Manager();
 
