@@ -90,6 +90,13 @@ public sealed class CriStatsProvider
     public static readonly TimeSpan DefaultSamplePeriod = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// The oldest summary the eviction manager's round reads instead of collecting one: cadvisor's
+    /// max_housekeeping_interval (15 s), the oldest figures kubelet's eviction manager reads from cadvisor.
+    /// Above the sample period, so that a round just before a late sample still finds the previous one.
+    /// </summary>
+    public static readonly TimeSpan MaxSummaryAge = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// Takes a sample every <paramref name="period"/> so that usageNanoCores stays current for /stats/summary
     /// and Get-KubeletStats readers (kubelet's eviction manager does this with its synchronize); a failed sample
     /// is logged and the next one tried. Ends when cancelled. Each sample is a full summary, kept for the readers
