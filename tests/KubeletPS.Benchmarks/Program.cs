@@ -7,6 +7,7 @@ return args switch
     ["agent", .. var rest] => await AgentPodStartup.RunAsync(rest),
     ["api-pods", .. var rest] => await ApiPodStartupBenchmark.RunAsync(rest),
     ["kubectl-exec", .. var rest] => await KubectlExecBenchmark.RunAsync(rest),
+    ["pod-removal", .. var rest] => await PodRemovalBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -17,5 +18,6 @@ static int Usage()
     Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR] [--warmup N] [--volumes true]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks api-pods [--pods N] [--steady-seconds N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks kubectl-exec --test-cluster PATH/KubeletPS.TestCluster.dll [--concurrency N] [--rounds N]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks pod-removal [--pods N]");
     return 2;
 }

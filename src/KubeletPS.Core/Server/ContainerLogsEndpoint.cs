@@ -21,8 +21,10 @@ public sealed record ContainerLogRequest(bool Follow, bool Previous, bool Timest
         DateTimeOffset? since = null;
         if (tail.Length > 0)
         {
-            if (!int.TryParse(tail, NumberStyles.None, CultureInfo.InvariantCulture, out var t)) return (null, "{\"message\": \"Unable to decode query.\"}");
-            tailLines = t;
+            // PodLogOptions.TailLines is an int64: a negative one decodes and fails validation (422), a huge one means every line.
+            if (!long.TryParse(tail, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t)) return (null, "{\"message\": \"Unable to decode query.\"}");
+            if (t < 0) return (null, "{\"message\": \"Invalid request.\"}");
+            tailLines = (int)Math.Min(t, int.MaxValue);
         }
         if (query["limitBytes"].ToString() is { Length: > 0 } limit)
         {
@@ -37,7 +39,8 @@ public sealed record ContainerLogRequest(bool Follow, bool Previous, bool Timest
         {
             if (!long.TryParse(sinceSeconds, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var s)) return (null, "{\"message\": \"Unable to decode query.\"}");
             if (s < 1) return (null, "{\"message\": \"Invalid request.\"}");
-            since = now - TimeSpan.FromSeconds(s);
+            // Seconds beyond what a DateTimeOffset reaches back to mean the whole log (TimeSpan.FromSeconds would overflow).
+            since = s >= (now - DateTimeOffset.MinValue).TotalSeconds ? DateTimeOffset.MinValue : now - TimeSpan.FromSeconds(s);
         }
         else if (sinceTime.Length > 0)
         {

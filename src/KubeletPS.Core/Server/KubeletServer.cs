@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -65,6 +67,7 @@ public sealed class KubeletServer : IAsyncDisposable
                 .UseKestrel(kestrel =>
                 {
                     kestrel.AddServerHeader = false;
+                    ApplyLimits(kestrel.Limits, options.Limits);
                     kestrel.Listen(address, options.Port, listen => listen.UseHttps(https =>
                     {
                         https.ServerCertificateSelector = (_, _) => serving.Current;
@@ -108,6 +111,30 @@ public sealed class KubeletServer : IAsyncDisposable
         return server;
     }
 
+    private static void ApplyLimits(KestrelServerLimits kestrel, KubeletServerLimits limits)
+    {
+        kestrel.MaxRequestLineSize = limits.MaxHeaderBytes;
+        kestrel.MaxRequestHeadersTotalSize = limits.MaxHeaderBytes;
+        kestrel.MaxRequestHeaderCount = limits.MaxHeaderCount;
+        kestrel.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+        kestrel.KeepAliveTimeout = limits.IdleTimeout;
+        kestrel.MaxRequestBodySize = limits.MaxRequestBodySize;
+        kestrel.MinRequestBodyDataRate = new MinDataRate(limits.MinRequestBodyBytesPerSecond, limits.MinRequestBodyGracePeriod);
+    }
+
+    /// <summary>
+    /// A refusal (401, 403, 404, 405) is answered without reading the request's body, and the connection closed after it.
+    /// Kestrel would otherwise drain the body (up to the body size limit) to reuse the connection, "Connection: close" or
+    /// not; a body limit of 0 makes that drain fail at its first byte. Go's server, likewise, discards at most 256 KiB of
+    /// an unread body and then closes.
+    /// </summary>
+    private static void CloseIfBodyUnread(HttpContext http)
+    {
+        if (http.Request.ContentLength is null or 0 && http.Request.Headers.TransferEncoding.Count == 0) return;
+        http.Response.Headers.Connection = "close";
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = 0;
+    }
+
     private static IPAddress ParseAddress(string text, string field) => text switch
     {
         "0.0.0.0" => IPAddress.Any,
@@ -135,6 +162,7 @@ public sealed class KubeletServer : IAsyncDisposable
             if (authentication.User is not { } user)
             {
                 _context.Log.Debug($"kubelet server: {http.Request.Method} {path} from {http.Connection.RemoteIpAddress}: 401: {authentication.Failure}");
+                CloseIfBodyUnread(http);
                 await KubeletResponses.WriteTextAsync(http, 401, "Unauthorized", ct).ConfigureAwait(false);
                 return;
             }
@@ -151,17 +179,20 @@ public sealed class KubeletServer : IAsyncDisposable
             if (decision != KubeletAuthorizationDecision.Allow)
             {
                 _context.Log.Debug($"kubelet server: {http.Request.Method} {path}: {attributes.ForbiddenMessage}{(string.IsNullOrEmpty(reason) ? "" : ": " + reason)}");
+                CloseIfBodyUnread(http);
                 await KubeletResponses.WriteTextAsync(http, 403, attributes.ForbiddenMessage, ct).ConfigureAwait(false);
                 return;
             }
             if (endpoint is null)
             {
+                CloseIfBodyUnread(http);
                 await KubeletResponses.NotFoundAsync(http, ct).ConfigureAwait(false);
                 return;
             }
             if (!endpoint.Methods.Contains(http.Request.Method.ToUpperInvariant()))
             {
                 http.Response.Headers.Allow = string.Join(", ", endpoint.Methods);
+                CloseIfBodyUnread(http);
                 await KubeletResponses.WriteTextAsync(http, 405, "405: Method Not Allowed", ct).ConfigureAwait(false);
                 return;
             }

@@ -50,6 +50,9 @@ public sealed record KubeletServerOptions
     /// <summary>streamingConnectionIdleTimeout: a follow stream that sends nothing for this long is closed.</summary>
     public TimeSpan StreamingConnectionIdleTimeout { get; init; } = TimeSpan.FromHours(4);
 
+    /// <summary>Kestrel's limits on the HTTPS port (kubelet's http.Server settings; not configurable in KubeletConfiguration).</summary>
+    public KubeletServerLimits Limits { get; init; } = new();
+
     /// <summary>The options an effective configuration gives (defaults already applied by the loader).</summary>
     public static KubeletServerOptions FromConfiguration(KubeletConfiguration c, string nodeName, string rootDirectory, IEnumerable<string> nodeAddresses) => new()
     {
@@ -74,4 +77,41 @@ public sealed record KubeletServerOptions
         EnableDebuggingHandlers = c.EnableDebuggingHandlers != false,
         StreamingConnectionIdleTimeout = c.StreamingConnectionIdleTimeout > TimeSpan.Zero ? c.StreamingConnectionIdleTimeout : TimeSpan.FromHours(4),
     };
+}
+
+/// <summary>
+/// What one connection to the kubelet port may cost the agent, as Kestrel limits. kubelet's http.Server
+/// (pkg/kubelet/server/server.go ListenAndServeKubeletServer) sets MaxHeaderBytes 1 MiB, IdleTimeout 90 s and
+/// Read/WriteTimeout 4 h, and no header timeout, so its headers may take 4 h to arrive; here they get Kestrel's
+/// 30 s, and a body that is read must keep a minimum rate. Streams (exec, attach, port-forward) are upgraded
+/// connections, which none of the request limits touch; their idle limit is streamingConnectionIdleTimeout.
+/// These are no KubeletConfiguration fields (kubelet has none for them): the defaults hold unless a test shortens them.
+/// </summary>
+public sealed record KubeletServerLimits
+{
+    /// <summary>Go's http.Server MaxHeaderBytes as kubelet sets it (1 &lt;&lt; 20): the request line and the headers each at most this.</summary>
+    public const int KubeletMaxHeaderBytes = 1 << 20;
+
+    /// <summary>Go's http.Request.ParseForm reads at most 10 MiB of a POST form ("10 MB is a lot of text").</summary>
+    public const long MaxFormBytes = 10L << 20;
+
+    /// <summary>The request line and all the headers together, each at most (Kestrel MaxRequestLineSize, MaxRequestHeadersTotalSize).</summary>
+    public int MaxHeaderBytes { get; init; } = KubeletMaxHeaderBytes;
+
+    /// <summary>Headers per request (Kestrel's default; Go counts bytes only, and an apiserver proxy request carries about ten).</summary>
+    public int MaxHeaderCount { get; init; } = 100;
+
+    /// <summary>The time from the connection (or the previous response) to the end of the request's headers (slow headers are closed).</summary>
+    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>kubelet's IdleTimeout: a kept-alive connection with no request for this long is closed.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>The largest request body read (the /stats/summary form is the only body the kubelet reads; upgraded streams are not bodies).</summary>
+    public long MaxRequestBodySize { get; init; } = MaxFormBytes;
+
+    /// <summary>A body being read must arrive at least this fast, after <see cref="MinRequestBodyGracePeriod"/> (Kestrel's 240 B/s).</summary>
+    public double MinRequestBodyBytesPerSecond { get; init; } = 240;
+
+    public TimeSpan MinRequestBodyGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 }

@@ -1,6 +1,7 @@
 using KubeletPS.Core.Runtime;
 using KubeletPS.Core.Stats;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace KubeletPS.Core.Server;
 
@@ -11,19 +12,39 @@ namespace KubeletPS.Core.Server;
 /// </summary>
 internal static class StatsEndpoints
 {
+    /// <summary>Go's ParseForm: up to 10 MiB of form, values of any length within it.</summary>
+    private static readonly FormOptions SummaryForm = new()
+    {
+        ValueLengthLimit = (int)KubeletServerLimits.MaxFormBytes,
+        KeyLengthLimit = (int)KubeletServerLimits.MaxFormBytes,
+        ValueCountLimit = (int)KubeletServerLimits.MaxFormBytes,
+        MultipartBodyLengthLimit = KubeletServerLimits.MaxFormBytes,
+    };
+
     public static async Task SummaryAsync(KubeletRequest request)
     {
         var http = request.Http;
+        // kubelet's handleSummary: the form first (only_cpu_and_memory=true in the query or, POST, the body), then the stats.
+        var only = http.Request.Query["only_cpu_and_memory"].ToString();
+        if (only.Length == 0 && HttpMethods.IsPost(http.Request.Method) && http.Request.HasFormContentType)
+        {
+            try
+            {
+                only = (await http.Request.ReadFormAsync(SummaryForm, request.Aborted).ConfigureAwait(false))["only_cpu_and_memory"].ToString();
+            }
+            catch (Exception e) when (e is InvalidDataException || e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+            {
+                // Go's ParseForm error for a body over 10 MiB, through kubelet's handleError.
+                request.Server.Log.Warning($"/stats/summary: parse form failed: {e.Message}");
+                http.Response.Headers.Connection = "close";
+                await KubeletResponses.WriteTextAsync(http, 500, "Internal Error: parse form failed: http: POST too large", request.Aborted).ConfigureAwait(false);
+                return;
+            }
+        }
         if (request.Server.Stats is not { } stats)
         {
             await KubeletResponses.WriteTextAsync(http, 500, "Internal Error: no stats provider\n", request.Aborted).ConfigureAwait(false);
             return;
-        }
-        // kubelet: only_cpu_and_memory=true in the query or (POST) the form.
-        var only = http.Request.Query["only_cpu_and_memory"].ToString();
-        if (only.Length == 0 && HttpMethods.IsPost(http.Request.Method) && http.Request.HasFormContentType)
-        {
-            only = (await http.Request.ReadFormAsync(request.Aborted).ConfigureAwait(false))["only_cpu_and_memory"].ToString();
         }
         Summary summary;
         try

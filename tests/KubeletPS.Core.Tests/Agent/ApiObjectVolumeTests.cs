@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using k8s;
-using KubeletPS.Core.Agent;
 using KubeletPS.Core.Tests.Support;
-using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Agent;
 
@@ -16,76 +14,25 @@ namespace KubeletPS.Core.Tests.Agent;
 public sealed class ApiObjectVolumeTests(KubeletAgentFixture fixture) : IAsyncLifetime
 {
     private const string Node = "volume-node";
-    private TestApiServer _server = null!;
-    private string _dir = null!;
-    private readonly ListLog _log = new();
+    private ApiAgentHarness _h = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await TestApiServer.StartAsync(new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
-        _dir = Directory.CreateTempSubdirectory("kubeletps-volumes-").FullName;
-    }
+    public async Task InitializeAsync() => _h = await ApiAgentHarness.StartAsync(Node, "kubeletps-volumes-");
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        Directory.Delete(_dir, true);
-    }
+    public async Task DisposeAsync() => await _h.DisposeAsync();
 
-    private string Root => Path.Combine(_dir, "root");
+    private string Root => _h.Root;
 
     /// <summary>Starts the full agent (syncFrequency 2 s) and runs <paramref name="body"/> once the node registered; stops the agent after.</summary>
-    private async Task WithAgentAsync(Func<Task> body)
-    {
-        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
-        _server.WriteNodeKubeconfig(kubeconfig, Node);
-        var config = Path.Combine(_dir, "config.yaml");
-        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\nsyncFrequency: 2s\n");
-        var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
-        {
-            Node = new NodeAgentRequest
-            {
-                KubeconfigPath = kubeconfig,
-                ConfigPath = config,
-                NodeName = Node,
-                NodeIp = "10.20.30.41",
-                RuntimeEndpoint = fixture.Containerd.Endpoint,
-                RootDirectory = Root,
-            },
-            PodLogDirectory = fixture.Containerd.PodLogsDir,
-            StaticPodPath = "",
-            // A free port: other agents (and kubelets) on this machine may hold 10250 and 10248.
-            ServerPort = 0,
-            HealthzPort = -1,
-            StopPodsOnExit = true,
-        }, _log, CancellationToken.None);
-        using var stop = new CancellationTokenSource();
-        var run = agent.RunAsync(null, null, stop.Token);
-        try
-        {
-            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
-            await body();
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(60))}", e);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(TimeSpan.FromMinutes(2));
-            await agent.DisposeAsync();
-        }
-    }
+    private Task WithAgentAsync(Func<Task> body) => _h.RunAgentAsync(fixture.Containerd, body, "syncFrequency: 2s\n");
 
-    private string Phase(string name) => (string?)_server.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
+    private string Phase(string name) => _h.Phase(name);
 
     private string ContainerId(string pod) =>
-        ((string)_server.Store.Get("pods", "default", pod)!["status"]!["containerStatuses"]![0]!["containerID"]!)["containerd://".Length..];
+        ((string)_h.Server.Store.Get("pods", "default", pod)!["status"]!["containerStatuses"]![0]!["containerID"]!)["containerd://".Length..];
 
-    private string Uid(string pod) => (string)_server.Store.Get("pods", "default", pod)!["metadata"]!["uid"]!;
+    private string Uid(string pod) => (string)_h.Server.Store.Get("pods", "default", pod)!["metadata"]!["uid"]!;
 
-    private void CreatePod(string json) => _server.Store.Create("pods", JsonNode.Parse(json.Replace("NODE", Node))!.AsObject());
+    private void CreatePod(string json) => _h.CreatePod(json);
 
     /// <summary>The file system type and super options of the mount at <paramref name="path"/> in the agent's mount table; null when it is not a mount point.</summary>
     private static (string Type, string Options)? MountAt(string path)
@@ -106,8 +53,8 @@ public sealed class ApiObjectVolumeTests(KubeletAgentFixture fixture) : IAsyncLi
     [Fact]
     public async Task A_container_cannot_write_remove_or_create_files_in_its_configMap_secret_or_kube_api_access_volume_and_secrets_live_on_tmpfs()
     {
-        _server.Store.Create("configmaps", JsonNode.Parse("""{"metadata":{"name":"app-config","namespace":"default"},"data":{"greeting":"hello","nested.conf":"a=1"}}""")!.AsObject());
-        _server.Store.Create("secrets", JsonNode.Parse("""{"metadata":{"name":"app-secret","namespace":"default"},"data":{"password":"czNjcmV0"}}""")!.AsObject());
+        _h.Server.Store.Create("configmaps", JsonNode.Parse("""{"metadata":{"name":"app-config","namespace":"default"},"data":{"greeting":"hello","nested.conf":"a=1"}}""")!.AsObject());
+        _h.Server.Store.Create("secrets", JsonNode.Parse("""{"metadata":{"name":"app-secret","namespace":"default"},"data":{"password":"czNjcmV0"}}""")!.AsObject());
         await WithAgentAsync(async () =>
         {
             CreatePod("""
@@ -152,7 +99,7 @@ public sealed class ApiObjectVolumeTests(KubeletAgentFixture fixture) : IAsyncLi
     [Fact]
     public async Task An_update_of_the_configMap_reaches_the_running_container_through_the_data_link_without_a_restart()
     {
-        _server.Store.Create("configmaps", JsonNode.Parse("""{"metadata":{"name":"live-config","namespace":"default"},"data":{"color":"blue","old":"x"}}""")!.AsObject());
+        _h.Server.Store.Create("configmaps", JsonNode.Parse("""{"metadata":{"name":"live-config","namespace":"default"},"data":{"color":"blue","old":"x"}}""")!.AsObject());
         await WithAgentAsync(async () =>
         {
             CreatePod("""
@@ -168,7 +115,7 @@ public sealed class ApiObjectVolumeTests(KubeletAgentFixture fixture) : IAsyncLi
             Assert.Equal("blue", await Run("cat /cfg/color"));
             var before = await Run("readlink /cfg/..data");
 
-            _server.Store.Update("configmaps", "default", "live-config", o => o["data"] = JsonNode.Parse("""{"color":"green","new":"y"}"""));
+            _h.Server.Store.Update("configmaps", "default", "live-config", o => o["data"] = JsonNode.Parse("""{"color":"green","new":"y"}"""));
             // The agent's copy of the configMap lives for the cache's TTL (1 min without the node's TTL annotation), then the next sync swaps ..data.
             await TestApiClients.WaitUntilAsync(async () => await Run("cat /cfg/color") == "green", "the container reads the new value", 150);
             Assert.Equal("y", await Run("cat /cfg/new"));
@@ -176,7 +123,7 @@ public sealed class ApiObjectVolumeTests(KubeletAgentFixture fixture) : IAsyncLi
             Assert.NotEqual(before, await Run("readlink /cfg/..data"));
             Assert.Equal(1, int.Parse(await Run("ls -a /cfg | grep -c '^\\.\\.[0-9]'"), System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(id, ContainerId("reader"));
-            Assert.Equal(0, (int?)_server.Store.Get("pods", "default", "reader")!["status"]!["containerStatuses"]![0]!["restartCount"]);
+            Assert.Equal(0, (int?)_h.Server.Store.Get("pods", "default", "reader")!["status"]!["containerStatuses"]![0]!["restartCount"]);
         });
     }
 
@@ -220,13 +167,13 @@ public sealed class ApiObjectVolumeTests(KubeletAgentFixture fixture) : IAsyncLi
                   "volumes":[{"name":"scratch","emptyDir":{"sizeLimit":"1Mi"}}]}}
                 """);
             await TestApiClients.WaitUntilAsync(() => Phase("filler") == "Failed", "the pod is evicted", 90);
-            var status = _server.Store.Get("pods", "default", "filler")!["status"]!;
+            var status = _h.Server.Store.Get("pods", "default", "filler")!["status"]!;
             Assert.Equal("Evicted", (string?)status["reason"]);
             Assert.Equal("Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". ", (string?)status["message"]);
             Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget" && (string?)c["reason"] == "TerminationByKubelet");
             Assert.NotNull(status["containerStatuses"]![0]!["state"]!["terminated"]);
 
-            var (admin, _) = TestApiClients.ForAdmin(_server);
+            var (admin, _) = TestApiClients.ForAdmin(_h.Server);
             await TestApiClients.WaitUntilAsync(async () => (await admin.CoreV1.ListNamespacedEventAsync("default")).Items
                 .Any(e => e.InvolvedObject.Name == "filler" && e.Reason == "Evicted" && e.Type == "Warning" && e.Message.Contains("exceeds the limit \"1Mi\"", StringComparison.Ordinal)),
                 "an Evicted warning event", 30);

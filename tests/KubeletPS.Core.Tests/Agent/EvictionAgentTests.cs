@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using KubeletPS.Core.Agent;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Core.Stats;
 using KubeletPS.Core.Tests.Support;
-using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Agent;
 
@@ -18,27 +16,17 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
 {
     private const string Node = "eviction-node";
     private const long Mi = 1L << 20;
-    private TestApiServer _server = null!;
-    private string _dir = null!;
-    private readonly ListLog _log = new();
+    private ApiAgentHarness _h = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await TestApiServer.StartAsync(new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
-        _dir = Directory.CreateTempSubdirectory("kubeletps-eviction-").FullName;
-    }
+    public async Task InitializeAsync() => _h = await ApiAgentHarness.StartAsync(Node, "kubeletps-eviction-");
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        Directory.Delete(_dir, true);
-    }
+    public async Task DisposeAsync() => await _h.DisposeAsync();
 
     /// <summary>memory.available as the eviction manager sees it: the stats provider's node figure (capacity − working set).</summary>
     private async Task<long> AvailableMemoryAsync()
     {
         await using var runtime = new CriRuntimeClient(fixture.Containerd.Endpoint, TimeSpan.FromSeconds(30));
-        var stats = new CriStatsProvider(new CriStatsProviderOptions { NodeName = Node, Runtime = runtime, RootDirectory = Path.Combine(_dir, "root") });
+        var stats = new CriStatsProvider(new CriStatsProviderOptions { NodeName = Node, Runtime = runtime, RootDirectory = _h.Root });
         return (long)(await stats.GetCpuAndMemoryStatsAsync()).Node.Memory!.AvailableBytes!.Value;
     }
 
@@ -48,16 +36,13 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
            "imagePullPolicy":"IfNotPresent","command":["sh","-c","SCRIPT"],"resources":RESOURCES}]}}
         """.Replace("NAME", name).Replace("NODE", Node).Replace("SCRIPT", script).Replace("RESOURCES", resources ?? "{}"))!.AsObject();
 
-    private string Phase(string name) => (string?)_server.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
+    private string Phase(string name) => (string?)_h.Server.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
 
-    private JsonNode? Status(string name) => _server.Store.Get("pods", "default", name)?["status"];
+    private JsonNode? Status(string name) => _h.Server.Store.Get("pods", "default", name)?["status"];
 
     [Fact]
     public async Task A_hard_memory_threshold_evicts_the_best_effort_hog_spares_the_guaranteed_pod_and_refuses_best_effort_pods_under_pressure()
     {
-        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
-        _server.WriteNodeKubeconfig(kubeconfig, Node);
-        var config = Path.Combine(_dir, "config.yaml");
         var sleep = "trap 'exit 0' TERM; while true; do sleep 1; done";
         var guaranteed = """{"requests":{"memory":"64Mi","cpu":"10m"},"limits":{"memory":"64Mi","cpu":"10m"}}""";
 
@@ -65,14 +50,12 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
         // before the pods start (the Guaranteed one holds a few MiB): robust to the rest of the machine moving by a few hundred MiB.
         var available = await AvailableMemoryAsync();
         var threshold = (available - 700 * Mi) / Mi;
-        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\n" +
-            $"evictionHard:\n  memory.available: {threshold.ToString(CultureInfo.InvariantCulture)}Mi\nevictionPressureTransitionPeriod: 2m\n");
-        var agent = await StartAsync(kubeconfig, config);
-        try
+        var config = $"evictionHard:\n  memory.available: {threshold.ToString(CultureInfo.InvariantCulture)}Mi\nevictionPressureTransitionPeriod: 2m\n";
+        await _h.RunAgentAsync(fixture.Containerd, async () =>
         {
-            _server.Store.Create("pods", Pod("guaranteed", sleep, guaranteed));
+            _h.Server.Store.Create("pods", Pod("guaranteed", sleep, guaranteed));
             await TestApiClients.WaitUntilAsync(() => Phase("guaranteed") == "Running", "the Guaranteed pod is Running", 90);
-            _server.Store.Create("pods", Pod("hog", "head -c 1610612736 /dev/zero | tail; sleep 3600"));
+            _h.Server.Store.Create("pods", Pod("hog", "head -c 1610612736 /dev/zero | tail; sleep 3600"));
 
             await TestApiClients.WaitUntilAsync(() => Phase("hog") == "Failed", "the hog is evicted", 120);
             Assert.Equal("Running", Phase("guaranteed"));
@@ -82,64 +65,25 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
             Assert.StartsWith("The node was low on resource: memory. Threshold quantity: ", (string?)hog["message"]);
             Assert.Matches("Container main was using [0-9.]+[KMG]i, request is 0, has larger consumption of memory. $", (string?)hog["message"]);
             Assert.Contains(hog["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget" && (string?)c["reason"] == "TerminationByKubelet");
-            await TestApiClients.WaitUntilAsync(() => _server.Store.List("events", "default").Any(e =>
+            await TestApiClients.WaitUntilAsync(() => _h.Server.Store.List("events", "default").Any(e =>
                 (string?)e["reason"] == "Evicted" && (string?)e["type"] == "Warning" && (string?)e["involvedObject"]?["name"] == "hog"
                 && (string?)e["message"] == (string?)hog["message"]), "the Evicted event is recorded", 30);
 
             // The pressure condition (held for the transition period) and the controller's taint.
-            await TestApiClients.WaitUntilAsync(() => (_server.Store.Get("nodes", null, Node)?["status"]?["conditions"] as JsonArray ?? [])
+            await TestApiClients.WaitUntilAsync(() => (_h.Server.Store.Get("nodes", null, Node)?["status"]?["conditions"] as JsonArray ?? [])
                 .Any(c => (string?)c!["type"] == "MemoryPressure" && (string?)c["status"] == "True"), "the node reports MemoryPressure", 30);
-            var node = _server.Store.Get("nodes", null, Node)!;
+            var node = _h.Server.Store.Get("nodes", null, Node)!;
             var condition = node["status"]!["conditions"]!.AsArray().First(c => (string?)c!["type"] == "MemoryPressure")!;
             Assert.Equal(("KubeletHasInsufficientMemory", "kubelet has insufficient memory available"), ((string?)condition["reason"], (string?)condition["message"]));
             Assert.Contains(node["spec"]!["taints"]!.AsArray(), t => (string?)t!["key"] == "node.kubernetes.io/memory-pressure" && (string?)t["effect"] == "NoSchedule");
 
             // Admission under memory pressure: a BestEffort pod is refused, a Burstable one is not.
-            _server.Store.Create("pods", Pod("late-best-effort", sleep));
-            _server.Store.Create("pods", Pod("late-burstable", sleep, """{"requests":{"memory":"16Mi"}}"""));
+            _h.Server.Store.Create("pods", Pod("late-best-effort", sleep));
+            _h.Server.Store.Create("pods", Pod("late-burstable", sleep, """{"requests":{"memory":"16Mi"}}"""));
             await TestApiClients.WaitUntilAsync(() => Phase("late-best-effort") == "Failed", "the BestEffort pod is refused", 30);
             Assert.Equal(("Evicted", "The node had condition: [MemoryPressure]. "),
                 ((string?)Status("late-best-effort")!["reason"], (string?)Status("late-best-effort")!["message"]));
             await TestApiClients.WaitUntilAsync(() => Phase("late-burstable") == "Running", "the Burstable pod runs", 60);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(60))}", e);
-        }
-        finally
-        {
-            await StopAsync(agent);
-        }
-    }
-
-    private async Task<(KubeletAgent Agent, Task Run, CancellationTokenSource Stop)> StartAsync(string kubeconfig, string config)
-    {
-        var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
-        {
-            Node = new NodeAgentRequest
-            {
-                KubeconfigPath = kubeconfig,
-                ConfigPath = config,
-                NodeName = Node,
-                NodeIp = "10.20.30.41",
-                RuntimeEndpoint = fixture.Containerd.Endpoint,
-                RootDirectory = Path.Combine(_dir, "root"),
-            },
-            PodLogDirectory = fixture.Containerd.PodLogsDir,
-            StaticPodPath = "",
-            ServerPort = 0,
-            HealthzPort = -1,
-            StopPodsOnExit = true,
-        }, _log, CancellationToken.None);
-        var stop = new CancellationTokenSource();
-        return (agent, agent.RunAsync(null, null, stop.Token), stop);
-    }
-
-    private static async Task StopAsync((KubeletAgent Agent, Task Run, CancellationTokenSource Stop) agent)
-    {
-        await agent.Stop.CancelAsync();
-        await agent.Run.WaitAsync(TimeSpan.FromMinutes(2));
-        await agent.Agent.DisposeAsync();
-        agent.Stop.Dispose();
+        }, config, waitForNode: false);
     }
 }

@@ -1,9 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using KubeletPS.Core.Agent;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Runtime;
-using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Agent;
 
@@ -56,61 +54,19 @@ public sealed class RegistryPullCollection : ICollectionFixture<RegistryPullFixt
 public sealed class RegistryPullTests(RegistryPullFixture fixture) : IAsyncLifetime
 {
     private const string Node = "registry-node";
-    private TestApiServer _server = null!;
-    private string _dir = null!;
-    private readonly ListLog _log = new();
+    private ApiAgentHarness _h = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await TestApiServer.StartAsync(new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
-        _dir = Directory.CreateTempSubdirectory("kubeletps-registry-agent-").FullName;
-    }
+    public async Task InitializeAsync() => _h = await ApiAgentHarness.StartAsync(Node, "kubeletps-registry-agent-");
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        Directory.Delete(_dir, true);
-    }
+    public async Task DisposeAsync() => await _h.DisposeAsync();
 
-    private string Root => Path.Combine(_dir, "root");
+    private string Root => _h.Root;
 
     private async Task RunAgentAsync(Func<Task> body)
     {
-        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
-        _server.WriteNodeKubeconfig(kubeconfig, Node);
-        var config = Path.Combine(_dir, "config.yaml");
-        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\n");
-        var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
-        {
-            Node = new NodeAgentRequest
-            {
-                KubeconfigPath = kubeconfig, ConfigPath = config, NodeName = Node, NodeIp = "10.20.30.41",
-                RuntimeEndpoint = fixture.Containerd.Endpoint, RootDirectory = Root,
-            },
-            PodLogDirectory = fixture.Containerd.PodLogsDir,
-            StaticPodPath = "",
-            ServerPort = 0,
-            HealthzPort = -1,
-            StopPodsOnExit = true,
-        }, _log, CancellationToken.None);
-        using var stop = new CancellationTokenSource();
-        var run = agent.RunAsync(null, null, stop.Token);
-        try
-        {
-            await body();
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(60))}", e);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(TimeSpan.FromMinutes(2));
-            await agent.DisposeAsync();
-        }
+        await _h.RunAgentAsync(fixture.Containerd, body, waitForNode: false);
         // The password reaches no line of the agent's log, in clear or base64.
-        var log = string.Join("\n", _log.Lines);
+        var log = string.Join("\n", _h.Log.Lines);
         Assert.DoesNotContain(fixture.Password, log, StringComparison.Ordinal);
         Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes($"{RegistryPullFixture.User}:{fixture.Password}")).TrimEnd('='), log, StringComparison.Ordinal);
     }
@@ -126,19 +82,19 @@ public sealed class RegistryPullTests(RegistryPullFixture fixture) : IAsyncLifet
         return pod;
     }
 
-    private void CreateSecret(string name, string type, string key, string content) => _server.Store.Create("secrets", new JsonObject
+    private void CreateSecret(string name, string type, string key, string content) => _h.Server.Store.Create("secrets", new JsonObject
     {
         ["apiVersion"] = "v1", ["kind"] = "Secret", ["type"] = type,
         ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "default" },
         ["data"] = new JsonObject { [key] = Convert.ToBase64String(Encoding.UTF8.GetBytes(content)) },
     });
 
-    private string Phase(string name) => (string?)_server.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
+    private string Phase(string name) => (string?)_h.Server.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
 
-    private JsonNode? Waiting(string name) => _server.Store.Get("pods", "default", name)?["status"]?["containerStatuses"]?[0]?["state"]?["waiting"];
+    private JsonNode? Waiting(string name) => _h.Server.Store.Get("pods", "default", name)?["status"]?["containerStatuses"]?[0]?["state"]?["waiting"];
 
     private IEnumerable<JsonNode> Events(string pod, string reason) =>
-        _server.Store.List("events", "default").Where(e => (string?)e["reason"] == reason && (string?)e["involvedObject"]?["name"] == pod);
+        _h.Server.Store.List("events", "default").Where(e => (string?)e["reason"] == reason && (string?)e["involvedObject"]?["name"] == pod);
 
     [Fact]
     public async Task Pull_secrets_of_both_types_pull_from_the_authenticated_registry_and_a_pod_without_one_ends_in_ImagePullBackOff()
@@ -148,9 +104,9 @@ public sealed class RegistryPullTests(RegistryPullFixture fixture) : IAsyncLifet
         CreateSecret("legacy", "kubernetes.io/dockercfg", ".dockercfg", legacy);
         await RunAgentAsync(async () =>
         {
-            _server.Store.Create("pods", Pod("with-secret", "regcred"));
-            _server.Store.Create("pods", Pod("with-dockercfg", "legacy"));
-            _server.Store.Create("pods", Pod("anonymous"));
+            _h.Server.Store.Create("pods", Pod("with-secret", "regcred"));
+            _h.Server.Store.Create("pods", Pod("with-dockercfg", "legacy"));
+            _h.Server.Store.Create("pods", Pod("anonymous"));
             await TestApiClients.WaitUntilAsync(() => Phase("with-secret") == "Running" && Phase("with-dockercfg") == "Running", "the pods with secrets are Running", 120);
             var pulled = (string?)Assert.Single(Events("with-secret", "Pulled"))["message"];
             Assert.Matches($"^Successfully pulled image \"{System.Text.RegularExpressions.Regex.Escape(fixture.Image)}\" in [0-9.]+m?s \\([0-9.]+m?s including waiting\\)\\. Image size: [1-9][0-9]* bytes\\.$", pulled);
@@ -171,7 +127,7 @@ public sealed class RegistryPullTests(RegistryPullFixture fixture) : IAsyncLifet
         File.WriteAllText(Path.Combine(Root, "config.json"), fixture.Registry.DockerConfigJson());
         await RunAgentAsync(async () =>
         {
-            _server.Store.Create("pods", Pod("node-creds"));
+            _h.Server.Store.Create("pods", Pod("node-creds"));
             await TestApiClients.WaitUntilAsync(() => Phase("node-creds") == "Running", "the pod is Running", 120);
             Assert.Single(Events("node-creds", "Pulled"));
         });

@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using k8s;
-using KubeletPS.Core.Agent;
 using KubeletPS.Core.Tests.Support;
-using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Agent;
 
@@ -16,57 +14,22 @@ public sealed class SubPathApiPodTests(KubeletAgentFixture fixture) : IAsyncLife
 {
     private const string Node = "subpath-node";
     private const string MarkerText = "api-host-secret-51c2";
-    private TestApiServer _server = null!;
-    private string _dir = null!;
-    private readonly ListLog _log = new();
+    private ApiAgentHarness _h = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await TestApiServer.StartAsync(new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
-        _dir = Directory.CreateTempSubdirectory("kubeletps-subpath-").FullName;
-    }
+    public async Task InitializeAsync() => _h = await ApiAgentHarness.StartAsync(Node, "kubeletps-subpath-");
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        Directory.Delete(_dir, true);
-    }
+    public async Task DisposeAsync() => await _h.DisposeAsync();
 
     [Fact]
     public async Task An_API_pod_cannot_read_a_host_file_through_a_symlinked_subPath()
     {
-        var marker = Path.Combine(_dir, "marker");
+        var marker = Path.Combine(_h.Directory, "marker");
         File.WriteAllText(marker, MarkerText);
-        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
-        _server.WriteNodeKubeconfig(kubeconfig, Node);
-        var config = Path.Combine(_dir, "config.yaml");
-        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\n");
-        var root = Path.Combine(_dir, "root");
-        var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
+        var root = _h.Root;
+        await _h.RunAgentAsync(fixture.Containerd, async () =>
         {
-            Node = new NodeAgentRequest
-            {
-                KubeconfigPath = kubeconfig,
-                ConfigPath = config,
-                NodeName = Node,
-                NodeIp = "10.20.30.41",
-                RuntimeEndpoint = fixture.Containerd.Endpoint,
-                RootDirectory = root,
-            },
-            PodLogDirectory = fixture.Containerd.PodLogsDir,
-            StaticPodPath = "",
-            // A free port: other agents (and kubelets) on this machine may hold 10250 and 10248.
-            ServerPort = 0,
-            HealthzPort = -1,
-            StopPodsOnExit = true,
-        }, _log, CancellationToken.None);
-        using var stop = new CancellationTokenSource();
-        var run = agent.RunAsync(null, null, stop.Token);
-        try
-        {
-            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
             var script = $"cat /host{marker} > /out/leak; sleep 3600";
-            _server.Store.Create("pods", JsonNode.Parse("""
+            _h.Server.Store.Create("pods", JsonNode.Parse("""
                 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"escape","namespace":"default"},
                  "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":1,
                   "volumes":[{"name":"w","emptyDir":{}},{"name":"out","emptyDir":{}}],
@@ -84,19 +47,19 @@ public sealed class SubPathApiPodTests(KubeletAgentFixture fixture) : IAsyncLife
                 return string.Concat(Directory.GetDirectories(pods).Select(d => Path.Combine(d, "volumes", "kubernetes.io~empty-dir", "out", "leak"))
                     .Where(File.Exists).Select(File.ReadAllText));
             }
-            JsonNode? App() => _server.Store.Get("pods", "default", "escape")?["status"]?["containerStatuses"]?.AsArray().FirstOrDefault(c => (string?)c?["name"] == "app");
+            JsonNode? App() => _h.Server.Store.Get("pods", "default", "escape")?["status"]?["containerStatuses"]?.AsArray().FirstOrDefault(c => (string?)c?["name"] == "app");
             await TestApiClients.WaitUntilAsync(() => Stolen().Length > 0 || (string?)App()?["state"]?["waiting"]?["reason"] == "CreateContainerConfigError",
                 "the app container is refused or the marker leaked", 90);
             Assert.DoesNotContain(MarkerText, Stolen());
             Assert.Equal("failed to prepare subPath for volumeMount \"w\" of container \"app\"", (string?)App()!["state"]!["waiting"]!["message"]);
-            Assert.Contains(_server.Store.List("events", "default"), e => (string?)e["reason"] == "Failed" && (string?)e["involvedObject"]?["name"] == "escape"
+            Assert.Contains(_h.Server.Store.List("events", "default"), e => (string?)e["reason"] == "Failed" && (string?)e["involvedObject"]?["name"] == "escape"
                 && (string?)e["message"] == "Error: failed to prepare subPath for volumeMount \"w\" of container \"app\"");
             Assert.Equal(MarkerText, File.ReadAllText(marker));
 
             // subPath of the API-object volumes (a key of a configMap, of a secret, of a downwardAPI and of a projected volume) still works.
-            _server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sub-config","namespace":"default"},"data":{"greeting":"hello"}}""")!.AsObject());
-            _server.Store.Create("secrets", JsonNode.Parse("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"sub-secret","namespace":"default"},"data":{"password":"czNjcmV0"}}""")!.AsObject());
-            _server.Store.Create("pods", JsonNode.Parse("""
+            _h.Server.Store.Create("configmaps", JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sub-config","namespace":"default"},"data":{"greeting":"hello"}}""")!.AsObject());
+            _h.Server.Store.Create("secrets", JsonNode.Parse("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"sub-secret","namespace":"default"},"data":{"password":"czNjcmV0"}}""")!.AsObject());
+            _h.Server.Store.Create("pods", JsonNode.Parse("""
                 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"keys","namespace":"default"},
                  "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":1,
                   "volumes":[{"name":"cfg","configMap":{"name":"sub-config"}},{"name":"sec","secret":{"secretName":"sub-secret"}},
@@ -106,27 +69,17 @@ public sealed class SubPathApiPodTests(KubeletAgentFixture fixture) : IAsyncLife
                     "volumeMounts":[{"name":"cfg","mountPath":"/etc/greeting","subPath":"greeting"},{"name":"sec","mountPath":"/etc/password","subPath":"password"},
                                     {"name":"info","mountPath":"/etc/meta","subPath":"meta"},{"name":"proj","mountPath":"/etc/g","subPath":"g"}]}]}}
                 """.Replace("NODE", Node))!.AsObject());
-            await TestApiClients.WaitUntilAsync(() => (string?)_server.Store.Get("pods", "default", "keys")?["status"]?["phase"] == "Running", "the keys pod is Running", 90);
-            var id = ((string)_server.Store.Get("pods", "default", "keys")!["status"]!["containerStatuses"]![0]!["containerID"]!)["containerd://".Length..];
+            await TestApiClients.WaitUntilAsync(() => (string?)_h.Server.Store.Get("pods", "default", "keys")?["status"]?["phase"] == "Running", "the keys pod is Running", 90);
+            var id = ((string)_h.Server.Store.Get("pods", "default", "keys")!["status"]!["containerStatuses"]![0]!["containerID"]!)["containerd://".Length..];
             await using var runtime = fixture.Containerd.CreateClient();
             Assert.Equal("hello s3cret keys hello", (await runtime.ExecSyncAsync(id, ["sh", "-c", "echo $(cat /etc/greeting) $(cat /etc/password) $(cat /etc/meta/name) $(cat /etc/g)"], TimeSpan.FromSeconds(10))).Stdout.Trim());
 
             // Deleting both pods leaves no mount behind.
-            var (admin, _) = TestApiClients.ForAdmin(_server);
+            var (admin, _) = TestApiClients.ForAdmin(_h.Server);
             await admin.CoreV1.DeleteNamespacedPodAsync("keys", "default");
             await admin.CoreV1.DeleteNamespacedPodAsync("escape", "default");
-            await TestApiClients.WaitUntilAsync(() => _server.Store.Get("pods", "default", "keys") is null && _server.Store.Get("pods", "default", "escape") is null, "both pods are gone", 60);
+            await TestApiClients.WaitUntilAsync(() => _h.Server.Store.Get("pods", "default", "keys") is null && _h.Server.Store.Get("pods", "default", "escape") is null, "both pods are gone", 60);
             await TestApiClients.WaitUntilAsync(() => !File.ReadLines("/proc/self/mountinfo").Any(l => l.Contains(root, StringComparison.Ordinal)), "no mount is left under the root directory", 30);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(60))}", e);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(TimeSpan.FromMinutes(2));
-            await agent.DisposeAsync();
-        }
+        });
     }
 }

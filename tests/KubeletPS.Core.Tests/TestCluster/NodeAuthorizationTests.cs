@@ -99,6 +99,10 @@ public sealed class NodeAuthorizationTests
     {
         await using var server = await TestObjects.StartServerAsync();
         server.Store.Create("configmaps", new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cfg", ["namespace"] = "default" }, ["data"] = new JsonObject { ["k"] = "v" } });
+        // The Node authorizer lets a node read a configmap a pod bound to it uses (NodeObjectAuthorizationTests attacks the rest).
+        var pod = TestObjects.Pod("uses-cfg", "worker-1");
+        pod["spec"]!["volumes"] = new JsonArray(new JsonObject { ["name"] = "c", ["configMap"] = new JsonObject { ["name"] = "cfg" } });
+        server.Store.Create("pods", pod);
         using var node = ApiClient.Node(server, "worker-1");
         var ev = new JsonObject
         {

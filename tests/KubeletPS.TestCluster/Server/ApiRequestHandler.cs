@@ -192,6 +192,7 @@ internal sealed class ApiRequestHandler(
             Name = name,
             Subresource = sub,
             Namespace = ns,
+            SelectorName = verb is "list" or "watch" ? RequestAttributes.NameRequiredBy(request.Query["fieldSelector"]) : "",
         };
     }
 

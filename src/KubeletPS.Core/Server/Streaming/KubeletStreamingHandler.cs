@@ -63,7 +63,7 @@ public sealed class KubeletStreamingHandler(StreamingRuntime runtime, UpgradeAwa
             {
                 var streams = StreamingRequest.ParseStreams(query);
                 var pod = FindPod(request);
-                var url = await _runtime.GetExecAsync(pod, request.PodUid, request.ContainerName!, query["command"].OfType<string>().ToList(), streams, aborted).ConfigureAwait(false);
+                var url = await _runtime.GetExecAsync(pod, request.ContainerName!, query["command"].OfType<string>().ToList(), streams, aborted).ConfigureAwait(false);
                 await _proxy.ProxyAsync(context, url).ConfigureAwait(false);
                 break;
             }
@@ -71,7 +71,7 @@ public sealed class KubeletStreamingHandler(StreamingRuntime runtime, UpgradeAwa
             {
                 var streams = StreamingRequest.ParseStreams(query);
                 var pod = FindPod(request);
-                var url = await _runtime.GetAttachAsync(pod, request.PodUid, request.ContainerName!, streams, aborted).ConfigureAwait(false);
+                var url = await _runtime.GetAttachAsync(pod, request.ContainerName!, streams, aborted).ConfigureAwait(false);
                 await _proxy.ProxyAsync(context, url).ConfigureAwait(false);
                 break;
             }
@@ -93,7 +93,7 @@ public sealed class KubeletStreamingHandler(StreamingRuntime runtime, UpgradeAwa
                 var pod = FindPod(request);
                 // For legacy reasons, run uses "cmd" split on spaces, not exec's "command".
                 var command = (query["cmd"].ToString()).Split(' ');
-                var output = await _runtime.RunInContainerAsync(pod, request.PodUid, request.ContainerName!, command, aborted).ConfigureAwait(false);
+                var output = await _runtime.RunInContainerAsync(pod, request.ContainerName!, command, aborted).ConfigureAwait(false);
                 // writeJSONResponse: the output as is, labelled JSON as kubelet does.
                 context.Response.StatusCode = StatusCodes.Status200OK;
                 if (output.Length > 0)

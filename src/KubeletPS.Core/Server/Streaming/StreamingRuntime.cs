@@ -31,15 +31,15 @@ public sealed class StreamingRuntime(IRuntimeService runtime, Func<IReadOnlyList
     public V1Pod? GetPodByName(string podNamespace, string podName) =>
         _pods().FirstOrDefault(p => p.Metadata?.NamespaceProperty == podNamespace && p.Metadata?.Name == podName);
 
-    public async Task<Uri> GetExecAsync(V1Pod pod, string? podUid, string containerName, IReadOnlyList<string> command, StreamingOptions streams, CancellationToken cancellationToken)
+    public async Task<Uri> GetExecAsync(V1Pod pod, string containerName, IReadOnlyList<string> command, StreamingOptions streams, CancellationToken cancellationToken)
     {
-        var container = await FindRunningContainerAsync(pod, podUid, containerName, cancellationToken).ConfigureAwait(false);
+        var container = await FindRunningContainerAsync(pod, containerName, cancellationToken).ConfigureAwait(false);
         return await CallAsync(() => _runtime.ExecAsync(container.Id, command, streams, cancellationToken)).ConfigureAwait(false);
     }
 
-    public async Task<Uri> GetAttachAsync(V1Pod pod, string? podUid, string containerName, StreamingOptions streams, CancellationToken cancellationToken)
+    public async Task<Uri> GetAttachAsync(V1Pod pod, string containerName, StreamingOptions streams, CancellationToken cancellationToken)
     {
-        var container = await FindRunningContainerAsync(pod, podUid, containerName, cancellationToken).ConfigureAwait(false);
+        var container = await FindRunningContainerAsync(pod, containerName, cancellationToken).ConfigureAwait(false);
         // kuberuntime GetAttach: the TTY setting must match the container's (the runtime checks it).
         return await CallAsync(() => _runtime.AttachAsync(container.Id, streams, cancellationToken)).ConfigureAwait(false);
     }
@@ -61,9 +61,9 @@ public sealed class StreamingRuntime(IRuntimeService runtime, Func<IReadOnlyList
     /// kubelet's RunInContainer: ExecSync without a timeout; stdout then stderr. A non-zero exit
     /// is an error, as the CRI client's ExecSync makes it ("command '…' exited with N: …").
     /// </summary>
-    public async Task<byte[]> RunInContainerAsync(V1Pod pod, string? podUid, string containerName, IReadOnlyList<string> command, CancellationToken cancellationToken)
+    public async Task<byte[]> RunInContainerAsync(V1Pod pod, string containerName, IReadOnlyList<string> command, CancellationToken cancellationToken)
     {
-        var container = await FindRunningContainerAsync(pod, podUid, containerName, cancellationToken).ConfigureAwait(false);
+        var container = await FindRunningContainerAsync(pod, containerName, cancellationToken).ConfigureAwait(false);
         var result = await CallAsync(() => _runtime.ExecSyncAsync(container.Id, command, TimeSpan.Zero, cancellationToken)).ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
@@ -81,11 +81,15 @@ public sealed class StreamingRuntime(IRuntimeService runtime, Func<IReadOnlyList
         return $"{pod.Metadata.Name}_{pod.Metadata.NamespaceProperty}";
     }
 
-    /// <summary>kubelet's findContainer over the running pods (GetPods(false)): by pod UID and container name.</summary>
-    private async Task<ContainerInfo> FindRunningContainerAsync(V1Pod pod, string? podUid, string containerName, CancellationToken cancellationToken)
+    /// <summary>
+    /// kubelet's findContainer over the running pods (GetPods(false)): the pod found by its full name and the container by
+    /// name. A UID in the path (/exec/{ns}/{pod}/{uid}/{container}) does not choose the pod: FindPod looks a pod up by UID
+    /// only when no name is given, so a path naming one pod and another's UID reaches the named pod alone.
+    /// </summary>
+    private async Task<ContainerInfo> FindRunningContainerAsync(V1Pod pod, string containerName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(pod);
-        var uid = string.IsNullOrEmpty(podUid) ? pod.Metadata.Uid : podUid;
+        var uid = pod.Metadata.Uid;
         var containers = await CallAsync(() => _runtime.ListContainersAsync(new ContainerFilter
         {
             State = ContainerState.Running,

@@ -25,8 +25,9 @@ internal sealed class StreamingHost : IAsyncDisposable
     private readonly KubeletServerTestHost? _kubelet;
     private readonly ContainerdFixture _fixture;
 
-    private StreamingHost(WebApplication? app, KubeletServerTestHost? kubelet, ContainerdFixture fixture, V1Pod pod, string sandboxId)
+    private StreamingHost(WebApplication? app, KubeletServerTestHost? kubelet, ContainerdFixture fixture, V1Pod pod, string sandboxId, List<V1Pod> known)
     {
+        KnownPods = known;
         _app = app;
         _kubelet = kubelet;
         _fixture = fixture;
@@ -41,6 +42,9 @@ internal sealed class StreamingHost : IAsyncDisposable
 
     public Uri BaseUri { get; }
     public V1Pod Pod { get; }
+
+    /// <summary>The pods the "kubelet" runs, <see cref="Pod"/> first; a test may add others (with no containers of their own).</summary>
+    public List<V1Pod> KnownPods { get; }
     public string SandboxId { get; }
     public const string Container = "main";
 
@@ -80,14 +84,15 @@ internal sealed class StreamingHost : IAsyncDisposable
                 Metadata = new V1ObjectMeta { Name = spec.Name, NamespaceProperty = spec.Namespace, Uid = spec.Uid },
                 Spec = new V1PodSpec { Containers = [new V1Container { Name = Container, Image = fixture.Containerd.BusyboxImage }] },
             };
+            var known = new List<V1Pod> { pod };
             if (kubeletServer is { } k)
             {
                 var host = await KubeletServerTestHost.StartAsync(k.Api, o => o with { AuthorizationMode = k.AuthorizationMode },
-                    c => new KubeletServerContext { Options = c.Options, Client = c.Client, Identity = c.Identity, Runtime = fixture.Client, Pods = () => [pod] });
-                return new StreamingHost(null, host, fixture, pod, sandboxId);
+                    c => new KubeletServerContext { Options = c.Options, Client = c.Client, Identity = c.Identity, Runtime = fixture.Client, Pods = () => [.. known] });
+                return new StreamingHost(null, host, fixture, pod, sandboxId, known);
             }
 
-            var runtime = new StreamingRuntime(fixture.Client, () => [pod]);
+            var runtime = new StreamingRuntime(fixture.Client, () => [.. known]);
             var handler = new KubeletStreamingHandler(runtime, new UpgradeAwareProxy(new UpgradeAwareProxyOptions { IdleTimeout = idleTimeout ?? UpgradeAwareProxyOptions.DefaultIdleTimeout }));
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
@@ -98,7 +103,7 @@ internal sealed class StreamingHost : IAsyncDisposable
             var app = builder.Build();
             app.Run(handler.HandleAsync);
             await app.StartAsync();
-            return new StreamingHost(app, null, fixture, pod, sandboxId);
+            return new StreamingHost(app, null, fixture, pod, sandboxId, known);
         }
         catch
         {

@@ -36,7 +36,7 @@ public sealed class StreamingRuntimeTests
         Run("app", attempt: 0, ContainerState.Exited);
         var (_, current) = Run("app", attempt: 1);
 
-        var url = await Streaming().GetExecAsync(_pod, null, "app", ["sh", "-c", "date"], Tty, CancellationToken.None);
+        var url = await Streaming().GetExecAsync(_pod, "app", ["sh", "-c", "date"], Tty, CancellationToken.None);
 
         Assert.Equal(_runtime.StreamingServer, new Uri(url.GetLeftPart(UriPartial.Authority) + "/"));
         Assert.Equal([$"Exec {current} sh -c date"], _runtime.StreamingRequests);
@@ -47,7 +47,7 @@ public sealed class StreamingRuntimeTests
     {
         var (sandbox, container) = Run("app");
 
-        await Streaming().GetAttachAsync(_pod, "uid-web", "app", Tty, CancellationToken.None);
+        await Streaming().GetAttachAsync(_pod, "app", Tty, CancellationToken.None);
         await Streaming().GetPortForwardAsync(_pod, [80, 443], CancellationToken.None);
 
         Assert.Equal([$"Attach {container}", $"PortForward {sandbox} 80,443"], _runtime.StreamingRequests);
@@ -58,7 +58,7 @@ public sealed class StreamingRuntimeTests
     {
         Run("app", state: ContainerState.Exited);
 
-        var error = await Assert.ThrowsAsync<StreamingRequestException>(() => Streaming().GetExecAsync(_pod, null, "app", ["sh"], Tty, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<StreamingRequestException>(() => Streaming().GetExecAsync(_pod, "app", ["sh"], Tty, CancellationToken.None));
 
         Assert.Equal(500, error.StatusCode);
         Assert.Equal("container not found (\"app\")", error.Message);
@@ -71,7 +71,7 @@ public sealed class StreamingRuntimeTests
         Run("app");
         _runtime.Calls.InjectErrorAlways("Exec", FakeCriCalls.Error("Exec", RuntimeErrorKind.Unimplemented, "exec is not supported"));
 
-        var error = await Assert.ThrowsAsync<StreamingRequestException>(() => Streaming().GetExecAsync(_pod, null, "app", ["sh"], Tty, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<StreamingRequestException>(() => Streaming().GetExecAsync(_pod, "app", ["sh"], Tty, CancellationToken.None));
 
         Assert.Equal(501, error.StatusCode);
         Assert.Contains("exec is not supported", error.Message, StringComparison.Ordinal);
@@ -83,8 +83,8 @@ public sealed class StreamingRuntimeTests
         Run("app");
         _runtime.Exec = (_, command) => command[0] == "false" ? new ExecSyncResult(1, "", "bad\n") : new ExecSyncResult(0, "out\n", "err\n");
 
-        var output = await Streaming().RunInContainerAsync(_pod, null, "app", ["echo"], CancellationToken.None);
-        var error = await Assert.ThrowsAsync<StreamingRequestException>(() => Streaming().RunInContainerAsync(_pod, null, "app", ["false"], CancellationToken.None));
+        var output = await Streaming().RunInContainerAsync(_pod, "app", ["echo"], CancellationToken.None);
+        var error = await Assert.ThrowsAsync<StreamingRequestException>(() => Streaming().RunInContainerAsync(_pod, "app", ["false"], CancellationToken.None));
 
         Assert.Equal("out\nerr\n", System.Text.Encoding.UTF8.GetString(output));
         Assert.Equal("command 'false' exited with 1: bad\n", error.Message);
