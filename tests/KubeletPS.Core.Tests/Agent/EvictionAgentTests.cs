@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Agent;
+using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Core.Stats;
 using KubeletPS.Core.Tests.Support;
@@ -12,6 +13,7 @@ namespace KubeletPS.Core.Tests.Agent;
 /// The eviction manager in the full agent on the private containerd: a hard memory.available threshold set just
 /// under what the node has free evicts a BestEffort memory hog and spares a Guaranteed pod; the node then reports
 /// MemoryPressure, the test API server's node lifecycle controller taints it, and a new BestEffort pod is refused.
+/// An evicted pod the API still lists (Failed/Evicted) loses its containers, sandbox and directory to container GC.
 /// </summary>
 [Collection(KubeletAgentCollection.Name)]
 public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
@@ -101,6 +103,54 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
             Assert.Equal(("Evicted", "The node had condition: [MemoryPressure]. "),
                 ((string?)Status("late-best-effort")!["reason"], (string?)Status("late-best-effort")!["message"]));
             await TestApiClients.WaitUntilAsync(() => Phase("late-burstable") == "Running", "the Burstable pod runs", 60);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
+        {
+            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(60))}", e);
+        }
+        finally
+        {
+            await StopAsync(agent);
+        }
+    }
+
+    [Fact]
+    public async Task An_evicted_pod_the_API_still_lists_loses_its_containers_sandbox_and_directory_and_keeps_its_Failed_Evicted_status()
+    {
+        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
+        _server.WriteNodeKubeconfig(kubeconfig, Node);
+        var config = Path.Combine(_dir, "config.yaml");
+        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\n");
+        var agent = await StartAsync(kubeconfig, config);
+        try
+        {
+            var pod = Pod("filler", "dd if=/dev/zero of=/scratch/fill bs=1024 count=2048 && sleep 3600");
+            pod["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"scratch","mountPath":"/scratch"}]""");
+            pod["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"scratch","emptyDir":{"sizeLimit":"1Mi"}}]""");
+            _server.Store.Create("pods", pod);
+            await TestApiClients.WaitUntilAsync(() => Phase("filler") == "Failed", "the pod is evicted", 120);
+            var uid = (string)_server.Store.Get("pods", "default", "filler")!["metadata"]!["uid"]!;
+            var podDir = Path.Combine(_dir, "root", "pods", uid);
+            await using var runtime = fixture.Containerd.CreateClient();
+            async Task<int> LeftoversAsync() =>
+                (await runtime.ListContainersAsync()).Count(c => c.Labels.GetValueOrDefault(KubeletLabels.PodUid) == uid)
+                + (await runtime.ListPodSandboxesAsync()).Count(s => s.Uid == uid);
+            Assert.True(await LeftoversAsync() > 0, "the evicted pod's dead container and sandbox are in the runtime right after the eviction");
+
+            // The periodic container GC (every minute, as kubelet's) removes them, and the pod directory with its emptyDir.
+            await TestApiClients.WaitUntilAsync(async () => await LeftoversAsync() == 0 && !Directory.Exists(podDir),
+                "the evicted pod's containers, sandbox and pod directory are removed", 180);
+
+            var apiPod = _server.Store.Get("pods", "default", "filler");
+            Assert.NotNull(apiPod);
+            var status = apiPod["status"]!;
+            output.WriteLine(status.ToJsonString());
+            Assert.Equal(("Failed", "Evicted", "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". "),
+                ((string?)status["phase"], (string?)status["reason"], (string?)status["message"]));
+            var container = status["containerStatuses"]![0]!;
+            Assert.NotNull(container["state"]!["terminated"]);
+            Assert.StartsWith("containerd://", (string?)container["containerID"]);
+            Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget");
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
         {
