@@ -93,6 +93,9 @@ public sealed class EvictionManager : INodePressure
     /// <summary>Where the Evicted pod events and the node's EvictionThresholdMet events go.</summary>
     public IEventRecorder Events { get; init; } = NullEventRecorder.Instance;
 
+    /// <summary>Where evictions (kubelet_evictions) and the age of the stats they were decided on are observed; none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
+
     /// <summary>The node the EvictionThresholdMet events are about; none without it.</summary>
     public string? NodeName { get; init; }
 
@@ -188,7 +191,9 @@ public sealed class EvictionManager : INodePressure
             var evicted = new List<V1Pod>();
             foreach (var request in localStorage.Check(activePods))
             {
-                if (Evict(request.Pod, ImmediateEvictionGracePeriodSeconds, request.Message, evictor)) evicted.Add(request.Pod);
+                if (!Evict(request.Pod, ImmediateEvictionGracePeriodSeconds, request.Message, evictor)) continue;
+                Metrics?.Evictions.Inc(request.Signal);
+                evicted.Add(request.Pod);
             }
             if (evicted.Count > 0) return evicted;
         }
@@ -209,13 +214,22 @@ public sealed class EvictionManager : INodePressure
             _log.Warning("eviction manager: eviction thresholds have been met, but no pods are active to evict");
             return [];
         }
+        // Kubelet records how old the figures behind each met threshold are, before ranking on them.
+        var now = _time.GetUtcNow();
+        foreach (var threshold in thresholds)
+        {
+            if (observations.Signals.TryGetValue(threshold.Signal, out var observed) && observed.Time != default)
+                Metrics?.EvictionStatsAge.Observe(now - observed.Time, threshold.Signal);
+        }
         var ranked = EvictionRanking.Rank(toReclaim.Signal, _dedicatedImageFs == true, activePods, observations.Pods);
         _log.Info($"eviction manager: must evict pod(s) to reclaim {resource}; ranked: {string.Join(", ", ranked.Select(p => p.Namespace() + "/" + p.Name()))}");
         foreach (var pod in ranked)
         {
             var grace = toReclaim.IsHard ? ImmediateEvictionGracePeriodSeconds : _config.MaxPodGracePeriodSeconds;
             var message = EvictionRanking.Message(resource, pod, observations, thresholds);
-            if (Evict(pod, grace, message, evictor)) return [pod];
+            if (!Evict(pod, grace, message, evictor)) continue;
+            Metrics?.Evictions.Inc(toReclaim.Signal);
+            return [pod];
         }
         _log.Info("eviction manager: unable to evict any pods from the node");
         return [];
