@@ -13,7 +13,8 @@ namespace KubeletPS.Core.Tests.Agent;
 /// The eviction manager in the full agent on the private containerd: a hard memory.available threshold set just
 /// under what the node has free evicts a BestEffort memory hog and spares a Guaranteed pod; the node then reports
 /// MemoryPressure, the test API server's node lifecycle controller taints it, and a new BestEffort pod is refused.
-/// An evicted pod the API still lists (Failed/Evicted) loses its containers, sandbox and directory to container GC.
+/// An evicted pod the API still lists (Failed/Evicted) loses its containers, sandbox and directory to container GC;
+/// a container writing past its ephemeral-storage limit is evicted with kubelet's message.
 /// </summary>
 [Collection(KubeletAgentCollection.Name)]
 public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
@@ -117,12 +118,7 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
     [Fact]
     public async Task An_evicted_pod_the_API_still_lists_loses_its_containers_sandbox_and_directory_and_keeps_its_Failed_Evicted_status()
     {
-        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
-        _server.WriteNodeKubeconfig(kubeconfig, Node);
-        var config = Path.Combine(_dir, "config.yaml");
-        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\n");
-        var agent = await StartAsync(kubeconfig, config);
-        try
+        await WithDefaultAgentAsync(async () =>
         {
             var pod = Pod("filler", "dd if=/dev/zero of=/scratch/fill bs=1024 count=2048 && sleep 3600");
             pod["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"scratch","mountPath":"/scratch"}]""");
@@ -151,6 +147,44 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
             Assert.NotNull(container["state"]!["terminated"]);
             Assert.StartsWith("containerd://", (string?)container["containerID"]);
             Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget");
+        });
+    }
+
+    [Fact]
+    public async Task A_container_writing_past_its_ephemeral_storage_limit_is_evicted_with_kubelets_message()
+    {
+        await WithDefaultAgentAsync(async () =>
+        {
+            // 4 MiB into the writable layer of a container limited to 1Mi; the pod's sum (65Mi) is not reached, so
+            // kubelet's container check (not the pod check) evicts it.
+            var pod = Pod("writer", "dd if=/dev/zero of=/tmp/fill bs=1024 count=4096 && sleep 3600", """{"limits":{"ephemeral-storage":"1Mi"}}""");
+            pod["spec"]!["containers"]!.AsArray().Add(JsonNode.Parse("""
+                {"name":"idle","image":"kubeletps.local/busybox:latest","imagePullPolicy":"IfNotPresent","command":["sleep","3600"],
+                 "resources":{"limits":{"ephemeral-storage":"64Mi"}}}
+                """));
+            _server.Store.Create("pods", pod);
+            await TestApiClients.WaitUntilAsync(() => Phase("writer") == "Failed", "the pod is evicted", 180);
+            var status = Status("writer")!;
+            output.WriteLine(status.ToJsonString());
+            Assert.Equal(("Evicted", "Container main exceeded its local ephemeral storage limit \"1Mi\". "), ((string?)status["reason"], (string?)status["message"]));
+            Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget" && (string?)c["reason"] == "TerminationByKubelet");
+            await TestApiClients.WaitUntilAsync(() => _server.Store.List("events", "default").Any(e =>
+                (string?)e["reason"] == "Evicted" && (string?)e["involvedObject"]?["name"] == "writer" && (string?)e["message"] == (string?)status["message"]),
+                "the Evicted event is recorded", 30);
+        });
+    }
+
+    /// <summary>Runs <paramref name="body"/> against the full agent with kubelet's default configuration; a timeout shows the agent's log.</summary>
+    private async Task WithDefaultAgentAsync(Func<Task> body)
+    {
+        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
+        _server.WriteNodeKubeconfig(kubeconfig, Node);
+        var config = Path.Combine(_dir, "config.yaml");
+        File.WriteAllText(config, "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\n");
+        var agent = await StartAsync(kubeconfig, config);
+        try
+        {
+            await body();
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
         {

@@ -17,6 +17,9 @@ public sealed record EvictionConfig
     /// <summary>evictionMaxPodGracePeriod: the grace period of a pod evicted for a soft threshold.</summary>
     public long MaxPodGracePeriodSeconds { get; init; }
 
+    /// <summary>localStorageCapacityIsolation: whether the local storage limits (emptyDir sizeLimit, ephemeral-storage limits) evict.</summary>
+    public bool LocalStorageCapacityIsolation { get; init; } = true;
+
     /// <summary>Kubelet's housekeeping interval for the eviction manager.</summary>
     public TimeSpan MonitoringInterval { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -26,6 +29,7 @@ public sealed record EvictionConfig
         Thresholds = EvictionThresholdParser.Parse(configuration, path),
         PressureTransitionPeriod = configuration.EvictionPressureTransitionPeriod,
         MaxPodGracePeriodSeconds = configuration.EvictionMaxPodGracePeriod,
+        LocalStorageCapacityIsolation = configuration.LocalStorageCapacityIsolation != false,
     };
 }
 
@@ -178,18 +182,28 @@ public sealed class EvictionManager : INodePressure
     {
         var thresholds = _config.Thresholds;
         var observations = EvictionObservations.Empty;
-        if (thresholds.Count > 0)
+        // Pod stats are read for the thresholds, and for a pod with an ephemeral-storage limit to check.
+        var ephemeralLimits = _config.LocalStorageCapacityIsolation && activePods.Any(EphemeralStorageLimits.HasLimit);
+        if (_signals is not null && (thresholds.Count > 0 || ephemeralLimits))
         {
-            _dedicatedImageFs ??= await _signals!.HasDedicatedImageFsAsync(cancellationToken).ConfigureAwait(false);
-            observations = await _signals!.ObserveAsync(cancellationToken).ConfigureAwait(false);
-            thresholds = Evaluate(observations);
+            _dedicatedImageFs ??= await _signals.HasDedicatedImageFsAsync(cancellationToken).ConfigureAwait(false);
+            observations = await _signals.ObserveAsync(cancellationToken).ConfigureAwait(false);
+            if (thresholds.Count > 0) thresholds = Evaluate(observations);
         }
 
-        // Local storage limits are checked every round, before the thresholds (localStorageEviction).
-        if (localStorage is not null)
+        // Local storage limits are checked every round, before the thresholds (localStorageEviction): emptyDir
+        // sizeLimits, then the pod's and its containers' ephemeral-storage limits over the stats provider's figures.
+        if (_config.LocalStorageCapacityIsolation)
         {
+            var requests = localStorage?.Check(activePods).ToList() ?? [];
+            foreach (var pod in activePods)
+            {
+                if (pod.Status?.Phase is "Succeeded" or "Failed" || EmptyDirLimits.IsCriticalPod(pod) || requests.Any(r => r.Pod == pod)) continue;
+                if (observations.Pods.TryGetValue(pod.Metadata.Uid, out var stats) && EphemeralStorageLimits.Check(pod, stats, _dedicatedImageFs == true) is { } request)
+                    requests.Add(request);
+            }
             var evicted = new List<V1Pod>();
-            foreach (var request in localStorage.Check(activePods))
+            foreach (var request in requests)
             {
                 if (!Evict(request.Pod, ImmediateEvictionGracePeriodSeconds, request.Message, evictor)) continue;
                 Metrics?.Evictions.Inc(request.Signal);
