@@ -71,6 +71,12 @@ Describe 'Get-KubeletPod' {
             $view.FormatViewDefinition[0].Control.Headers.Label | Should -Be @('NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP')
         }
 
+        It 'has a list view that shows the QoS class' {
+            $list = (Get-FormatData -TypeName KubeletPS.Output.KubeletPodInfo).FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.ListControl] }
+            $list | Should -Not -BeNullOrEmpty
+            $list.Control.Entries[0].Items.DisplayEntry.Value | Should -Contain 'QosClass'
+        }
+
         It 'has a table view for containers' {
             Get-FormatData -TypeName KubeletPS.Output.KubeletContainerInfo | Should -Not -BeNullOrEmpty
         }
@@ -106,6 +112,9 @@ spec:
     image: kubeletps.local/busybox:latest
     imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo hello from sidecar; sleep 3600']
+    resources:
+      requests:
+        memory: 16Mi
 '@
             $root = $containerd.Root
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
@@ -125,6 +134,11 @@ spec:
             $pod.Ready | Should -Be '2/2'
             $pod.IP | Should -Not -BeNullOrEmpty
             $pod.Age | Should -BeGreaterThan ([timespan]::Zero)
+        }
+
+        It 'shows the QoS class the agent reported (a request without a limit: Burstable), in its list view too' {
+            $pod.QosClass | Should -Be 'Burstable'
+            ($pod | Format-List | Out-String) | Should -Match 'QosClass\s*:\s*Burstable'
         }
 
         It 'prints a kubectl-like table' {

@@ -108,6 +108,7 @@ public sealed class KubeletAgent : IAsyncDisposable
         {
             Events = events,
             NodeName = options.NodeName,
+            Metrics = _metrics,
         };
         var heartbeat = new NodeHeartbeat(_context.Client, _context.Identity, options, runtimeHealth, _request.Time, _log, eviction);
         heartbeat.OnRegistrationRetry = (attempt, _, reason) => onRetry?.Invoke(attempt, reason);

@@ -1,4 +1,5 @@
 using KubeletPS.Core.NodeValidation;
+using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.Gc;
 using KubeletPS.Core.Runtime;
@@ -86,15 +87,25 @@ public sealed partial class PodSyncAgent
         if (report.SandboxImage is { } image) _log.Debug($"image GC keeps the runtime's sandbox image {image}.");
     }
 
-    /// <summary>Kubelet's pod workers as the container collector's podStateProvider.</summary>
+    /// <summary>The container collector's view of the pods (kubelet's podStateProvider); also read by tests.</summary>
+    internal IPodStateProvider PodStates => ContainerGc.Pods;
+
+    /// <summary>Evicts a pod as the eviction manager does (its worker kills it and reports it Failed/Evicted); for tests.</summary>
+    internal bool EvictPod(string uid, string message) => _workers.EvictPod(uid, EmptyDirLimits.Reason, message);
+
+    /// <summary>
+    /// Kubelet's pod workers as the container collector's podStateProvider: a pod with a worker by its worker's
+    /// state (evicted and terminated: everything of it may go; terminated: its runtime objects may go), a pod
+    /// without one once no source wants it. Nothing before every source has reported.
+    /// </summary>
     private sealed class AgentPodStates(PodSyncAgent agent) : IPodStateProvider
     {
         public bool AllSourcesReady => agent._config.AllSourcesSeen;
 
         public bool ShouldPodContentBeRemoved(string podUid) =>
-            AllSourcesReady && !agent.Desired.ContainsKey(podUid) && !agent._workers.IsKnown(podUid);
+            AllSourcesReady && (agent._workers.ShouldPodContentBeRemoved(podUid) ?? !agent.Desired.ContainsKey(podUid));
 
         public bool ShouldPodRuntimeBeRemoved(string podUid) =>
-            ShouldPodContentBeRemoved(podUid) || agent._workers.Pods.Any(p => p.Metadata.Uid == podUid && p.Status?.Phase is "Succeeded" or "Failed");
+            AllSourcesReady && (agent._workers.IsTerminated(podUid) ?? !agent.Desired.ContainsKey(podUid));
     }
 }

@@ -110,7 +110,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         _emptyDirLimits = new EmptyDirLimits(volumes, _log);
         _events = events;
         // Without a manager from the full agent (no thresholds, no stats provider): emptyDir limits only.
-        _eviction = options.Eviction ?? new EvictionManager(new EvictionConfig { MonitoringInterval = options.EvictionMonitoringPeriod }, null, time, _log) { Events = events };
+        _eviction = options.Eviction ?? new EvictionManager(new EvictionConfig { MonitoringInterval = options.EvictionMonitoringPeriod }, null, time, _log) { Events = events, Metrics = options.Metrics };
         var manager = new KubeGenericRuntimeManager(_runtime, specs, volumes,
             new ImageManager(imageService, _log, options.ImagePullProgress, time,
                 new ImagePuller(imageService, options.SerializeImagePulls, options.MaxParallelImagePulls, options.RegistryPullQps, options.RegistryBurst, time),
@@ -136,7 +136,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
         _probes.ResultChanged += workers.Signal;
         _pleg.PodEvent += workers.Signal;
         _pleg.Relisted += Housekeeping;
-        ImageGc = new ImageGcManager(_runtime, imageService, options.ImageGc, _log, time) { Events = events, NodeName = options.NodeName, SandboxImage = options.SandboxImage };
+        ImageGc = new ImageGcManager(_runtime, imageService, options.ImageGc, _log, time) { Events = events, NodeName = options.NodeName, SandboxImage = options.SandboxImage, Metrics = options.Metrics };
         ContainerGc = new ContainerGc(_runtime, new AgentPodStates(this), options.ContainerGc, _log, time) { PodLogsDirectory = options.PodLogsDirectory, RootDirectory = options.RootDirectory };
         if (options.ContainerLogRotation is { } rotation) _logRotation = new ContainerLogManager(_runtime, rotation, _log, time);
     }

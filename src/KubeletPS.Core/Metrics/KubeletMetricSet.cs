@@ -29,6 +29,11 @@ public sealed class KubeletMetricSet
             "[ALPHA] Interval in seconds between relisting in PLEG.", Histogram.DefaultBuckets));
         StartedPods = Registry.Register(new Counter("kubelet_started_pods_total", "[ALPHA] Cumulative number of pods started"));
         StartedPodsErrors = Registry.Register(new Counter("kubelet_started_pods_errors_total", "[ALPHA] Cumulative number of errors when starting pods"));
+        Evictions = Registry.Register(new Counter("kubelet_evictions", "[ALPHA] Cumulative number of pod evictions by eviction signal", "eviction_signal"));
+        EvictionStatsAge = Registry.Register(new Histogram("kubelet_eviction_stats_age_seconds",
+            "[ALPHA] Time between when stats are collected, and when pod is evicted based on those stats by eviction signal", Histogram.DefaultBuckets, "eviction_signal"));
+        ImageGarbageCollected = Registry.Register(new Counter("kubelet_image_garbage_collected_total",
+            "[ALPHA] Total number of images garbage collected by the kubelet, whether through disk usage or image age.", "reason"));
         ProbeTotal = Probes.Register(new Counter("prober_probe_total",
             "[ALPHA] Cumulative number of a liveness, readiness or startup probe for a container by result.", "probe_type", "result", "container", "pod", "namespace", "pod_uid"));
         ProbeDuration = Probes.Register(new Histogram("prober_probe_duration_seconds",
@@ -57,4 +62,13 @@ public sealed class KubeletMetricSet
 
     /// <summary>RunPodSandbox calls that failed.</summary>
     public Counter StartedPodsErrors { get; }
+
+    /// <summary>Pods the eviction manager evicted, by the signal (a threshold's, or a local storage limit's such as emptydirfs.limit).</summary>
+    public Counter Evictions { get; }
+
+    /// <summary>Before a threshold eviction, for each threshold met: how old the signal's observation is.</summary>
+    public Histogram EvictionStatsAge { get; }
+
+    /// <summary>Images image GC removed, by reason: age (unused past imageMaximumGCAge) or space (to get under the high threshold, or for disk pressure).</summary>
+    public Counter ImageGarbageCollected { get; }
 }

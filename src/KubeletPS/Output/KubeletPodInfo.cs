@@ -30,6 +30,7 @@ public sealed class KubeletPodInfo
         SandboxState = pod.SandboxState?.ToString();
         HasAgentStatus = pod.HasAgentStatus;
         Conditions = pod.Conditions.Select(c => new KubeletPodCondition(c)).ToArray();
+        QosClass = pod.QosClass;
     }
 
     public string Name { get; }
@@ -62,6 +63,9 @@ public sealed class KubeletPodInfo
 
     /// <summary>Ready or NotReady; empty when the sandbox is gone.</summary>
     public string? SandboxState { get; }
+
+    /// <summary>Guaranteed, Burstable or BestEffort (status.qosClass, as kubelet sets it); null when the agent's status file is missing.</summary>
+    public string? QosClass { get; }
 
     /// <summary>True when phase, readiness and conditions come from the agent's status file; false when derived from the runtime alone.</summary>
     public bool HasAgentStatus { get; }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Core.Stats;
 using KubeletPS.Core.Tests.Support;
@@ -85,5 +86,64 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
                 ((string?)Status("late-best-effort")!["reason"], (string?)Status("late-best-effort")!["message"]));
             await TestApiClients.WaitUntilAsync(() => Phase("late-burstable") == "Running", "the Burstable pod runs", 60);
         }, config, waitForNode: false);
+    }
+
+    [Fact]
+    public async Task An_evicted_pod_the_API_still_lists_loses_its_containers_sandbox_and_directory_and_keeps_its_Failed_Evicted_status()
+    {
+        await _h.RunAgentAsync(fixture.Containerd, async () =>
+        {
+            var pod = Pod("filler", "dd if=/dev/zero of=/scratch/fill bs=1024 count=2048 && sleep 3600");
+            pod["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"scratch","mountPath":"/scratch"}]""");
+            pod["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"scratch","emptyDir":{"sizeLimit":"1Mi"}}]""");
+            _h.Server.Store.Create("pods", pod);
+            await TestApiClients.WaitUntilAsync(() => Phase("filler") == "Failed", "the pod is evicted", 120);
+            var uid = (string)_h.Server.Store.Get("pods", "default", "filler")!["metadata"]!["uid"]!;
+            var podDir = Path.Combine(_h.Root, "pods", uid);
+            await using var runtime = fixture.Containerd.CreateClient();
+            async Task<int> LeftoversAsync() =>
+                (await runtime.ListContainersAsync()).Count(c => c.Labels.GetValueOrDefault(KubeletLabels.PodUid) == uid)
+                + (await runtime.ListPodSandboxesAsync()).Count(s => s.Uid == uid);
+            Assert.True(await LeftoversAsync() > 0, "the evicted pod's dead container and sandbox are in the runtime right after the eviction");
+
+            // The periodic container GC (every minute, as kubelet's) removes them, and the pod directory with its emptyDir.
+            await TestApiClients.WaitUntilAsync(async () => await LeftoversAsync() == 0 && !Directory.Exists(podDir),
+                "the evicted pod's containers, sandbox and pod directory are removed", 180);
+
+            var apiPod = _h.Server.Store.Get("pods", "default", "filler");
+            Assert.NotNull(apiPod);
+            var status = apiPod["status"]!;
+            output.WriteLine(status.ToJsonString());
+            Assert.Equal(("Failed", "Evicted", "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\". "),
+                ((string?)status["phase"], (string?)status["reason"], (string?)status["message"]));
+            var container = status["containerStatuses"]![0]!;
+            Assert.NotNull(container["state"]!["terminated"]);
+            Assert.StartsWith("containerd://", (string?)container["containerID"]);
+            Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget");
+        });
+    }
+
+    [Fact]
+    public async Task A_container_writing_past_its_ephemeral_storage_limit_is_evicted_with_kubelets_message()
+    {
+        await _h.RunAgentAsync(fixture.Containerd, async () =>
+        {
+            // 4 MiB into the writable layer of a container limited to 1Mi; the pod's sum (65Mi) is not reached, so
+            // kubelet's container check (not the pod check) evicts it.
+            var pod = Pod("writer", "dd if=/dev/zero of=/tmp/fill bs=1024 count=4096 && sleep 3600", """{"limits":{"ephemeral-storage":"1Mi"}}""");
+            pod["spec"]!["containers"]!.AsArray().Add(JsonNode.Parse("""
+                {"name":"idle","image":"kubeletps.local/busybox:latest","imagePullPolicy":"IfNotPresent","command":["sleep","3600"],
+                 "resources":{"limits":{"ephemeral-storage":"64Mi"}}}
+                """));
+            _h.Server.Store.Create("pods", pod);
+            await TestApiClients.WaitUntilAsync(() => Phase("writer") == "Failed", "the pod is evicted", 180);
+            var status = Status("writer")!;
+            output.WriteLine(status.ToJsonString());
+            Assert.Equal(("Evicted", "Container main exceeded its local ephemeral storage limit \"1Mi\". "), ((string?)status["reason"], (string?)status["message"]));
+            Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget" && (string?)c["reason"] == "TerminationByKubelet");
+            await TestApiClients.WaitUntilAsync(() => _h.Server.Store.List("events", "default").Any(e =>
+                (string?)e["reason"] == "Evicted" && (string?)e["involvedObject"]?["name"] == "writer" && (string?)e["message"] == (string?)status["message"]),
+                "the Evicted event is recorded", 30);
+        });
     }
 }

@@ -4,8 +4,8 @@ using KubeletPS.Core.Pods.Volumes;
 
 namespace KubeletPS.Core.Pods.Eviction;
 
-/// <summary>A pod to evict, and what its status and Evicted event say.</summary>
-public sealed record PodEvictionRequest(V1Pod Pod, string Reason, string Message);
+/// <summary>A pod to evict, what its status and Evicted event say, and the local storage signal it is evicted for (kubelet_evictions' eviction_signal).</summary>
+public sealed record PodEvictionRequest(V1Pod Pod, string Reason, string Message, string Signal = EvictionSignals.EmptyDirFsLimit);
 
 /// <summary>
 /// The eviction manager's local storage check for emptyDir volumes (pkg/kubelet/eviction

@@ -17,6 +17,9 @@ public sealed record EvictionConfig
     /// <summary>evictionMaxPodGracePeriod: the grace period of a pod evicted for a soft threshold.</summary>
     public long MaxPodGracePeriodSeconds { get; init; }
 
+    /// <summary>localStorageCapacityIsolation: whether the local storage limits (emptyDir sizeLimit, ephemeral-storage limits) evict.</summary>
+    public bool LocalStorageCapacityIsolation { get; init; } = true;
+
     /// <summary>Kubelet's housekeeping interval for the eviction manager.</summary>
     public TimeSpan MonitoringInterval { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -26,6 +29,7 @@ public sealed record EvictionConfig
         Thresholds = EvictionThresholdParser.Parse(configuration, path),
         PressureTransitionPeriod = configuration.EvictionPressureTransitionPeriod,
         MaxPodGracePeriodSeconds = configuration.EvictionMaxPodGracePeriod,
+        LocalStorageCapacityIsolation = configuration.LocalStorageCapacityIsolation != false,
     };
 }
 
@@ -92,6 +96,9 @@ public sealed class EvictionManager : INodePressure
 
     /// <summary>Where the Evicted pod events and the node's EvictionThresholdMet events go.</summary>
     public IEventRecorder Events { get; init; } = NullEventRecorder.Instance;
+
+    /// <summary>Where evictions (kubelet_evictions) and the age of the stats they were decided on are observed; none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
 
     /// <summary>The node the EvictionThresholdMet events are about; none without it.</summary>
     public string? NodeName { get; init; }
@@ -175,24 +182,36 @@ public sealed class EvictionManager : INodePressure
     {
         var thresholds = _config.Thresholds;
         var observations = EvictionObservations.Empty;
-        if (thresholds.Count > 0)
+        // Pod stats are read for the thresholds, and for a pod with an ephemeral-storage limit to check.
+        var ephemeralLimits = _config.LocalStorageCapacityIsolation && activePods.Any(EphemeralStorageLimits.HasLimit);
+        if (_signals is not null && (thresholds.Count > 0 || ephemeralLimits))
         {
-            _dedicatedImageFs ??= await _signals!.HasDedicatedImageFsAsync(cancellationToken).ConfigureAwait(false);
-            observations = await _signals!.ObserveAsync(cancellationToken).ConfigureAwait(false);
+            _dedicatedImageFs ??= await _signals.HasDedicatedImageFsAsync(cancellationToken).ConfigureAwait(false);
+            observations = await _signals.ObserveAsync(cancellationToken).ConfigureAwait(false);
             // Cached figures (up to one interval old) that meet a threshold, or a threshold met before, are measured
             // anew before anything is decided on them.
             if (_signals.ServesCachedObservations && (ThresholdsMet.Count > 0 || ThresholdEvaluation.Met(thresholds, observations.Signals, enforceMinReclaim: false).Count > 0))
                 observations = await _signals.ObserveFreshAsync(cancellationToken).ConfigureAwait(false);
-            thresholds = Evaluate(observations);
+            if (thresholds.Count > 0) thresholds = Evaluate(observations);
         }
 
-        // Local storage limits are checked every round, before the thresholds (localStorageEviction).
-        if (localStorage is not null)
+        // Local storage limits are checked every round, before the thresholds (localStorageEviction): emptyDir
+        // sizeLimits, then the pod's and its containers' ephemeral-storage limits over the stats provider's figures.
+        if (_config.LocalStorageCapacityIsolation)
         {
-            var evicted = new List<V1Pod>();
-            foreach (var request in localStorage.Check(activePods))
+            var requests = localStorage?.Check(activePods).ToList() ?? [];
+            foreach (var pod in activePods)
             {
-                if (Evict(request.Pod, ImmediateEvictionGracePeriodSeconds, request.Message, evictor)) evicted.Add(request.Pod);
+                if (pod.Status?.Phase is "Succeeded" or "Failed" || EmptyDirLimits.IsCriticalPod(pod) || requests.Any(r => r.Pod == pod)) continue;
+                if (observations.Pods.TryGetValue(pod.Metadata.Uid, out var stats) && EphemeralStorageLimits.Check(pod, stats, _dedicatedImageFs == true) is { } request)
+                    requests.Add(request);
+            }
+            var evicted = new List<V1Pod>();
+            foreach (var request in requests)
+            {
+                if (!Evict(request.Pod, ImmediateEvictionGracePeriodSeconds, request.Message, evictor)) continue;
+                Metrics?.Evictions.Inc(request.Signal);
+                evicted.Add(request.Pod);
             }
             if (evicted.Count > 0) return evicted;
         }
@@ -213,13 +232,22 @@ public sealed class EvictionManager : INodePressure
             _log.Warning("eviction manager: eviction thresholds have been met, but no pods are active to evict");
             return [];
         }
+        // Kubelet records how old the figures behind each met threshold are, before ranking on them.
+        var now = _time.GetUtcNow();
+        foreach (var threshold in thresholds)
+        {
+            if (observations.Signals.TryGetValue(threshold.Signal, out var observed) && observed.Time != default)
+                Metrics?.EvictionStatsAge.Observe(now - observed.Time, threshold.Signal);
+        }
         var ranked = EvictionRanking.Rank(toReclaim.Signal, _dedicatedImageFs == true, activePods, observations.Pods);
         _log.Info($"eviction manager: must evict pod(s) to reclaim {resource}; ranked: {string.Join(", ", ranked.Select(p => p.Namespace() + "/" + p.Name()))}");
         foreach (var pod in ranked)
         {
             var grace = toReclaim.IsHard ? ImmediateEvictionGracePeriodSeconds : _config.MaxPodGracePeriodSeconds;
             var message = EvictionRanking.Message(resource, pod, observations, thresholds);
-            if (Evict(pod, grace, message, evictor)) return [pod];
+            if (!Evict(pod, grace, message, evictor)) continue;
+            Metrics?.Evictions.Inc(toReclaim.Signal);
+            return [pod];
         }
         _log.Info("eviction manager: unable to evict any pods from the node");
         return [];

@@ -14,6 +14,11 @@ public static class EvictionSignals
     public const string ImageFsInodesFree = "imagefs.inodesFree";
     public const string PidAvailable = "pid.available";
 
+    /// <summary>Kubelet's signals of the local storage limits (eviction_manager.go), the eviction_signal of their evictions.</summary>
+    public const string EphemeralContainerFsLimit = "ephemeralcontainerfs.limit";
+    public const string EphemeralPodFsLimit = "ephemeralpodfs.limit";
+    public const string EmptyDirFsLimit = "emptydirfs.limit";
+
     public const string MemoryPressure = "MemoryPressure";
     public const string DiskPressure = "DiskPressure";
     public const string PidPressure = "PIDPressure";

@@ -34,6 +34,9 @@ public sealed class ContainerGc : IContainerGarbageCollector
 
     public ContainerGcPolicy Policy { get; }
 
+    /// <summary>Which pods' containers, sandboxes and directories may go.</summary>
+    public IPodStateProvider Pods => _pods;
+
     /// <summary>The node's podLogsDir (kubelet's /var/log/pods); null leaves log directories alone.</summary>
     public string? PodLogsDirectory { get; init; }
 

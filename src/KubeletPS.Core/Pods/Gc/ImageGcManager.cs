@@ -80,6 +80,13 @@ public sealed class ImageGcManager : IImageGarbageCollector
 
     public string NodeName { get; init; } = "";
 
+    /// <summary>Where removed images are counted (kubelet_image_garbage_collected_total by reason); none when null.</summary>
+    public Metrics.KubeletMetricSet? Metrics { get; init; }
+
+    /// <summary>Kubelet's ImageGarbageCollectedTotalReasonAge and ImageGarbageCollectedTotalReasonSpace.</summary>
+    public const string ReasonAge = "age";
+    public const string ReasonSpace = "space";
+
     /// <summary>The capacity and free space of the file system at the image file system's mount point (statfs by default).</summary>
     public Func<string, ImageFsCapacity?> MeasureFilesystem { get; init; } = StatFilesystem;
 
@@ -206,7 +213,7 @@ public sealed class ImageGcManager : IImageGarbageCollector
             if (freeTime - image.Record.LastUsed > Policy.MaxAge)
             {
                 var since = image.Record.LastUsed == DateTimeOffset.MinValue ? "never used" : $"unused for {Configuration.GoDuration.Format(freeTime - image.Record.LastUsed)}";
-                removals.Add(await FreeImageAsync(image.Id, image.Record, $"{since}, over imageMaximumGCAge {Configuration.GoDuration.Format(Policy.MaxAge)}", mode, ct).ConfigureAwait(false));
+                removals.Add(await FreeImageAsync(image.Id, image.Record, $"{since}, over imageMaximumGCAge {Configuration.GoDuration.Format(Policy.MaxAge)}", ReasonAge, mode, ct).ConfigureAwait(false));
             }
             else remaining.Add(image);
         }
@@ -221,7 +228,7 @@ public sealed class ImageGcManager : IImageGarbageCollector
             // Used during this pass (after freeTime) or detected too recently: it may be about to be used.
             if (record.LastUsed >= freeTime) continue;
             if (freeTime - record.FirstDetected < Policy.MinAge) continue;
-            var removal = await FreeImageAsync(id, record, bytesToFree == long.MaxValue ? "unused (delete unused images)" : "unused, least recently used first, to free space", mode, ct).ConfigureAwait(false);
+            var removal = await FreeImageAsync(id, record, bytesToFree == long.MaxValue ? "unused (delete unused images)" : "unused, least recently used first, to free space", ReasonSpace, mode, ct).ConfigureAwait(false);
             removals.Add(removal);
             if (removal.Error is not null) continue;
             freed += removal.SizeBytes;
@@ -230,7 +237,7 @@ public sealed class ImageGcManager : IImageGarbageCollector
         return freed;
     }
 
-    private async Task<GcRemoval> FreeImageAsync(string id, ImageRecord record, string reason, GcMode mode, CancellationToken ct)
+    private async Task<GcRemoval> FreeImageAsync(string id, ImageRecord record, string reason, string metricReason, GcMode mode, CancellationToken ct)
     {
         if (mode == GcMode.DryRun) return new GcRemoval(GcObjectKind.Image, id, record.Name, "", reason, record.Size, false);
         _log.Info($"image GC: removing image {id} ({record.Name}) to free {record.Size} bytes: {reason}.");
@@ -243,6 +250,7 @@ public sealed class ImageGcManager : IImageGarbageCollector
             return new GcRemoval(GcObjectKind.Image, id, record.Name, "", reason, record.Size, false, e.Message);
         }
         _records.Remove(id);
+        Metrics?.ImageGarbageCollected.Inc(metricReason);
         return new GcRemoval(GcObjectKind.Image, id, record.Name, "", reason, record.Size, true);
     }
 

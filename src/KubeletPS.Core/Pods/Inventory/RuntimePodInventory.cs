@@ -222,7 +222,8 @@ public sealed class RuntimePodInventory
         if (string.IsNullOrEmpty(ip)) ip = agentPod?.Status?.PodIP;
         var podStatus = DisplayStatus(phase, agentPod?.Status?.Reason, result, conditions, agentPod is not null);
         return new RuntimePod(name, ns, uid, phase, podStatus, string.IsNullOrEmpty(ip) ? null : ip, latest?.Id, sandboxState,
-            latest?.Attempt ?? 0, createdAt, agentPod is not null, result, conditions);
+            latest?.Attempt ?? 0, createdAt, agentPod is not null, result, conditions,
+            agentPod?.Status?.QosClass is { Length: > 0 } qos ? qos : agentPod?.Spec is null ? null : PodRuntimeSpecs.QosClass(agentPod));
     }
 
     private static RuntimePodContainer ToContainer(string name, ContainerInfo listed, ContainerStatusInfo? status, bool isInit,

@@ -41,7 +41,8 @@ public sealed record RuntimePodContainer(
 /// A pod on this node as the runtime shows it: its latest sandbox and the latest attempt of
 /// each container, joined by kubelet's io.kubernetes.pod.uid label, with the phase and
 /// conditions the agent last wrote (<see cref="HasAgentStatus"/>) or, without that, derived
-/// from the containers' states (see <see cref="Inventory.RuntimePodInventory"/>).
+/// from the containers' states (see <see cref="Inventory.RuntimePodInventory"/>). The QoS class is the one the
+/// agent reported (status.qosClass), or computed from the spec in its status file; null from the runtime alone.
 /// </summary>
 public sealed record RuntimePod(
     string Name,
@@ -56,7 +57,8 @@ public sealed record RuntimePod(
     DateTimeOffset? CreatedAt,
     bool HasAgentStatus,
     IReadOnlyList<RuntimePodContainer> Containers,
-    IReadOnlyList<RuntimePodCondition> Conditions)
+    IReadOnlyList<RuntimePodCondition> Conditions,
+    string? QosClass = null)
 {
     /// <summary>The app containers (not init containers), the ones READY and RESTARTS count.</summary>
     public IEnumerable<RuntimePodContainer> AppContainers => Containers.Where(c => !c.IsInit);

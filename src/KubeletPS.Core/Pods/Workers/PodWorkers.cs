@@ -64,6 +64,19 @@ public sealed class PodWorkers : IAsyncDisposable
 
     public bool IsKnown(string uid) => _workers.ContainsKey(uid);
 
+    /// <summary>
+    /// Kubelet's ShouldPodRuntimeBeRemoved for a pod with a worker: it reached a terminal phase and nothing of it
+    /// runs any more (containers stopped, sandbox not ready). Null when the pod has no worker.
+    /// </summary>
+    public bool? IsTerminated(string uid) => _workers.TryGetValue(uid, out var worker) ? worker.IsTerminated : null;
+
+    /// <summary>
+    /// Kubelet's ShouldPodContentBeRemoved for a pod with a worker: evicted and terminated, so its dead containers,
+    /// sandbox and directory may go while its source (the API server keeps evicted pods Failed) still lists it.
+    /// A deleted pod leaves its sources and its worker removes all of it. Null when the pod has no worker.
+    /// </summary>
+    public bool? ShouldPodContentBeRemoved(string uid) => _workers.TryGetValue(uid, out var worker) ? worker.IsEvicted && worker.IsTerminated : null;
+
     public int Count => _workers.Count;
 
     /// <summary>The pod is desired (new or changed).</summary>
@@ -272,6 +285,17 @@ public sealed class PodWorkers : IAsyncDisposable
 
         public void Wake() => _wake.Writer.TryWrite(true);
 
+        /// <summary>Terminal and, as its last sync read the runtime, nothing of it running.</summary>
+        public bool IsTerminated
+        {
+            get { lock (_lock) return _terminal && !_terminating && _observed is { AnyRunning: false }; }
+        }
+
+        public bool IsEvicted
+        {
+            get { lock (_lock) return _eviction is not null; }
+        }
+
         public bool Evict(PodEviction eviction)
         {
             lock (_lock)
@@ -413,6 +437,10 @@ public sealed class PodWorkers : IAsyncDisposable
         private async Task<(TimeSpan Wait, bool Changed, RuntimePodStatus Runtime)> SyncPodOnceAsync(V1Pod desired, RuntimePodStatus? known, CancellationToken ct)
         {
             var manager = owner._manager;
+            // As kubelet's workers, which sync a terminated pod once (syncTerminatedPod) and then leave its status
+            // alone: the containers and sandbox that container GC removes afterwards must not turn its container
+            // statuses back to waiting or drop its IPs.
+            if (IsTerminated && _status is not null) return (owner._resync, false, _observed!);
             // A new pod the runtime has never seen needs no listing first (kubelet's pod cache is empty for it too).
             var runtime = known ?? (!_synced && !owner.MayExistInRuntime(uid) ? RuntimePodStatus.Empty(uid) : null)
                 ?? await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
