@@ -72,4 +72,78 @@ public sealed class PodSyncAgentFakeRuntimeTests(ITestOutputHelper output)
             catch (IOException) { }
         }
     }
+    private static string ManifestWithContainers(string name, int containers) =>
+        $"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  terminationGracePeriodSeconds: 2\n  containers:\n"
+        + string.Concat(Enumerable.Range(0, containers).Select(i =>
+            $"  - name: c{i}\n    image: busybox:1.36\n    imagePullPolicy: IfNotPresent\n    command: [\"sleep\", \"3600\"]\n"));
+
+    /// <summary>
+    /// Kubelet's calls for a new pod with C containers and its image present (IfNotPresent):
+    /// RunPodSandbox and PodSandboxStatus (the IP) once, and per container ImageStatus, CreateContainer,
+    /// StartContainer, and the one ContainerStatus its GetPodStatus makes after PLEG reports the start.
+    /// ListPodSandbox and ListContainers come only from PLEG's relist of the whole node, shared by all pods:
+    /// none is filtered to one pod.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task New_pods_make_at_most_kubelets_calls_per_rpc_and_list_the_runtime_only_in_relists(int containers)
+    {
+        const int pods = 10;
+        var root = Path.Combine(Path.GetTempPath(), "kps-agentfake-" + Guid.NewGuid().ToString("N")[..8]);
+        var manifests = Directory.CreateDirectory(Path.Combine(root, "manifests")).FullName;
+        try
+        {
+            for (var i = 0; i < pods; i++) File.WriteAllText(Path.Combine(manifests, $"p{i}.yaml"), ManifestWithContainers($"p{i}", containers));
+            var runtime = new FakeRuntimeService();
+            var images = new FakeImageService(runtime.Calls);
+            images.AddImage("busybox:1.36");
+            var log = new RecordingLog();
+            await using var agent = new PodSyncAgent(new PodSyncAgentOptions
+            {
+                NodeName = "node1",
+                NodeIp = "10.0.0.1",
+                StaticPodPath = manifests,
+                RuntimeServices = (runtime, images),
+                RootDirectory = Path.Combine(root, "kubelet"),
+                PodLogsDirectory = Path.Combine(root, "logs"),
+                ResolvConf = null,
+                Log = log,
+            });
+            var result = await agent.SyncOnceAsync(TimeSpan.FromSeconds(60));
+
+            Assert.True(result.Settled, log.ToString());
+            var running = result.Pods.Where(p => p.Status?.Phase == "Running").ToList();
+            Assert.Equal(pods, running.Count);
+            // The statuses carry the runtime's own start times and image IDs, read back, not assumed.
+            foreach (var status in running.SelectMany(p => p.Status.ContainerStatuses))
+            {
+                var container = Assert.Single(runtime.Containers, c => status.ContainerID.EndsWith("://" + c.Id, StringComparison.Ordinal));
+                Assert.Equal(container.StartedAt!.Value.UtcDateTime, status.State.Running.StartedAt!.Value.ToUniversalTime(), TimeSpan.FromSeconds(1));
+            }
+            var calls = runtime.Operations.Snapshot().ToDictionary(o => o.Operation, o => o.Calls);
+            foreach (var (operation, count) in calls.OrderBy(c => c.Key, StringComparer.Ordinal))
+                output.WriteLine($"{operation,-18} {count,4} ({(double)count / pods:0.##} per pod)");
+            output.WriteLine($"lists filtered to one pod: {runtime.ListsOfOnePod}");
+            var kubelet = new Dictionary<string, int>
+            {
+                ["RunPodSandbox"] = 1, ["PodSandboxStatus"] = 1, ["ImageStatus"] = containers,
+                ["CreateContainer"] = containers, ["StartContainer"] = containers, ["ContainerStatus"] = containers,
+            };
+            foreach (var (operation, perPod) in kubelet)
+                Assert.True(calls.GetValueOrDefault(operation) <= perPod * pods, $"{operation}: {calls.GetValueOrDefault(operation)} calls for {pods} pods, kubelet makes {perPod} per pod");
+            Assert.Equal(0, runtime.ListsOfOnePod);
+            // Each relist is one ListPodSandbox and one ListContainers; besides, image GC's first detection
+            // (kubelet's image manager Start) lists the images and the containers using them, once.
+            Assert.InRange(calls.GetValueOrDefault("ListContainers") - calls.GetValueOrDefault("ListPodSandbox"), 0, 1);
+            Assert.True(calls.GetValueOrDefault("ListImages") <= 1, $"ListImages: {calls.GetValueOrDefault("ListImages")} calls");
+            var expected = kubelet.Keys.Concat(["ListPodSandbox", "ListContainers", "ListImages", "Version", "Status"]).ToHashSet();
+            Assert.DoesNotContain(calls.Keys, k => !expected.Contains(k));
+        }
+        finally
+        {
+            try { Directory.Delete(root, recursive: true); }
+            catch (IOException) { }
+        }
+    }
 }
