@@ -116,16 +116,18 @@ public sealed partial class KubeGenericRuntimeManager
     /// The pod's runtime state after a sync that only created things: <paramref name="before"/> (what
     /// the sync acted on) with the sandbox it created, as PodSandboxStatus answered then, and one
     /// ContainerStatus per container it created — no listing of the runtime. A sync that stopped
-    /// anything reads the whole pod again (<see cref="GetPodStatusAsync"/>). Whatever else changed
+    /// anything, or changed the runtime without creating anything (a RunPodSandbox that failed part-way),
+    /// reads the whole pod again (<see cref="GetPodStatusAsync"/>). Whatever else changed
     /// meanwhile (a container that exited) the next relist reports, and that event, not seen in this
     /// state, wakes the pod's worker.
     /// </summary>
     public async Task<RuntimePodStatus> GetPodStatusAfterSyncAsync(RuntimePodStatus before, PodSyncResult result, CancellationToken ct)
     {
-        if (result.Stopped) return await GetPodStatusAsync(before.Uid, ct).ConfigureAwait(false);
-        var sandboxes = result.CreatedSandbox is { } created ? [created, .. before.Sandboxes.Where(s => s.Id != created.Id)] : before.Sandboxes;
+        var created = result.CreatedContainers;
+        if (result.Stopped || (result.CreatedSandbox is null && created.Count == 0)) return await GetPodStatusAsync(before.Uid, ct).ConfigureAwait(false);
+        var sandboxes = result.CreatedSandbox is { } sandbox ? [sandbox, .. before.Sandboxes.Where(s => s.Id != sandbox.Id)] : before.Sandboxes;
         var containers = before.Containers.ToList();
-        foreach (var (id, sandboxId) in result.CreatedContainers)
+        foreach (var (id, sandboxId) in created)
         {
             try { containers.Add(new RuntimeContainerStatus(await _runtime.ContainerStatusAsync(id, ct).ConfigureAwait(false), sandboxId)); }
             catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
