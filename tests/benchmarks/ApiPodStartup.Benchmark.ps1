@@ -16,6 +16,7 @@ if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmar
 $env:DOTNET_TieredPGO = '0'
 $env:DOTNET_TC_CallCountingDelayMs = '5000'
 $env:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit = '0'
+$env:DOTNET_GCgen0size = '0x400000'
 $parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount)
 Write-Host "-- the runtime's own floor: $Pods sandboxes and containers by direct CRI calls, $parallel at a time"
 & dotnet $bench direct-cri --pods $Pods --parallel $parallel

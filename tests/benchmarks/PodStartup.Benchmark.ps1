@@ -32,6 +32,8 @@ if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmar
 $env:DOTNET_TieredPGO = '0'
 $env:DOTNET_TC_CallCountingDelayMs = '5000'
 $env:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit = '0'
+# And DOTNET_GCgen0size=0x400000 (a 4 MiB gen0 budget: the GC commits close to the heap; AgentMemory.Benchmark.ps1).
+$env:DOTNET_GCgen0size = '0x400000'
 $runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @() }
 if ($Baseline) {
     if (-not (Test-Path $Baseline)) { throw "$Baseline not found" }

@@ -60,6 +60,10 @@ public static class SystemdService
         text.Append("Environment=DOTNET_TieredPGO=0\n");
         text.Append("Environment=DOTNET_TC_CallCountingDelayMs=5000\n");
         text.Append("Environment=DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0\n");
+        // The GC's gen0 budget, sized from the CPU cache by default, let this agent commit ~80 MiB for a
+        // heap of under 10 MiB (20 API pods, tests/benchmarks/AgentMemory.Benchmark.ps1); 4 MiB keeps it
+        // near the live heap for a few more, cheap, gen0 collections.
+        text.Append("Environment=DOTNET_GCgen0size=0x400000\n");
         text.Append("Environment=POWERSHELL_TELEMETRY_OPTOUT=1\n");
         if (request.DotnetRoot is { } root) text.Append("Environment=").Append(SystemdQuote("DOTNET_ROOT=" + root)).Append('\n');
         text.Append('\n');

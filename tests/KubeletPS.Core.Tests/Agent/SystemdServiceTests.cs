@@ -29,6 +29,8 @@ public sealed class SystemdServiceTests : IDisposable
         Assert.Contains("\nKillSignal=SIGTERM\n", unit);
         // The runtime settings that keep the agent's CPU low while pods start (see the benchmarks in README).
         Assert.Contains("\nEnvironment=DOTNET_TieredPGO=0\nEnvironment=DOTNET_TC_CallCountingDelayMs=5000\nEnvironment=DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0\n", unit);
+        // And the one that keeps its memory close to its heap (README, the agent's memory).
+        Assert.Contains("\nEnvironment=DOTNET_GCgen0size=0x400000\n", unit);
         Assert.Contains("\nWantedBy=multi-user.target\n", unit);
         Assert.Contains("\nExecStart=\"/opt/microsoft/powershell/7/pwsh\" -NoLogo -NoProfile -NonInteractive -Command " +
             "\"Import-Module '/usr/local/share/powershell/Modules/KubeletPS/0.1.0/KubeletPS.psd1'; Start-KubeletAgent -KubeconfigPath '/etc/kubernetes/kubelet.conf' -NodeName 'node1' -Verbose\"\n", unit);

@@ -48,7 +48,7 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         {
             // Read as soon as something changed (kubelet reads a file on its inotify event): a file
             // still being written is held back by Read rather than the whole folder waiting.
-            var snapshot = Read(podsByFile, SettleWindow, out var settling);
+            var snapshot = Read(podsByFile, SettleWindow, out var settling, out var retry);
             var key = Fingerprint(snapshot);
             if (key != last)
             {
@@ -56,7 +56,7 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                 yield return snapshot;
             }
             using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            tick.CancelAfter(settling ? SettleRetry : fileCheckFrequency);
+            tick.CancelAfter(settling ? retry : fileCheckFrequency);
             try
             {
                 await changes.Reader.ReadAsync(tick.Token).ConfigureAwait(false);
@@ -89,7 +89,16 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
     /// either keeps its previous pod and sets <paramref name="settling"/>. A zero window reads everything as it is.
     /// </summary>
     internal PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling)
+        => Read(podsByFile, settleWindow, out settling, out _);
+
+    /// <summary>
+    /// As <see cref="Read(Dictionary{string, V1Pod}, TimeSpan, out bool)"/>; <paramref name="retry"/> is when to read
+    /// again while settling: as soon as the youngest file held back for <see cref="QuietPeriod"/> is old enough,
+    /// else <see cref="SettleRetry"/> (a file that does not parse yet).
+    /// </summary>
+    private PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling, out TimeSpan retry)
     {
+        retry = SettleRetry;
         var holding = false;
         var pods = new List<V1Pod>();
         var errors = new List<PodSourceError>();
@@ -104,12 +113,16 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                 var hold = false; // still being written: the file's previous pod, if any, stands for it
                 try
                 {
-                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, QuietPeriod)) hold = true;
+                    if (settleWindow > TimeSpan.Zero && WrittenWithin(file, QuietPeriod) is { } quietIn)
+                    {
+                        hold = true;
+                        if (quietIn < retry) retry = quietIn;
+                    }
                     else pod = ReadPod(file);
                 }
                 catch (Exception e) when (e is KubeletConfigException or IOException)
                 {
-                    if (settleWindow > TimeSpan.Zero && IsBeingWritten(file, settleWindow)) hold = true;
+                    if (settleWindow > TimeSpan.Zero && WrittenWithin(file, settleWindow) is not null) hold = true;
                     else
                     {
                         var changed = LastWrite(file);
@@ -154,16 +167,18 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         }
     }
 
-    private static bool IsBeingWritten(string file, TimeSpan settleWindow)
+    /// <summary>How long until the file was last written <paramref name="window"/> ago (at least 1 ms); null when it was longer ago.</summary>
+    private static TimeSpan? WrittenWithin(string file, TimeSpan window)
     {
         try
         {
             // The file system's clock, not the agent's TimeProvider: modification times are wall-clock.
-            return DateTime.UtcNow - File.GetLastWriteTimeUtc(file) < settleWindow;
+            var left = window - (DateTime.UtcNow - File.GetLastWriteTimeUtc(file));
+            return left <= TimeSpan.Zero ? null : left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left;
         }
         catch (IOException)
         {
-            return false;
+            return null;
         }
     }
 

@@ -78,6 +78,7 @@ public sealed partial class KubeGenericRuntimeManager
         try
         {
             id = await _runtime.CreateContainerAsync(sandboxId, spec, sandboxSpec, ct).ConfigureAwait(false);
+            result.Created(id, sandboxId);
         }
         catch (KubeletRuntimeException e) when (!IsConnectionError(e))
         {
@@ -103,6 +104,7 @@ public sealed partial class KubeGenericRuntimeManager
             if (outcome.Result != ProbeResult.Success)
             {
                 _log.Warning($"pod {name} container {container.Name}: FailedPostStartHook: {outcome.Message}; killing the container.");
+                result.Stopped = true;
                 await StopAsync(id, MinimumGracePeriod, ct).ConfigureAwait(false);
                 result.Waiting[container.Name] = new ContainerWaiting("PostStartHookError", outcome.Message);
             }

@@ -101,9 +101,38 @@ public sealed partial class KubeGenericRuntimeManager
             try { containerStatuses.Add(new RuntimeContainerStatus(await _runtime.ContainerStatusAsync(container.Id, ct).ConfigureAwait(false), container.PodSandboxId)); }
             catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
         }
-        containerStatuses = containerStatuses.OrderByDescending(c => c.Status.CreatedAt).ThenByDescending(c => c.RestartCount).ToList();
-        var first = sandboxStatuses.FirstOrDefault();
-        return new RuntimePodStatus(uid, first?.Name ?? "", first?.Namespace ?? "", sandboxStatuses, containerStatuses);
+        return PodStatusOf(uid, sandboxStatuses, containerStatuses);
+    }
+
+    /// <summary>Sandboxes newest first (as listed) and container instances newest first, the pod's name from the newest sandbox.</summary>
+    private static RuntimePodStatus PodStatusOf(string uid, IReadOnlyList<SandboxStatusInfo> sandboxes, IEnumerable<RuntimeContainerStatus> containers)
+    {
+        var first = sandboxes.Count > 0 ? sandboxes[0] : null;
+        return new RuntimePodStatus(uid, first?.Name ?? "", first?.Namespace ?? "", sandboxes,
+            containers.OrderByDescending(c => c.Status.CreatedAt).ThenByDescending(c => c.RestartCount).ToList());
+    }
+
+    /// <summary>
+    /// The pod's runtime state after a sync that only created things: <paramref name="before"/> (what
+    /// the sync acted on) with the sandbox it created, as PodSandboxStatus answered then, and one
+    /// ContainerStatus per container it created — no listing of the runtime. A sync that stopped
+    /// anything, or changed the runtime without creating anything (a RunPodSandbox that failed part-way),
+    /// reads the whole pod again (<see cref="GetPodStatusAsync"/>). Whatever else changed
+    /// meanwhile (a container that exited) the next relist reports, and that event, not seen in this
+    /// state, wakes the pod's worker.
+    /// </summary>
+    public async Task<RuntimePodStatus> GetPodStatusAfterSyncAsync(RuntimePodStatus before, PodSyncResult result, CancellationToken ct)
+    {
+        var created = result.CreatedContainers;
+        if (result.Stopped || (result.CreatedSandbox is null && created.Count == 0)) return await GetPodStatusAsync(before.Uid, ct).ConfigureAwait(false);
+        var sandboxes = result.CreatedSandbox is { } sandbox ? [sandbox, .. before.Sandboxes.Where(s => s.Id != sandbox.Id)] : before.Sandboxes;
+        var containers = before.Containers.ToList();
+        foreach (var (id, sandboxId) in created)
+        {
+            try { containers.Add(new RuntimeContainerStatus(await _runtime.ContainerStatusAsync(id, ct).ConfigureAwait(false), sandboxId)); }
+            catch (KubeletRuntimeException e) when (e.Kind == RuntimeErrorKind.NotFound) { }
+        }
+        return PodStatusOf(before.Uid, sandboxes, containers);
     }
 
     /// <summary>SyncPod: make the runtime match the pod spec.</summary>
@@ -147,6 +176,7 @@ public sealed partial class KubeGenericRuntimeManager
         {
             if (actions.KillPodMessage is { } message) _log.Info($"pod {name}: {message}.");
             result.Changed = true;
+            result.Stopped = true;
             await KillPodAsync(pod, status, null, ct).ConfigureAwait(false);
             if (!actions.CreateSandbox) return result;
         }
@@ -178,6 +208,7 @@ public sealed partial class KubeGenericRuntimeManager
                 return result;
             }
             var created = await _runtime.PodSandboxStatusAsync(sandboxId, ct).ConfigureAwait(false);
+            result.CreatedSandbox = created;
             podIp = hostNetwork ? null : created.Ip;
             _log.Info($"pod {name}: created sandbox {Short(sandboxId)} (attempt {actions.Attempt}{(podIp is null ? "" : $", IP {podIp}")}) in {watch.ElapsedMilliseconds} ms.");
         }
@@ -200,6 +231,7 @@ public sealed partial class KubeGenericRuntimeManager
         {
             _log.Info($"pod {name}: {kill.Message}{(kill.Detail is null ? "" : $": {kill.Detail}")}.");
             result.Changed = true;
+            result.Stopped = true;
             await KillContainerAsync(pod, kill.Container, kill.Status, podIp, null, kill.Message, ct).ConfigureAwait(false);
         }
         await Task.WhenAll(actions.ContainersToStart.Select(start => StartContainerAsync(pod, start, sandboxId, sandboxSpec, podIp, volumePaths, result, ct, slot.Dispose))).ConfigureAwait(false);

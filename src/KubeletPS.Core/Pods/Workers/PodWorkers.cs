@@ -472,9 +472,9 @@ public sealed class PodWorkers : IAsyncDisposable
                 var result = await manager.SyncPodAsync(desired, runtime, ct).ConfigureAwait(false);
                 _waiting = result.Waiting;
                 if (result.RetryAfter is { } retry && retry < wait) wait = retry + TimeSpan.FromMilliseconds(50);
-                // Read the runtime again only when the sync changed something in it.
+                // Read the runtime again only when the sync changed something in it, and then only what it changed.
                 changed = result.Changed;
-                if (changed) runtime = await manager.GetPodStatusAsync(uid, ct).ConfigureAwait(false);
+                if (changed) runtime = await manager.GetPodStatusAfterSyncAsync(runtime, result, ct).ConfigureAwait(false);
                 owner._probes.UpdatePod(desired, runtime, desired.Spec.HostNetwork == true ? null : runtime.LatestSandbox?.Ip);
             }
             var status = owner._statusGenerator.Generate(desired, runtime, _status ?? before, _waiting, owner._probes);

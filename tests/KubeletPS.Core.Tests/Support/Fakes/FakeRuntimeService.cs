@@ -1,3 +1,4 @@
+using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Tests.Support.Fakes;
@@ -140,12 +141,25 @@ public sealed partial class FakeRuntimeService(TimeProvider? time = null, FakeCr
                 s.Spec.Labels, s.Spec.Annotations, s.Spec.RuntimeHandler ?? "");
         }, cancellationToken);
 
+    private int _listsOfOnePod;
+
+    /// <summary>ListPodSandbox and ListContainers calls filtered to one pod's UID label (a per-pod read, not PLEG's relist of everything).</summary>
+    public int ListsOfOnePod => Volatile.Read(ref _listsOfOnePod);
+
+    private void CountListOfOnePod(IReadOnlyDictionary<string, string>? selector)
+    {
+        if (selector?.ContainsKey(KubeletLabels.PodUid) == true) Interlocked.Increment(ref _listsOfOnePod);
+    }
+
     public Task<IReadOnlyList<PodSandboxInfo>> ListPodSandboxesAsync(PodSandboxFilter? filter = null, CancellationToken cancellationToken = default)
-        => Calls.CallAsync<IReadOnlyList<PodSandboxInfo>>("ListPodSandbox", _state, () => _sandboxes.Values
+    {
+        CountListOfOnePod(filter?.LabelSelector);
+        return Calls.CallAsync<IReadOnlyList<PodSandboxInfo>>("ListPodSandbox", _state, () => _sandboxes.Values
             .Where(s => filter is null || ((filter.Id is null || s.Id == filter.Id) && (filter.State is null || s.State == filter.State) && Matches(s.Spec.Labels, filter.LabelSelector)))
             .OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal)
             .Select(s => new PodSandboxInfo(s.Id, s.Spec.Name, s.Spec.Namespace, s.Spec.Uid, s.Spec.Attempt, s.State, s.CreatedAt, s.Spec.Labels, s.Spec.Annotations, s.Spec.RuntimeHandler ?? ""))
             .ToList(), cancellationToken);
+    }
 
     public Task<string> CreateContainerAsync(string podSandboxId, ContainerSpec spec, PodSandboxSpec sandboxSpec, CancellationToken cancellationToken = default)
         => Calls.CallAsync("CreateContainer", _state, () =>
@@ -179,12 +193,15 @@ public sealed partial class FakeRuntimeService(TimeProvider? time = null, FakeCr
         => Calls.CallAsync("RemoveContainer", _state, () => _containers.Remove(containerId), cancellationToken);
 
     public Task<IReadOnlyList<ContainerInfo>> ListContainersAsync(ContainerFilter? filter = null, CancellationToken cancellationToken = default)
-        => Calls.CallAsync<IReadOnlyList<ContainerInfo>>("ListContainers", _state, () => _containers.Values
+    {
+        CountListOfOnePod(filter?.LabelSelector);
+        return Calls.CallAsync<IReadOnlyList<ContainerInfo>>("ListContainers", _state, () => _containers.Values
             .Where(c => filter is null || ((filter.Id is null || c.Id == filter.Id) && (filter.PodSandboxId is null || c.SandboxId == filter.PodSandboxId)
                 && (filter.State is null || c.State == filter.State) && Matches(c.Spec.Labels, filter.LabelSelector)))
             .OrderBy(c => c.CreatedAt).ThenBy(c => c.Id, StringComparer.Ordinal)
             .Select(c => new ContainerInfo(c.Id, c.SandboxId, c.Spec.Name, c.Spec.Attempt, c.Spec.Image, c.Spec.Image, c.State, c.CreatedAt, c.Spec.Labels, c.Spec.Annotations))
             .ToList(), cancellationToken);
+    }
 
     public Task<ContainerStatusInfo> ContainerStatusAsync(string containerId, CancellationToken cancellationToken = default)
         => Calls.CallAsync("ContainerStatus", _state, () =>
