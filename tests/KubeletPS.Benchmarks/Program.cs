@@ -6,7 +6,7 @@ return args switch
     ["heartbeat", .. var rest] => await NodeHeartbeatBenchmark.RunAsync(rest),
     ["agent", .. var rest] => await AgentPodStartup.RunAsync(rest),
     ["api-pods", .. var rest] => await ApiPodStartupBenchmark.RunAsync(rest),
-    ["kubectl-exec", .. var rest] => await KubectlExecBenchmark.RunAsync(rest),
+    ["kubelet-server", .. var rest] => await KubeletServerBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -16,6 +16,6 @@ static int Usage()
     Console.Error.WriteLine("       KubeletPS.Benchmarks heartbeat [--seconds N] [--module out/KubeletPS/KubeletPS.psd1]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR] [--warmup N] [--volumes true]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks api-pods [--pods N] [--steady-seconds N]");
-    Console.Error.WriteLine("       KubeletPS.Benchmarks kubectl-exec --test-cluster PATH/KubeletPS.TestCluster.dll [--concurrency N] [--rounds N]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks kubelet-server --test-cluster PATH/KubeletPS.TestCluster.dll [--log-mib N] [--concurrency N] [--rounds N] [--idle-seconds N] [--idle-rounds N]");
     return 2;
 }
