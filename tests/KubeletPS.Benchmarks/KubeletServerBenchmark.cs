@@ -57,6 +57,8 @@ internal static class KubeletServerBenchmark
             }
             // Idle: the same agent (same root directory, same pods, which it adopts) started afresh for each window, with and
             // without its server in turn; not the agent above, which would still be recompiling what the load made hot.
+            // A first window is high whichever agent it measures (the process recompiling what the load made hot): not counted.
+            await using (var agent = await host.StartAsync(server: true)) await MeasureIdleAsync(agent, true, idleSeconds, "warm-up, not counted");
             for (var round = 0; round < idleRounds; round++)
             {
                 await using (var agent = await host.StartAsync(server: true)) idleWith.Add(await MeasureIdleAsync(agent, true, idleSeconds));
@@ -79,14 +81,14 @@ internal static class KubeletServerBenchmark
     internal static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     /// <summary>This process's CPU over <paramref name="seconds"/> of idle, as % of one core, printed.</summary>
-    private static async Task<double> MeasureIdleAsync(RunningAgent agent, bool server, int seconds)
+    private static async Task<double> MeasureIdleAsync(RunningAgent agent, bool server, int seconds, string? note = null)
     {
         // Let the agent settle first: its start (sync of the adopted pods, first status, JIT and its later recompiles) is not idle.
         await Task.Delay(TimeSpan.FromSeconds(20));
         if (agent.Run.IsCompleted) await agent.Run;
         if (server != (agent.Agent.Server is not null))
             throw new InvalidOperationException($"enableServer {server}, but the agent's server is {(agent.Agent.Server is null ? "off" : "on")}");
-        var what = server ? "with the server" : "enableServer false";
+        var what = (server ? "with the server" : "enableServer false") + (note is null ? "" : $" ({note})");
         var (cpu, wall) = await CpuOverAsync(() => Task.Delay(TimeSpan.FromSeconds(seconds)));
         var percent = cpu.TotalMilliseconds / wall.TotalMilliseconds * 100;
         Console.WriteLine($"idle agent CPU over {wall.TotalSeconds:0} s, two pods, {what}: {cpu.TotalMilliseconds:0} ms = {percent:0.00}% of one core; load average {LoadAverage()}");
