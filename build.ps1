@@ -202,6 +202,8 @@ switch ($Task) {
         # The benchmark program with the engine precompiled (ReadyToRun) for .NET 10, as Dependencies/net10.0 ships it.
         Invoke-Native dotnet publish (Join-Path $RepoRoot 'tests/KubeletPS.Benchmarks/KubeletPS.Benchmarks.csproj') -c $Configuration `
             --nologo -v quiet -r linux-x64 --self-contained false '-p:PublishReadyToRun=true' -o (Join-Path $OutDir 'benchmarks')
+        # KubeletServer.Benchmark.ps1 runs the test API server as its own process.
+        Invoke-Native dotnet build (Join-Path $RepoRoot 'tests/KubeletPS.TestCluster') -c $Configuration --nologo -v quiet
         Get-ChildItem (Join-Path $RepoRoot 'tests/benchmarks') -Filter '*.ps1' | ForEach-Object {
             Write-Host "== $($_.BaseName)"
             & dotnet pwsh -NoProfile -NonInteractive -File $_.FullName -ModulePath (Join-Path $ModuleOut 'KubeletPS.psd1')

@@ -8,6 +8,7 @@ return args switch
     ["api-pods", .. var rest] => await ApiPodStartupBenchmark.RunAsync(rest),
     ["kubectl-exec", .. var rest] => await KubectlExecBenchmark.RunAsync(rest),
     ["pod-removal", .. var rest] => await PodRemovalBenchmark.RunAsync(rest),
+    ["kubelet-server", .. var rest] => await KubeletServerBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
@@ -19,5 +20,6 @@ static int Usage()
     Console.Error.WriteLine("       KubeletPS.Benchmarks api-pods [--pods N] [--steady-seconds N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks kubectl-exec --test-cluster PATH/KubeletPS.TestCluster.dll [--concurrency N] [--rounds N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks pod-removal [--pods N]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks kubelet-server --test-cluster PATH/KubeletPS.TestCluster.dll [--log-mib N] [--concurrency N] [--rounds N] [--idle-seconds N] [--idle-rounds N]");
     return 2;
 }

@@ -88,6 +88,11 @@ spec:
     image: kubeletps.local/busybox:latest
     imagePullPolicy: IfNotPresent
     command: ['sh', '-c', 'echo shh >&2; sleep 3600']
+  - name: unended
+    image: kubeletps.local/busybox:latest
+    imagePullPolicy: IfNotPresent
+    # Output ending without a newline; closing stdout makes containerd write it (as a P line).
+    command: ['sh', '-c', 'printf ''a\nb-without-newline''; exec >&-; sleep 3600']
 '@
             $root = $containerd.Root
             $endpoint = $containerd.Endpoint
@@ -124,7 +129,7 @@ spec:
         It 'asks for a container name when the pod has several, listing them' {
             $null = Get-KubeletContainerLog talk-pester -RuntimeEndpoint $endpoint -ErrorAction SilentlyContinue -ErrorVariable problems
             $problems[0].FullyQualifiedErrorId | Should -BeLike 'GetKubeletContainerLogContainerNameRequired,*'
-            $problems[0].Exception.Message | Should -Match '\[app quiet\]'
+            $problems[0].Exception.Message | Should -Match '\[app quiet unended\]'
         }
 
         It 'reads piped containers' {
@@ -168,6 +173,21 @@ spec:
                 Start-Sleep -Seconds 3
                 $received = @(Receive-Job $job)
                 $received | Should -Match '^tick \d+$'
+                $job.State | Should -Be 'Running'
+            }
+            finally { $job | Stop-Job; $job | Remove-Job -Force }
+        }
+
+        It 'keeps a last line without a newline, also when following' {
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (-not ((Get-KubeletContainerLog talk-pester unended -RuntimeEndpoint $endpoint -ErrorAction Ignore) -contains 'b-without-newline') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 250 }
+            Get-KubeletContainerLog talk-pester unended -RuntimeEndpoint $endpoint | Should -Be @('a', 'b-without-newline')
+            $job = Start-ThreadJob { param($module, $endpoint) Import-Module $module; Get-KubeletContainerLog talk-pester unended -Follow -RuntimeEndpoint $endpoint } -ArgumentList (Get-TestModulePath), $endpoint
+            try {
+                $deadline = [DateTime]::UtcNow.AddSeconds(30)
+                $received = @()
+                while (-not ($received -contains 'b-without-newline') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 250; $received += @(Receive-Job $job) }
+                $received | Should -Be @('a', 'b-without-newline')
                 $job.State | Should -Be 'Running'
             }
             finally { $job | Stop-Job; $job | Remove-Job -Force }

@@ -134,7 +134,11 @@ public static class ContainerLogReader
                     yield break;
                 }
 
+                // Caught up: P fragments still waiting for their F line go out as they are, as kubelet's ReadLogs prints
+                // P lines as they come; the last output of a container that ended without a newline is such a P line.
+                cursor.Flush();
                 foreach (var entry in cursor.ReleaseTail()) yield return entry;
+                foreach (var entry in cursor.Take()) yield return entry;
 
                 await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(false);
 
@@ -283,7 +287,7 @@ public static class ContainerLogReader
             return tail;
         }
 
-        /// <summary>Fragments still waiting for their F line when nothing follows (a finished, not followed log).</summary>
+        /// <summary>Fragments still waiting for their F line when nothing more is there (the end of a log, or caught up while following).</summary>
         public void Flush()
         {
             foreach (var entry in _assembler.Flush()) Keep(entry);

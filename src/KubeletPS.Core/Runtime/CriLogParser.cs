@@ -198,7 +198,10 @@ public sealed class CriLogLineAssembler
         pending = null;
     }
 
-    /// <summary>Returns fragments still waiting for their F line (at the end of a finished log).</summary>
+    /// <summary>
+    /// Returns fragments still waiting for their F line (at the end of what the log holds), as <see cref="ContainerLogEntry.Partial"/>
+    /// entries: written without a newline, as kubelet writes a P line. An F line after them continues them.
+    /// </summary>
     public IEnumerable<ContainerLogEntry> Flush()
     {
         for (var i = 0; i < _pending.Length; i++)
@@ -206,7 +209,7 @@ public sealed class CriLogLineAssembler
             if (_pending[i] is { } pending)
             {
                 _pending[i] = null;
-                yield return new ContainerLogEntry(pending.Timestamp, (ContainerLogStream)i, pending.Text.ToString());
+                yield return new ContainerLogEntry(pending.Timestamp, (ContainerLogStream)i, pending.Text.ToString()) { Partial = true };
             }
         }
     }
@@ -221,6 +224,10 @@ public sealed class CriLogLineAssembler
 /// <summary>A whole log line of a container. The timestamp is that of its first fragment.</summary>
 public sealed record ContainerLogEntry(DateTimeOffset Timestamp, ContainerLogStream Stream, string Message)
 {
-    /// <summary>A piece of a line longer than <see cref="ContainerLogReader.MaxEntryChars"/>: the next entry of its stream continues it (written without a newline).</summary>
+    /// <summary>
+    /// A piece of a line: of one longer than <see cref="ContainerLogReader.MaxEntryChars"/>, or the P fragments there were when the
+    /// reader reached the end of the log (the last output of a container that ended without a newline). Written without a newline;
+    /// the next entry of its stream, if any, continues it.
+    /// </summary>
     public bool Partial { get; init; }
 }

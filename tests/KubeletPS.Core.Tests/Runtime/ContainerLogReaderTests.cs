@@ -144,6 +144,37 @@ public sealed class ContainerLogReaderTests : IDisposable
         });
     }
 
+    [Fact]
+    public async Task Read_LastLineWithoutNewline_IsKeptAndWrittenWithoutNewline()
+    {
+        // containerd's CRI log writer: output ending without a newline is written as a P entry when the stream closes.
+        var path = Path.Combine(_dir, "noeol.log");
+        await File.WriteAllTextAsync(path, "2024-01-01T00:00:01Z stdout F a\n2024-01-01T00:00:01Z stdout P b-without-newline\n");
+
+        var entries = await ContainerLogReader.ReadAllAsync(path);
+
+        Assert.Equal(["a", "b-without-newline"], entries.Select(e => e.Message));
+        // As kubelet's ReadLogs: a P line's content goes out as it is, no newline added.
+        var output = new KubeletPS.Core.Server.ContainerLogOutput(new KubeletPS.Core.Server.ContainerLogRequest(false, false, false, null, null, null));
+        Assert.Equal("a\nb-without-newline", string.Concat(entries.Select(e => System.Text.Encoding.UTF8.GetString(output.Next(e).Span))));
+    }
+
+    [Fact]
+    public async Task Follow_PassesOnALastLineWithoutNewline_BeforeItsContainerEnds()
+    {
+        var path = Path.Combine(_dir, "follow-noeol.log");
+        await File.WriteAllTextAsync(path, "2024-01-01T00:00:01Z stdout F a\n2024-01-01T00:00:01Z stdout P b-without-newline\n");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var options = new ContainerLogReadOptions { Follow = true, PollInterval = TimeSpan.FromMilliseconds(20) };
+        await using var reader = ContainerLogReader.ReadAsync(path, options, timeout.Token).GetAsyncEnumerator(timeout.Token);
+
+        Assert.True(await reader.MoveNextAsync());
+        Assert.Equal("a", reader.Current.Message);
+        // kubelet's ReadLogs prints a P line as it comes: no F line has to follow (the container may be ending).
+        Assert.True(await reader.MoveNextAsync());
+        Assert.Equal(("b-without-newline", true), (reader.Current.Message, reader.Current.Partial));
+    }
+
     private static async Task AppendAsync(string path, string text)
     {
         await using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);

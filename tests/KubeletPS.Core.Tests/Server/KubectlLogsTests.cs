@@ -120,6 +120,18 @@ public sealed class KubectlLogsTests(KubeletAgentFixture fixture) : IAsyncLifeti
                 Assert.True(first is not null, $"no new line on the followed stream; saw: {string.Join(" | ", seen)}");
             }
 
+            // Output ending without a newline: containerd writes it as a P line when the container's stdout closes; kubelet
+            // prints it as it is, on the followed stream too (which ends with the container).
+            _api.Store.Create("pods", Pod("unended", "echo start; sleep 8; printf 'a\\\\nb-without-newline'", "Never"));
+            await TestApiClients.WaitUntilAsync(() => Phase("unended") == "Running", "unended runs", 90);
+            using (var follow = Process.Start(Kubectl(["logs", "-f", "unended"]))!)
+            {
+                var followed = follow.StandardOutput.ReadToEndAsync();
+                await follow.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal("start\na\nb-without-newline", await followed);
+            }
+            Assert.Equal("start\na\nb-without-newline", await KubectlAsync("logs", "unended"));
+
             // --previous after a restart: the log of the container that exited.
             await TestApiClients.WaitUntilAsync(() => (int?)_api.Store.Get("pods", "default", "crasher")?["status"]?["containerStatuses"]?[0]?["restartCount"] >= 1,
                 "crasher restarted", 90);

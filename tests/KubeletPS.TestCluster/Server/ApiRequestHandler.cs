@@ -34,7 +34,7 @@ internal sealed class ApiRequestHandler(
 
     /// <summary>pods/log and nodes/proxy to the kubelets.</summary>
     internal KubeletProxy Kubelets { get; } = new(store, pki, options);
-    private readonly PodStreamingProxy streaming = new(store);
+    internal PodStreamingProxy Streaming { get; } = new(store, options.PortForwardWebsockets);
 
     /// <summary>metrics.k8s.io, as metrics-server serves it from the kubelets' /metrics/resource.</summary>
     internal MetricsApi Metrics => LazyInitializer.EnsureInitialized(ref metrics, () => new(store, Kubelets.ScrapeResourceMetricsAsync, options.MetricsResolution, options.TimeProvider));
@@ -237,7 +237,7 @@ internal sealed class ApiRequestHandler(
         var type = ResourceRegistry.Find(a.ApiGroup, a.ApiVersion, a.Resource) ?? throw NotFoundPath();
         if (PodStreamingProxy.Serves(type, a.Subresource) && a.Namespace.Length > 0 && a.Verb is "create" or "get")
         {
-            await streaming.HandleAsync(ctx, Kubelets, a.Namespace, a.Name, a.Subresource);
+            await Streaming.HandleAsync(ctx, Kubelets, a.Namespace, a.Name, a.Subresource);
             return;
         }
         if (a.Subresource.Length > 0 && !type.Subresources.ContainsKey(a.Subresource)) throw NotFoundPath();

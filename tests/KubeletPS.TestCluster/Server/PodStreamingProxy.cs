@@ -13,10 +13,11 @@ namespace KubeletPS.TestCluster.Server;
 /// An exec or attach WebSocket offering v5.channel.k8s.io (kubectl 1.32's default) is translated to
 /// SPDY by <see cref="Streaming.StreamTranslator"/>, as kube-apiserver 1.32 does with
 /// TranslateStreamCloseWebsocketRequests: the container runtime's streaming server knows
-/// channel.k8s.io only up to v4 over SPDY. Other WebSockets go to the kubelet unchanged, which is
-/// what kube-apiserver does with PortForwardWebsockets off: kubectl's port-forward WebSocket
-/// (SPDY/3.1+portforward.k8s.io) is refused by the runtime, and kubectl falls back to SPDY, which
-/// goes through unchanged. The port-forward tunnel over WebSocket (streamtunnel.go) is not implemented here.
+/// channel.k8s.io only up to v4 over SPDY. kubectl's port-forward WebSocket (SPDY/3.1+portforward.k8s.io)
+/// is tunnelled to the kubelet's SPDY by <see cref="Streaming.StreamTunnel"/> (PortForwardWebsockets, on by
+/// default). With <see cref="TestApiServerOptions.PortForwardWebsockets"/> false it goes to the kubelet unchanged,
+/// as kube-apiserver does with the gate off: the runtime refuses it and kubectl falls back to SPDY, which goes
+/// through unchanged.
 /// </para>
 /// </summary>
 internal sealed class PodStreamingProxy
@@ -31,7 +32,16 @@ internal sealed class PodStreamingProxy
 
     private readonly ObjectStore _store;
 
-    public PodStreamingProxy(ObjectStore store) => _store = store;
+    private readonly bool _portForwardWebsockets;
+
+    public PodStreamingProxy(ObjectStore store, bool portForwardWebsockets)
+    {
+        _store = store;
+        _portForwardWebsockets = portForwardWebsockets;
+    }
+
+    /// <summary>The port-forward tunnels over WebSocket (with their count).</summary>
+    public Streaming.StreamTunnel Tunnel { get; } = new();
 
     public static bool Serves(ResourceType type, string subresource) => type == ResourceRegistry.Pods && Subresources.ContainsKey(subresource);
 
@@ -79,6 +89,11 @@ internal sealed class PodStreamingProxy
         if (subresource != "portforward" && Streaming.StreamTranslator.IsV5WebSocketRequest(context.Request))
         {
             await Streaming.StreamTranslator.TranslateAsync(context, location, kubelets.Upgrades.Options.BackendTls);
+            return;
+        }
+        if (subresource == "portforward" && _portForwardWebsockets && Streaming.StreamTunnel.IsTunnelingRequest(context.Request))
+        {
+            await Tunnel.TunnelAsync(context, location, kubelets.Upgrades.Options.BackendTls);
             return;
         }
         await kubelets.Upgrades.ProxyAsync(context, location);

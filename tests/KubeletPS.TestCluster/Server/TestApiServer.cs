@@ -62,6 +62,9 @@ public sealed class TestApiServer : IAsyncDisposable
 
     public RequestLog RequestLog { get; } = new();
 
+    /// <summary>pods/portforward WebSockets tunnelled to a kubelet's SPDY so far (see <see cref="TestApiServerOptions.PortForwardWebsockets"/>).</summary>
+    public int PortForwardTunnels => _handler.Streaming.Tunnel.Established;
+
     /// <summary>The last error scraping each kubelet for metrics.k8s.io ("node: message").</summary>
     public IEnumerable<string> MetricsScrapeErrors => _handler.Metrics.Errors.Select(e => $"{e.Key}: {e.Value}");
 

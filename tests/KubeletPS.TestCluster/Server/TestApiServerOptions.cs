@@ -61,6 +61,13 @@ public sealed class TestApiServerOptions
     /// pods/log and nodes/proxy. Null (kubeadm's default) does not verify them.
     /// </summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? KubeletCertificateAuthority { get; init; }
+    /// <summary>
+    /// kube-apiserver's PortForwardWebsockets gate (on by default since 1.31): pods/portforward over a WebSocket offering
+    /// SPDY/3.1+portforward.k8s.io is tunnelled to the kubelet's SPDY. Off, that WebSocket goes to the kubelet unchanged and is
+    /// refused there, and kubectl falls back to SPDY.
+    /// </summary>
+    public bool PortForwardWebsockets { get; init; } = true;
+
     /// <summary>Idle timeout of the streams proxied to kubelets (pods/exec, attach, portforward); kubelet's default 4 h.</summary>
     public TimeSpan? StreamingConnectionIdleTimeout { get; init; }
 

@@ -39,37 +39,11 @@ internal static class StreamTranslator
         bool Flag(string name) => query[name] is "1" or "true";
         var (stdin, stdout, stderr, tty) = (Flag("input"), Flag("output"), Flag("error"), Flag("tty"));
 
-        BackendConnection backend;
-        BackendResponseHead head;
-        using (var connecting = CancellationTokenSource.CreateLinkedTokenSource(aborted))
-        {
-            connecting.CancelAfter(TimeSpan.FromSeconds(10));
-            try
-            {
-                backend = await BackendConnection.ConnectAsync(location, tls, connecting.Token);
-                await backend.WriteRequestHeadAsync("POST", location,
-                    [new("Connection", "Upgrade"), new("Upgrade", "SPDY/3.1"), new("X-Stream-Protocol-Version", V4Protocol)], connecting.Token);
-                head = await backend.ReadResponseHeadAsync(connecting.Token);
-            }
-            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or InvalidDataException or OperationCanceledException
-                or System.Security.Authentication.AuthenticationException)
-            {
-                if (aborted.IsCancellationRequested) return;
-                await UpgradeAwareProxy.WriteTextAsync(context, StatusCodes.Status500InternalServerError, $"error dialing backend: {e.Message}");
-                return;
-            }
-        }
+        if (await KubeletUpgrade.RequestAsync(context, location, tls, "POST",
+                [new("Connection", "Upgrade"), new("Upgrade", "SPDY/3.1"), new("X-Stream-Protocol-Version", V4Protocol)]) is not (var backend, var head))
+            return;
         await using (backend)
         {
-            if (head.StatusCode != StatusCodes.Status101SwitchingProtocols)
-            {
-                // The kubelet refused (401, 403, 404...): its answer goes back as the API server's.
-                var body = await backend.ReadBodyAsync(head, 64 * 1024, aborted);
-                context.Response.StatusCode = head.StatusCode;
-                context.Response.ContentType = head.Header("Content-Type") ?? "text/plain; charset=utf-8";
-                await context.Response.Body.WriteAsync(body, aborted);
-                return;
-            }
             if (head.Header("X-Stream-Protocol-Version") is { } agreed && agreed != V4Protocol)
             {
                 await UpgradeAwareProxy.WriteTextAsync(context, StatusCodes.Status500InternalServerError, $"the kubelet agreed on {agreed}, not {V4Protocol}");
@@ -91,32 +65,17 @@ internal static class StreamTranslator
             if (stderr && !tty) await Open("stderr", StderrChannel);
             uint? resizeStream = tty ? await Open("resize", ResizeChannel) : null;
 
-            using var socket = await AcceptWebSocketAsync(context);
+            using var socket = await AcceptWebSocketAsync(context, V5Protocol);
             if (socket is null) return;
             using var done = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             var toClient = CopyKubeletToClientAsync(spdy, streams, socket, done.Token);
             var fromClient = CopyClientToKubeletAsync(socket, spdy, stdinStream, resizeStream, done.Token);
-            var first = await Task.WhenAny(toClient, fromClient);
-            if (first == toClient && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                // The kubelet is done: close the WebSocket normally (cancelling a WebSocket call would abort it, 1006),
-                // then give the client a moment to answer the close before the receive loop is cancelled.
-                using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                try
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", closing.Token);
-                    await fromClient.WaitAsync(closing.Token);
-                }
-                catch (Exception e) when (e is OperationCanceledException or TimeoutException or IOException or WebSocketException) { }
-            }
-            await done.CancelAsync();
-            try { await Task.WhenAll(toClient, fromClient); }
-            catch (Exception e) when (e is OperationCanceledException or IOException or WebSocketException or ObjectDisposedException or InvalidDataException) { }
+            await KubeletUpgrade.FinishAsync(socket, toClient, fromClient, done);
         }
     }
 
-    /// <summary>The WebSocket handshake (RFC 6455) on the upgrade feature, agreeing on v5.channel.k8s.io.</summary>
-    private static async Task<WebSocket?> AcceptWebSocketAsync(HttpContext context)
+    /// <summary>The WebSocket handshake (RFC 6455) on the upgrade feature, agreeing on <paramref name="protocol"/>.</summary>
+    internal static async Task<WebSocket?> AcceptWebSocketAsync(HttpContext context, string protocol)
     {
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         if (upgrade is null || !upgrade.IsUpgradableRequest)
@@ -133,9 +92,11 @@ internal static class StreamTranslator
         context.Response.Headers.Connection = "Upgrade";
         context.Response.Headers.Upgrade = "websocket";
         context.Response.Headers.SecWebSocketAccept = accept;
-        context.Response.Headers.SecWebSocketProtocol = V5Protocol;
+        context.Response.Headers.SecWebSocketProtocol = protocol;
         var stream = await upgrade.UpgradeAsync();
-        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, SubProtocol = V5Protocol, KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        // The protocol is agreed in the header above; WebSocketCreationOptions.SubProtocol would refuse SPDY/3.1+portforward.k8s.io
+        // (.NET allows only RFC 2616 token characters there, no '/'), and the WebSocket does not need it.
+        return WebSocket.CreateFromStream(stream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.FromSeconds(30) });
     }
 
     /// <summary>SPDY data to WebSocket messages with the stream's channel byte; ends when the kubelet closes the connection.</summary>

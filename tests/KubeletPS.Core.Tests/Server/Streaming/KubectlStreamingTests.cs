@@ -54,8 +54,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
         Assert.Contains("bin", result.Stdout.Split('\n'));
         // kubectl 1.32 asks for a v5.channel.k8s.io WebSocket; the API server accepts it and speaks
         // SPDY to the kubelet, so kubectl needs no fallback: one pods/exec request, upgraded.
-        var attempts = _server.RequestLog.Entries.Where(e => e.Resource == "pods/exec").Select(e => e.StatusCode).ToList();
-        Assert.True(attempts is [101], "pods/exec answers: " + string.Join(", ", attempts));
+        AssertOneUpgrade("pods/exec");
     }
 
     [Fact]
@@ -178,16 +177,54 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
     [Fact]
     public async Task Kubectl_port_forward_carries_an_http_request_to_the_pods_server()
     {
-        await using var kubelet = await StartKubeletAsync("sh", "-c", "mkdir -p /tmp/www && echo hello-through-port-forward > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www");
+        await using var kubelet = await StartKubeletAsync("sh", "-c", HttpdScript);
 
+        Assert.Equal("hello-through-port-forward\n", await GetThroughPortForwardAsync(kubelet));
+
+        // kubectl 1.32 asked for a WebSocket (SPDY/3.1+portforward.k8s.io) and the API server tunnelled it to the kubelet's SPDY:
+        // one pods/portforward request, upgraded, and no SPDY fallback.
+        Assert.Equal(1, _server.PortForwardTunnels);
+        AssertOneUpgrade("pods/portforward");
+    }
+
+    [Fact]
+    public async Task Kubectl_port_forward_falls_back_to_SPDY_when_the_API_server_does_not_tunnel_the_WebSocket()
+    {
+        // kube-apiserver with PortForwardWebsockets off: the WebSocket goes to the kubelet as it is and is refused there.
+        await _server.DisposeAsync();
+        _server = await TestObjects.StartServerAsync(new TestApiServerOptions { Pki = TestObjects.SharedPki, PortForwardWebsockets = false });
+        _server.WriteAdminKubeconfig(AdminConf);
+        await using var kubelet = await StartKubeletAsync("sh", "-c", HttpdScript);
+
+        Assert.Equal("hello-through-port-forward\n", await GetThroughPortForwardAsync(kubelet));
+
+        Assert.Equal(0, _server.PortForwardTunnels);
+        var wait = Stopwatch.StartNew();
+        List<int> Attempts() => _server.RequestLog.Entries.Where(e => e.Resource == "pods/portforward").Select(e => e.StatusCode).ToList();
+        while (Attempts().Count < 2 && wait.Elapsed < TimeSpan.FromSeconds(15)) Thread.Sleep(100);
+        var attempts = Attempts();
+        Assert.True(attempts is [not 101, 101], "pods/portforward answers: " + string.Join(", ", attempts));
+    }
+
+    private const string HttpdScript = "mkdir -p /tmp/www && echo hello-through-port-forward > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www";
+
+    /// <summary>Runs kubectl port-forward to the pod's port 8080 and GETs /index.html through it.</summary>
+    private async Task<string> GetThroughPortForwardAsync(StreamingHost kubelet)
+    {
         var forwarding = await KubectlUntilAsync(AdminConf, "Forwarding from 127.0.0.1:", true, "port-forward", PodName(kubelet), ":8080");
         try
         {
             var localPort = int.Parse(forwarding.Output.Split("Forwarding from 127.0.0.1:")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            var body = await RetryAsync(() => http.GetStringAsync(new Uri($"http://127.0.0.1:{localPort}/index.html")));
-
-            Assert.Equal("hello-through-port-forward\n", body);
+            try
+            {
+                return await RetryAsync(() => http.GetStringAsync(new Uri($"http://127.0.0.1:{localPort}/index.html")));
+            }
+            catch (HttpRequestException e)
+            {
+                forwarding.Process!.Kill(entireProcessTree: true);
+                throw new HttpRequestException($"{e.Message}; kubectl port-forward stderr: {await forwarding.Stderr!}", e);
+            }
         }
         finally
         {
@@ -266,7 +303,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
         return new KubectlResult(process.ExitCode, await stdout, await stderr);
     }
 
-    private sealed record Streaming(string Output, Process? Process);
+    private sealed record Streaming(string Output, Process? Process, Task<string>? Stderr = null);
 
     /// <summary>Runs kubectl until its stdout shows <paramref name="marker"/>; stops it unless <paramref name="keepRunning"/>.</summary>
     private async Task<Streaming> KubectlUntilAsync(string kubeconfig, string marker, bool keepRunning, params string[] args)
@@ -308,7 +345,7 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
             throw new InvalidOperationException($"kubectl {string.Join(' ', args)} exited {process.ExitCode} before '{marker}'; stdout: {text}; stderr: {await stderr}");
         }
 
-        if (keepRunning) return new Streaming(text, process);
+        if (keepRunning) return new Streaming(text, process, stderr);
         process.Kill(entireProcessTree: true);
         process.Dispose();
         return new Streaming(text, null);
