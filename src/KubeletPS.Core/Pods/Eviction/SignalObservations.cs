@@ -60,11 +60,11 @@ public interface IEvictionSignalSource
 /// The signals from the stats provider behind /stats/summary (the one source of usage figures). The
 /// CPU rates are left to the agent's sampler, which moves them at the same 10 s interval.
 /// </summary>
-public sealed class SummarySignalSource(CriStatsProvider stats, Runtime.CriRuntimeClient runtime, string rootDirectory) : IEvictionSignalSource
+public sealed class SummarySignalSource(CriStatsProvider stats, Runtime.IImageService images, string rootDirectory) : IEvictionSignalSource
 {
     public async Task<bool> HasDedicatedImageFsAsync(CancellationToken cancellationToken)
     {
-        var filesystems = await runtime.ImageFsInfoAsync(cancellationToken).ConfigureAwait(false);
+        var filesystems = await images.ImageFsInfoAsync(cancellationToken).ConfigureAwait(false);
         if (filesystems.Count == 0 || filesystems[0].Mountpoint.Length == 0) return false;
         var imageDevice = MountInfo.DeviceOf(filesystems[0].Mountpoint);
         var rootDevice = MountInfo.DeviceOf(rootDirectory);
