@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using k8s;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 

@@ -1,6 +1,6 @@
 using k8s;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Rotation;
 
 namespace KubeletPS.Core.Configuration;
 

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Core.Join;

@@ -69,7 +69,7 @@ public abstract class NodeForegroundCmdlet : NodeRegistrationCmdlet
             WriteProgress(new ProgressRecord(2, "TLS bootstrap", p.Message)
             {
                 CurrentOperation = p.CsrName ?? "",
-                RecordType = p.Stage == Core.Certificates.CertificateBootstrapStage.Done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                RecordType = p.Stage == Core.Certificates.Bootstrap.CertificateBootstrapStage.Done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
             });
         }),
     };

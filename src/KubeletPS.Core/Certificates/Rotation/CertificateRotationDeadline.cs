@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Rotation;
 
 /// <summary>
 /// When a kubelet certificate is renewed (client-go util/certificate certificate_manager.go nextRotationDeadline):

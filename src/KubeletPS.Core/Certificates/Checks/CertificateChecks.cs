@@ -3,7 +3,7 @@ using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.X509;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Checks;
 
 /// <summary>The outcome of one check: its name, whether it passed, and a sentence saying why.</summary>
 public sealed record CertificateCheckResult(string Name, bool Passed, string Message);

@@ -1,8 +1,9 @@
 using System.Net;
 using KubeletPS.Core.Api;
+using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Configuration;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Rotation;
 
 /// <summary>What Update-KubeletCertificate asks: which certificate, the node's files, and the bootstrap kubeconfig for an expired client certificate.</summary>
 public sealed record KubeletCertificateRenewalOptions

@@ -10,7 +10,7 @@ using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.X509;
 using Org.BouncyCastle.X509.Extension;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Checks;
 
 /// <summary>
 /// What a certificate says, as `openssl x509 -noout -text` would show it, plus the Kubernetes

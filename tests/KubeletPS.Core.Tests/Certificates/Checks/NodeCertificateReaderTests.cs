@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Checks;
 using KubeletPS.TestCluster.Pki;
 
-namespace KubeletPS.Core.Tests.Certificates;
+namespace KubeletPS.Core.Tests.Certificates.Checks;
 
 [Collection(PkiCollection.Name)]
 public sealed class NodeCertificateReaderTests(PkiFixture pki)

@@ -1,7 +1,8 @@
 using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Checks;
 using KubeletPS.TestCluster.Pki;
 
-namespace KubeletPS.Core.Tests.Certificates;
+namespace KubeletPS.Core.Tests.Certificates.Checks;
 
 [Collection(PkiCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Bootstrap;
 
 /// <summary>Why TLS bootstrap did not produce a client certificate; the cmdlets turn it into a stable ErrorId.</summary>
 public enum CertificateBootstrapProblem

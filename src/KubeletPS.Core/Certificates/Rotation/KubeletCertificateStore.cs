@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Rotation;
 
 /// <summary>
 /// client-go's certificate file store (util/certificate/certificate_store.go) for one pair name ("kubelet-client"):

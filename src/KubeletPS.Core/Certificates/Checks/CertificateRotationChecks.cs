@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using KubeletPS.Core.Certificates.Rotation;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Checks;
 
 /// <summary>
 /// Test-KubeletCertificate's rotation view: is rotation overdue (past 90 % of the lifetime), does PAIR-current.pem

@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Org.BouncyCastle.Crypto.Digests;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Bootstrap;
 
 /// <summary>
 /// The PKCS#10 request a kubelet sends for its client certificate (bootstrap.go requestNodeCertificate): subject

@@ -4,9 +4,10 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.RegularExpressions;
 using KubeletPS.Core.Api;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Bootstrap;
 
 /// <summary>What TLS bootstrap is asked to do (kubelet's --kubeconfig, --bootstrap-kubeconfig, --cert-dir and node name).</summary>
 public sealed record CertificateBootstrapOptions

@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Checks;
 
 /// <summary>What to check and against what. With no <see cref="Certificate"/>, everything comes from the kubeconfig.</summary>
 public sealed record CertificateTestOptions

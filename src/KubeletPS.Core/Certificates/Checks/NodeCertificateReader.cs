@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Checks;
 
 /// <summary>Reads a node's client certificate (and finds its key) for display: Get-KubeletCertificate.</summary>
 public static class NodeCertificateReader

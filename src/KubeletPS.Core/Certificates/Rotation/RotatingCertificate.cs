@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using KubeletPS.Core.Api;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Rotation;
 
 /// <summary>
 /// The one owner of a rotated kubelet certificate and its key: the client certificate an API client presents, consulted

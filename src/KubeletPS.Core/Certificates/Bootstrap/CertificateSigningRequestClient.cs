@@ -5,7 +5,7 @@ using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Bootstrap;
 
 /// <summary>A step of TLS bootstrap, for progress display.</summary>
 public enum CertificateBootstrapStage { CheckingCurrent, CreatingKey, Requesting, WaitingForApproval, WaitingForIssuance, Writing, Done }

@@ -1,7 +1,9 @@
 using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Checks;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.TestCluster.Pki;
 
-namespace KubeletPS.Core.Tests.Certificates;
+namespace KubeletPS.Core.Tests.Certificates.Checks;
 
 /// <summary>Test-KubeletCertificate's rotation view on a certificate directory as rotation leaves it, and as it goes wrong.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

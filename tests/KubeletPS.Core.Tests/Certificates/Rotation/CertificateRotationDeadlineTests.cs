@@ -1,6 +1,6 @@
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Rotation;
 
-namespace KubeletPS.Core.Tests.Certificates;
+namespace KubeletPS.Core.Tests.Certificates.Rotation;
 
 /// <summary>client-go nextRotationDeadline: a jittered 70–90 % of notBefore..notAfter, as a table, no clock.</summary>
 public sealed class CertificateRotationDeadlineTests

@@ -1,6 +1,6 @@
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
 
-namespace KubeletPS.Core.Tests.Certificates;
+namespace KubeletPS.Core.Tests.Certificates.Bootstrap;
 
 public sealed class NodeClientCertificateRequestTests
 {

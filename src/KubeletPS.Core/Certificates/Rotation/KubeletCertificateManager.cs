@@ -2,9 +2,10 @@ using System.Net;
 using System.Security.Cryptography;
 using k8s;
 using KubeletPS.Core.Api;
+using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Configuration;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Rotation;
 
 /// <summary>A renewed certificate: the CSR that issued it, the dated file it was written to, its validity.</summary>
 public sealed record KubeletCertificateRotation(KubeletCertificateKind Kind, string CsrName, string CertificateFile, string CurrentPath,

@@ -3,14 +3,15 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using k8s;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.Core.Tests.TestCluster;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Server;
 
-namespace KubeletPS.Core.Tests.Certificates;
+namespace KubeletPS.Core.Tests.Certificates.Rotation;
 
 /// <summary>The certificate manager against the test API server: rotation, the live switch of the client, outages, denial, serving CSRs.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

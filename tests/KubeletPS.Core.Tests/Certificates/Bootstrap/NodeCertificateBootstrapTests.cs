@@ -1,6 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Tests.Support;
@@ -8,7 +8,7 @@ using KubeletPS.Core.Tests.TestCluster;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Server;
 
-namespace KubeletPS.Core.Tests.Certificates;
+namespace KubeletPS.Core.Tests.Certificates.Bootstrap;
 
 /// <summary>TLS bootstrap end to end against the test API server (bootstrap tokens, auto-approval, the CA's signer).</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Bootstrap;
 
 /// <summary>
 /// The kubelet.conf that bootstrap.go writeKubeconfigFromBootstrapping writes: cluster "default-cluster" with the

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
 
-namespace KubeletPS.Core.Certificates;
+namespace KubeletPS.Core.Certificates.Rotation;
 
 /// <summary>Which of the kubelet's two rotated certificates.</summary>
 public enum KubeletCertificateKind
