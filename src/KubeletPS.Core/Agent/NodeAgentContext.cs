@@ -3,6 +3,7 @@ using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Runtime;
 

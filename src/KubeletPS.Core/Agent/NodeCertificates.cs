@@ -4,6 +4,7 @@ using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Agent;

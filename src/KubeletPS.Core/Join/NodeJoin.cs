@@ -4,6 +4,7 @@ using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Join;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using KubeletPS.Core.Certificates.Rotation;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Certificates.Bootstrap;
 

@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Certificates.Bootstrap;
 

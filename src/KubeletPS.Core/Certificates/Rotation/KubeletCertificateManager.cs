@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Bootstrap;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Certificates.Rotation;
 

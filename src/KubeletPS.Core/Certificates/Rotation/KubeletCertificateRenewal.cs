@@ -2,6 +2,7 @@ using System.Net;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Certificates.Rotation;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Certificates.Bootstrap;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.Core.Tests.TestCluster;

@@ -5,7 +5,7 @@ using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Certificates.Rotation;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.Core.Tests.TestCluster;
 using KubeletPS.TestCluster.Pki;
@@ -29,7 +29,7 @@ public sealed class KubeletCertificateManagerTests : IDisposable
         new(server.Pki.Issue(new CertificateSpec($"system:node:{node}") { Organizations = ["system:nodes"], NotBefore = notBefore, NotAfter = notAfter }).WithKey());
 
     private static Kubernetes ClientFor(TestApiServer server, RotatingCertificate certificate) =>
-        ApiClientFactory.CreateClient(new KubeletPS.Core.Configuration.Kubeconfig("kubelet.conf", "default-context", "default-cluster", "default-auth")
+        ApiClientFactory.CreateClient(new KubeletPS.Core.Configuration.Clientcmd.Kubeconfig("kubelet.conf", "default-context", "default-cluster", "default-auth")
         {
             Server = server.Url, CertificateAuthorityData = System.Text.Encoding.ASCII.GetBytes(server.CaPem),
         }, certificate);

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.TestCluster.Pki;
 
-namespace KubeletPS.Core.Tests.Configuration;
+namespace KubeletPS.Core.Tests.Configuration.Clientcmd;
 
 public sealed class KubeconfigTests : IDisposable
 {

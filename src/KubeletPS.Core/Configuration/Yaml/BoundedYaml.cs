@@ -3,7 +3,7 @@ using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
-namespace KubeletPS.Core.Configuration;
+namespace KubeletPS.Core.Configuration.Yaml;
 
 /// <summary>
 /// How much one YAML file may hold: bytes, nesting depth, and (fixed, as go-yaml) how much of the

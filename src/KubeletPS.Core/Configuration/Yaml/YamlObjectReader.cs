@@ -5,7 +5,7 @@ using System.Reflection;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace KubeletPS.Core.Configuration;
+namespace KubeletPS.Core.Configuration.Yaml;
 
 /// <summary>
 /// Maps a YAML document onto the [ConfigField] model classes the way Kubernetes' decoder

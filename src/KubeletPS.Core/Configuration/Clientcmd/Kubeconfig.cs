@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Configuration;
+namespace KubeletPS.Core.Configuration.Clientcmd;
 
 /// <summary>
 /// One context of a kubeconfig resolved to what a client needs: the server, how to trust it

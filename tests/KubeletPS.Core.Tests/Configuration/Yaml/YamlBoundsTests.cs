@@ -1,10 +1,12 @@
 using System.Text;
 using k8s.Models;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
+using KubeletPS.Core.Configuration.Yaml;
 using KubeletPS.Core.Pods.Config;
 using Xunit.Abstractions;
 
-namespace KubeletPS.Core.Tests.Configuration;
+namespace KubeletPS.Core.Tests.Configuration.Yaml;
 
 /// <summary>
 /// Attacks on every YAML reader of the engine: a "billion laughs" document (9 levels of 9 aliases, about

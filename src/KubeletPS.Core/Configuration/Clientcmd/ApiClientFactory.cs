@@ -2,7 +2,7 @@ using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Rotation;
 
-namespace KubeletPS.Core.Configuration;
+namespace KubeletPS.Core.Configuration.Clientcmd;
 
 /// <summary>
 /// Builds KubernetesClient's configuration and client from a resolved <see cref="Kubeconfig"/>,

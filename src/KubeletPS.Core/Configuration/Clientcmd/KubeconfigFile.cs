@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Configuration;
+namespace KubeletPS.Core.Configuration.Clientcmd;
 
 // The kubeconfig file format (client-go tools/clientcmd/api/v1), as written by kubeadm and
 // kubectl. Only the reader sees these; callers get the resolved <see cref="Kubeconfig"/>.

@@ -1,4 +1,6 @@
-namespace KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Yaml;
+
+namespace KubeletPS.Core.Configuration.Clientcmd;
 
 /// <summary>
 /// Reads a kubeconfig and resolves one context (the current one unless named) to a
