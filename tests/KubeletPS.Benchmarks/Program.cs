@@ -6,7 +6,6 @@ return args switch
     ["heartbeat", .. var rest] => await NodeHeartbeatBenchmark.RunAsync(rest),
     ["agent", .. var rest] => await AgentPodStartup.RunAsync(rest),
     ["api-pods", .. var rest] => await ApiPodStartupBenchmark.RunAsync(rest),
-    ["kubectl-exec", .. var rest] => await KubectlExecBenchmark.RunAsync(rest),
     ["pod-removal", .. var rest] => await PodRemovalBenchmark.RunAsync(rest),
     ["kubelet-server", .. var rest] => await KubeletServerBenchmark.RunAsync(rest),
     _ => Usage(),
@@ -18,7 +17,6 @@ static int Usage()
     Console.Error.WriteLine("       KubeletPS.Benchmarks heartbeat [--seconds N] [--module out/KubeletPS/KubeletPS.psd1]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR] [--warmup N] [--volumes true]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks api-pods [--pods N] [--steady-seconds N]");
-    Console.Error.WriteLine("       KubeletPS.Benchmarks kubectl-exec --test-cluster PATH/KubeletPS.TestCluster.dll [--concurrency N] [--rounds N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks pod-removal [--pods N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks kubelet-server --test-cluster PATH/KubeletPS.TestCluster.dll [--log-mib N] [--concurrency N] [--rounds N] [--idle-seconds N] [--idle-rounds N]");
     return 2;

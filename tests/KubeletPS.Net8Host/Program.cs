@@ -63,7 +63,7 @@ internal static class EngineRun
         result["clusterDomain"] = loaded.Configuration.ClusterDomain;
 
         var (certificate, key, ca) = WriteNodeCertificate(work, "net8");
-        var report = await Core.Certificates.NodeCertificateTester.TestAsync(new Core.Certificates.CertificateTestOptions
+        var report = await Core.Certificates.Checks.NodeCertificateTester.TestAsync(new Core.Certificates.Checks.CertificateTestOptions
         {
             Certificate = Core.Certificates.PemSource.FromFile(certificate),
             Key = Core.Certificates.PemSource.FromFile(key),

@@ -53,6 +53,7 @@ public sealed class KubeletAgent : IAsyncDisposable
         {
             NodeName = context.Options.NodeName,
             Runtime = context.Runtime,
+            Images = context.Images,
             RootDirectory = context.Options.RootDirectory,
             Log = log,
         });
@@ -104,7 +105,7 @@ public sealed class KubeletAgent : IAsyncDisposable
         var runtimeHealth = new PlegHealthRuntimeSource(_context.RuntimeHealth, () => Pods?.LastRelist, _request.Time);
         await using var events = new EventRecorder(_context.Client, _context.Identity, options.NodeName, _log);
         // Node-level reclaim (the pod half's garbage collectors) is attached once the pod half is built, below.
-        var eviction = EvictionManager = new EvictionManager(Eviction.Config, new SummarySignalSource(Stats, _context.Runtime, options.RootDirectory) { MaxAge = CriStatsProvider.MaxSummaryAge }, _request.Time, _log)
+        var eviction = EvictionManager = new EvictionManager(Eviction.Config, new SummarySignalSource(Stats, _context.Images, options.RootDirectory) { MaxAge = CriStatsProvider.MaxSummaryAge }, _request.Time, _log)
         {
             Events = events,
             NodeName = options.NodeName,

@@ -1,8 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
 using k8s;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Runtime;
 
@@ -47,6 +48,8 @@ public sealed record NodeAgentRequest
 /// </summary>
 public sealed class NodeAgentContext : IAsyncDisposable
 {
+    private readonly CriRuntimeClient _runtimeClient;
+
     private NodeAgentContext(LoadedKubeletConfig config, Kubeconfig kubeconfig, IKubernetes client, ApiIdentity identity,
         NodeAgentOptions options, CriRuntimeClient runtime, NodeCertificates certificates)
     {
@@ -56,7 +59,9 @@ public sealed class NodeAgentContext : IAsyncDisposable
         Client = client;
         Identity = identity;
         Options = options;
+        _runtimeClient = runtime;
         Runtime = runtime;
+        Images = runtime;
         RuntimeHealth = new CriRuntimeHealthSource(runtime, runtime);
     }
 
@@ -65,7 +70,11 @@ public sealed class NodeAgentContext : IAsyncDisposable
     public IKubernetes Client { get; }
     public ApiIdentity Identity { get; }
     public NodeAgentOptions Options { get; }
-    public CriRuntimeClient Runtime { get; }
+    /// <summary>CRI's runtime service (the one client the context owns and disposes).</summary>
+    public IRuntimeService Runtime { get; }
+
+    /// <summary>CRI's image service, over the same connection as <see cref="Runtime"/>.</summary>
+    public IImageService Images { get; }
     public IRuntimeHealthSource RuntimeHealth { get; }
 
     /// <summary>The node's rotated certificates: the client certificate the API client presents, and their managers.</summary>
@@ -238,6 +247,6 @@ public sealed class NodeAgentContext : IAsyncDisposable
     {
         Client.Dispose();
         Certificates.Dispose();
-        await Runtime.DisposeAsync().ConfigureAwait(false);
+        await _runtimeClient.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -2,8 +2,9 @@ using System.Net;
 using System.Security.Cryptography;
 using k8s;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Node;
 
 namespace KubeletPS.Core.Agent;

@@ -81,8 +81,8 @@ public sealed partial class PodSyncAgent
 
     private async Task FindSandboxImageAsync(CancellationToken ct)
     {
-        if (ImageGc.SandboxImage is not null || _runtime is not CriRuntimeClient cri) return;
-        var report = await RuntimeConfigReport.ReadAsync(cri, ct).ConfigureAwait(false);
+        if (ImageGc.SandboxImage is not null) return;
+        var report = await RuntimeConfigReport.ReadAsync(_runtime, ct).ConfigureAwait(false);
         ImageGc.SandboxImage = report.SandboxImage;
         if (report.SandboxImage is { } image) _log.Debug($"image GC keeps the runtime's sandbox image {image}.");
     }

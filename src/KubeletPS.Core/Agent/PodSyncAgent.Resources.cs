@@ -4,7 +4,6 @@ using KubeletPS.Core.Node;
 using KubeletPS.Core.NodeValidation;
 using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Workers;
-using KubeletPS.Core.Runtime;
 
 namespace KubeletPS.Core.Agent;
 
@@ -15,7 +14,7 @@ public sealed partial class PodSyncAgent
     private async Task StartContainerManagerAsync(CancellationToken ct)
     {
         if (_containerManager is not { } manager) return;
-        if (_runtime is CriRuntimeClient cri && manager.ResolveDriver(await RuntimeConfigReport.ReadAsync(cri, ct).ConfigureAwait(false)) is var driver && driver != manager.Options.Driver)
+        if (manager.ResolveDriver(await RuntimeConfigReport.ReadAsync(_runtime, ct).ConfigureAwait(false)) is var driver && driver != manager.Options.Driver)
         {
             manager = new ContainerManager(manager.Options with { Driver = driver }, MachineCapacity(_options.RootDirectory), _log);
             _containerManager = manager;

@@ -1,4 +1,4 @@
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Api;
 

@@ -7,7 +7,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Api;
 

@@ -1,4 +1,5 @@
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Certificates;
 

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Reflection;
+using KubeletPS.Core.Configuration.Yaml;
 using YamlDotNet.RepresentationModel;
 
 namespace KubeletPS.Core.Configuration;

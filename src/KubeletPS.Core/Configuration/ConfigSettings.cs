@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Collections.Specialized;
 using System.Reflection;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Configuration;
 

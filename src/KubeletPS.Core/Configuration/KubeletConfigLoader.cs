@@ -1,3 +1,5 @@
+using KubeletPS.Core.Configuration.Clientcmd;
+
 namespace KubeletPS.Core.Configuration;
 
 /// <summary>What <see cref="KubeletConfigLoader.LoadAsync"/> found: effective values, the kubeconfig and the warnings.</summary>

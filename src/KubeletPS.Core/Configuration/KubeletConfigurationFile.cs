@@ -1,3 +1,5 @@
+using KubeletPS.Core.Configuration.Yaml;
+
 namespace KubeletPS.Core.Configuration;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Reflection;
+using KubeletPS.Core.Configuration.Yaml;
 
 namespace KubeletPS.Core.Configuration;
 

@@ -3,7 +3,8 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
+using KubeletPS.Core.Configuration.Yaml;
 
 namespace KubeletPS.Core.Join;
 

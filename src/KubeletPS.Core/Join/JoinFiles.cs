@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Rotation;
 
 namespace KubeletPS.Core.Join;
 

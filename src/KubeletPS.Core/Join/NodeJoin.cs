@@ -1,8 +1,10 @@
 using System.Net;
 using System.Text.Json;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 
 namespace KubeletPS.Core.Join;
 

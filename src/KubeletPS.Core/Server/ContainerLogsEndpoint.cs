@@ -265,7 +265,7 @@ internal static class ContainerLogsEndpoint
     }
 
     /// <summary>As kubelet's log reader: a followed container that is no longer running ends the stream (after the last lines are read).</summary>
-    private static async Task WatchContainerAsync(CriRuntimeClient runtime, string containerId, CancellationTokenSource stop)
+    private static async Task WatchContainerAsync(IRuntimeService runtime, string containerId, CancellationTokenSource stop)
     {
         try
         {

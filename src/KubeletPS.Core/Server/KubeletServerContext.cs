@@ -27,7 +27,7 @@ public sealed class KubeletServerContext
     public Func<IReadOnlyList<V1Pod>> Pods { get; init; } = () => [];
 
     /// <summary>The container runtime (container logs; exec, attach and port-forward streaming).</summary>
-    public CriRuntimeClient? Runtime { get; init; }
+    public IRuntimeService? Runtime { get; init; }
 
     /// <summary>The node's and pods' stats (/stats/summary, /metrics/resource): the provider the eviction manager reads too.</summary>
     public Stats.CriStatsProvider? Stats { get; init; }

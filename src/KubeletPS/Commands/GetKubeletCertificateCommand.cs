@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Checks;
 
 namespace KubeletPS.Commands;
 

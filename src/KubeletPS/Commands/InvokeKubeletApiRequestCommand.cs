@@ -2,6 +2,7 @@ using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Output;
 
 namespace KubeletPS.Commands;

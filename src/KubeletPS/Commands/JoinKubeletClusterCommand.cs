@@ -2,7 +2,7 @@ using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Join;
 using KubeletPS.Output;
 

@@ -58,7 +58,7 @@ public abstract class NodeAgentCmdlet : KubeletCmdlet
     protected static ErrorRecord NodeError(Exception e, string errorIdPrefix) => e switch
     {
         KubeletConfigException c => EngineError(c, errorIdPrefix + "InvalidConfiguration", c.Path),
-        Core.Certificates.CertificateBootstrapException b => EngineError(b, errorIdPrefix + "Bootstrap" + b.Problem, b.CsrName ?? b.Target),
+        Core.Certificates.Bootstrap.CertificateBootstrapException b => EngineError(b, errorIdPrefix + "Bootstrap" + b.Problem, b.CsrName ?? b.Target),
         KubeletApiException a => EngineError(a, errorIdPrefix + "ApiRequestFailed", a.Target),
         KubeletException k when k.Category == KubeletErrorKind.InvalidArgument => EngineError(k, errorIdPrefix + "InvalidArgument", k.Target),
         KubeletException k => EngineError(k, errorIdPrefix + "Failed", k.Target),

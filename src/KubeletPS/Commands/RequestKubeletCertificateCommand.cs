@@ -2,6 +2,8 @@ using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Output;
 
 namespace KubeletPS.Commands;

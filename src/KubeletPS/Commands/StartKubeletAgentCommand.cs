@@ -12,7 +12,7 @@ namespace KubeletPS.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "KubeletAgent", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(KubeletNodeInfo))]
-public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
+public sealed class StartKubeletAgentCommand : NodeForegroundCmdlet
 {
     /// <summary>Overrides the configuration's staticPodPath; an empty string runs no static pods.</summary>
     [Parameter]
@@ -25,21 +25,6 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
 
     [Parameter]
     public SwitchParameter StopPodsOnExit { get; set; }
-
-    /// <summary>kubelet --bootstrap-kubeconfig: when kubelet.conf is missing or its client certificate cannot be used, bootstrap with it.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? BootstrapKubeconfigPath { get; set; }
-
-    /// <summary>kubelet --cert-dir: where kubelet-client-current.pem and kubelet-server-current.pem are kept and rotated.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string CertificateDirectory { get; set; } = Core.Configuration.KubeletConfigurationDefaults.DefaultCertificateDirectory;
-
-    /// <summary>Stop after this long (for scripts and tests); by default run until Ctrl+C.</summary>
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int DurationSec { get; set; }
 
     /// <summary>kubelet's --port: the kubelet server's HTTPS port instead of the configuration's; 0 picks a free port.</summary>
     [Parameter]
@@ -56,14 +41,14 @@ public sealed class StartKubeletAgentCommand : NodeRegistrationCmdlet
         const string prefix = nameof(ErrorIds.StartKubeletAgent);
         var request = new KubeletAgentRequest
         {
-            Node = WithCertificates(BuildRequest(), BootstrapKubeconfigPath, CertificateDirectory),
+            Node = WithCertificates(BuildRequest()),
             StaticPodPath = StaticPodPath is null or "" ? StaticPodPath : ResolveLiteralPath(StaticPodPath),
             PodLogDirectory = PodLogDirectory is null ? null : ResolveLiteralPath(PodLogDirectory),
             StopPodsOnExit = StopPodsOnExit,
             ServerPort = Port,
             HealthzPort = HealthzPort,
         };
-        RunInForeground(request.Node, "Run the kubelet: register the node, keep its lease and status, run its pods", prefix, DurationSec, async (_, stop) =>
+        RunInForeground(request.Node, "Run the kubelet: register the node, keep its lease and status, run its pods", prefix, async (_, stop) =>
         {
             // Run by systemd with its output in the journal: structured entries from the configuration on.
             using var journal = ServiceJournalLog.ForService(Log, Environment.GetEnvironmentVariable);

@@ -12,28 +12,13 @@ namespace KubeletPS.Commands;
 [Cmdlet(VerbsLifecycle.Start, "KubeletNodeHeartbeat", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [Alias("Start-NodeHeartbeat")]
 [OutputType(typeof(KubeletNodeInfo))]
-public sealed class StartKubeletNodeHeartbeatCommand : NodeRegistrationCmdlet
+public sealed class StartKubeletNodeHeartbeatCommand : NodeForegroundCmdlet
 {
-    /// <summary>kubelet --bootstrap-kubeconfig: when kubelet.conf is missing or its client certificate cannot be used, bootstrap with it.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? BootstrapKubeconfigPath { get; set; }
-
-    /// <summary>kubelet --cert-dir: where kubelet-client-current.pem and kubelet-server-current.pem are kept and rotated.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string CertificateDirectory { get; set; } = Core.Configuration.KubeletConfigurationDefaults.DefaultCertificateDirectory;
-
-    /// <summary>Stop after this long (for scripts and tests); by default run until Ctrl+C.</summary>
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int DurationSec { get; set; }
-
     protected override void ProcessRecord()
     {
         const string prefix = nameof(ErrorIds.StartKubeletNodeHeartbeat);
-        var request = WithCertificates(BuildRequest(), BootstrapKubeconfigPath, CertificateDirectory);
-        RunInForeground(request, "Register and keep the node's lease and status up to date", prefix, DurationSec, async (ct, stop) =>
+        var request = WithCertificates(BuildRequest());
+        RunInForeground(request, "Register and keep the node's lease and status up to date", prefix, async (ct, stop) =>
         {
             await using var context = await NodeAgentContext.CreateAsync(request, Log, stop).ConfigureAwait(false);
             var activity = $"Registering node {context.Options.NodeName}";

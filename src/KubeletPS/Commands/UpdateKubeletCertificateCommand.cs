@@ -3,6 +3,9 @@ using System.Net;
 using KubeletPS.Core;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
+using KubeletPS.Core.Certificates.Checks;
+using KubeletPS.Core.Certificates.Rotation;
 
 namespace KubeletPS.Commands;
 

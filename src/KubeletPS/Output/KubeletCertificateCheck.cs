@@ -1,4 +1,4 @@
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Checks;
 
 namespace KubeletPS;
 

@@ -1,4 +1,5 @@
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
+using KubeletPS.Core.Certificates.Rotation;
 
 namespace KubeletPS.Output;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Agent;
-using KubeletPS.Core.Certificates;
+using KubeletPS.Core.Certificates.Bootstrap;
+using KubeletPS.Core.Certificates.Rotation;
 using KubeletPS.Core.Tests.Certificates;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;

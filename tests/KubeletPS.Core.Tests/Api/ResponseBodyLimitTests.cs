@@ -1,7 +1,7 @@
 using System.Text;
 using k8s;
 using KubeletPS.Core.Api;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Join;
 using Xunit.Abstractions;
 

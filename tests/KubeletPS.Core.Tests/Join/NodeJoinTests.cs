@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Join;
 using KubeletPS.Core.Tests.TestCluster;
 using KubeletPS.TestCluster.Server;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using KubeletPS.Core.Agent;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Metrics;
 using KubeletPS.Core.Server;
 using KubeletPS.Core.Tests.Pods;

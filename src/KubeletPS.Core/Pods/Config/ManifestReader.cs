@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Yaml;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

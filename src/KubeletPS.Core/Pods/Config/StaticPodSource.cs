@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using k8s.Models;
-using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Configuration.Yaml;
 using KubeletPS.Core.Pods.Validation;
 
 namespace KubeletPS.Core.Pods.Config;

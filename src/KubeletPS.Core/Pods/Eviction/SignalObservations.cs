@@ -67,7 +67,7 @@ public interface IEvictionSignalSource
 /// CPU rates are left to the agent's sampler, which moves them at the same 10 s interval. With a
 /// <see cref="MaxAge"/>, a round reads the summary the sampler collected within it instead of collecting its own.
 /// </summary>
-public sealed class SummarySignalSource(CriStatsProvider stats, Runtime.CriRuntimeClient runtime, string rootDirectory) : IEvictionSignalSource
+public sealed class SummarySignalSource(CriStatsProvider stats, Runtime.IImageService images, string rootDirectory) : IEvictionSignalSource
 {
     /// <summary>How old a summary a round may read; zero (the default) collects one every round.</summary>
     public TimeSpan MaxAge { get; init; }
@@ -76,7 +76,7 @@ public sealed class SummarySignalSource(CriStatsProvider stats, Runtime.CriRunti
 
     public async Task<bool> HasDedicatedImageFsAsync(CancellationToken cancellationToken)
     {
-        var filesystems = await runtime.ImageFsInfoAsync(cancellationToken).ConfigureAwait(false);
+        var filesystems = await images.ImageFsInfoAsync(cancellationToken).ConfigureAwait(false);
         if (filesystems.Count == 0 || filesystems[0].Mountpoint.Length == 0) return false;
         var imageDevice = MountInfo.DeviceOf(filesystems[0].Mountpoint);
         var rootDevice = MountInfo.DeviceOf(rootDirectory);
