@@ -129,7 +129,9 @@ public sealed class PodSyncAgentFakeRuntimeTests(ITestOutputHelper output)
         // (kubelet's image manager Start) lists the images and the containers using them, once.
         Assert.InRange(calls.GetValueOrDefault("ListContainers") - calls.GetValueOrDefault("ListPodSandbox"), 0, 1);
         Assert.True(calls.GetValueOrDefault("ListImages") <= 1, $"ListImages: {calls.GetValueOrDefault("ListImages")} calls");
-        var expected = kubelet.Keys.Concat(["ListPodSandbox", "ListContainers", "ListImages", "Version", "Status"]).ToHashSet();
+        // At start, once: Version and Status, and RuntimeConfig (kubelet asks the runtime its cgroup driver; image GC its sandbox image).
+        Assert.True(calls.GetValueOrDefault("RuntimeConfig") <= 2, $"RuntimeConfig: {calls.GetValueOrDefault("RuntimeConfig")} calls");
+        var expected = kubelet.Keys.Concat(["ListPodSandbox", "ListContainers", "ListImages", "Version", "Status", "RuntimeConfig"]).ToHashSet();
         Assert.DoesNotContain(calls.Keys, k => !expected.Contains(k));
     }
 }

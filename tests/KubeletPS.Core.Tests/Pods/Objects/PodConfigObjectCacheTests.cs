@@ -16,7 +16,18 @@ public sealed class PodConfigObjectCacheTests : IAsyncLifetime
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2025-01-01T00:00:00Z"));
     private V1Node? _node;
 
-    public async Task InitializeAsync() => _server = await TestApiServer.StartAsync();
+    public async Task InitializeAsync()
+    {
+        _server = await TestApiServer.StartAsync();
+        // The Node authorizer lets node-a read a configmap only through a pod bound to it that uses it.
+        _server.Store.Create("pods", JsonNode.Parse("""
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"binder","namespace":"default"},
+             "spec":{"nodeName":"node-a","containers":[{"name":"c","image":"busybox"}],
+               "volumes":[VOLUMES]}}
+            """.Replace("VOLUMES", string.Join(",", ConfigMapNames.Select(n => "{\"name\":\"" + n + "\",\"configMap\":{\"name\":\"" + n + "\"}}"))))!.AsObject());
+    }
+
+    private static readonly string[] ConfigMapNames = ["app", "shared", "later", "new", "old", "never-read", "here"];
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
