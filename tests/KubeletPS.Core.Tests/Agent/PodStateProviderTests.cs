@@ -5,7 +5,6 @@ using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Core.Tests.Pods;
 using KubeletPS.Core.Tests.Support;
-using KubeletPS.Core.Tests.Support.Fakes;
 
 namespace KubeletPS.Core.Tests.Agent;
 
@@ -46,22 +45,10 @@ public sealed class PodStateProviderTests : IDisposable
         File.WriteAllText(Path.Combine(manifests, "running.yaml"), Manifest("running", "Always"));
         File.WriteAllText(Path.Combine(manifests, "evicted.yaml"), Manifest("evicted", "Always"));
         File.WriteAllText(Path.Combine(manifests, "done.yaml"), Manifest("done", "Never"));
-        var runtime = new FakeRuntimeService();
-        var images = new FakeImageService(runtime.Calls);
-        images.AddImage("busybox:1.36");
+        var services = FakeRuntimeAgent.Runtime();
+        var runtime = services.Runtime;
         var log = new RecordingLog();
-        await using var agent = new PodSyncAgent(new PodSyncAgentOptions
-        {
-            NodeName = "node1",
-            NodeIp = "10.0.0.1",
-            StaticPodPath = manifests,
-            RuntimeServices = (runtime, images),
-            RootDirectory = Path.Combine(_root, "kubelet"),
-            PodLogsDirectory = Path.Combine(_root, "logs"),
-            ResolvConf = null,
-            SyncFrequency = TimeSpan.FromSeconds(1),
-            Log = log,
-        });
+        await using var agent = new PodSyncAgent(FakeRuntimeAgent.Options(_root, manifests, services, log) with { SyncFrequency = TimeSpan.FromSeconds(1) });
         using var stop = new CancellationTokenSource();
         var run = agent.RunAsync(stop.Token);
         try

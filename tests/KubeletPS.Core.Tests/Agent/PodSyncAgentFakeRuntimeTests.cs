@@ -1,5 +1,6 @@
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Tests.Pods;
+using KubeletPS.Core.Tests.Support;
 using KubeletPS.Core.Tests.Support.Fakes;
 using Xunit.Abstractions;
 
@@ -53,21 +54,10 @@ public sealed class PodSyncAgentFakeRuntimeTests(ITestOutputHelper output)
         try
         {
             for (var i = 0; i < pods; i++) File.WriteAllText(Path.Combine(manifests, $"p{i}.yaml"), manifest($"p{i}"));
-            var runtime = new FakeRuntimeService();
-            var images = new FakeImageService(runtime.Calls);
-            images.AddImage("busybox:1.36");
+            var services = FakeRuntimeAgent.Runtime();
+            var runtime = services.Runtime;
             var log = new RecordingLog();
-            await using var agent = new PodSyncAgent(new PodSyncAgentOptions
-            {
-                NodeName = "node1",
-                NodeIp = "10.0.0.1",
-                StaticPodPath = manifests,
-                RuntimeServices = (runtime, images),
-                RootDirectory = Path.Combine(root, "kubelet"),
-                PodLogsDirectory = Path.Combine(root, "logs"),
-                ResolvConf = null,
-                Log = log,
-            });
+            await using var agent = new PodSyncAgent(FakeRuntimeAgent.Options(root, manifests, services, log));
             return (runtime, await agent.SyncOnceAsync(TimeSpan.FromSeconds(60)), log);
         }
         finally

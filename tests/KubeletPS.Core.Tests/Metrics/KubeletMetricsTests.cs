@@ -5,7 +5,7 @@ using KubeletPS.Core.Metrics;
 using KubeletPS.Core.Server;
 using KubeletPS.Core.Tests.Pods;
 using KubeletPS.Core.Tests.Server;
-using KubeletPS.Core.Tests.Support.Fakes;
+using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Metrics;
@@ -44,22 +44,10 @@ public sealed class KubeletMetricsTests
         {
             File.WriteAllText(Path.Combine(manifests, "a.yaml"), Manifest("a"));
             File.WriteAllText(Path.Combine(manifests, "b.yaml"), Manifest("b"));
-            var runtime = new FakeRuntimeService();
-            var images = new FakeImageService(runtime.Calls);
-            images.AddImage("busybox:1.36");
+            var services = FakeRuntimeAgent.Runtime();
+            var runtime = services.Runtime;
             var observed = new KubeletMetricSet();
-            await using var agent = new PodSyncAgent(new PodSyncAgentOptions
-            {
-                NodeName = "node1",
-                NodeIp = "10.0.0.1",
-                StaticPodPath = manifests,
-                RuntimeServices = (runtime, images),
-                RootDirectory = Path.Combine(root, "kubelet"),
-                PodLogsDirectory = Path.Combine(root, "logs"),
-                ResolvConf = null,
-                Log = new RecordingLog(),
-                Metrics = observed,
-            });
+            await using var agent = new PodSyncAgent(FakeRuntimeAgent.Options(root, manifests, services, new RecordingLog()) with { Metrics = observed });
             var metrics = new KubeletMetrics("node1", () => agent.Pods, () => agent.RuntimeOperations, () => agent.LastRelist, observed);
             var before = PrometheusTextParser.Parse(metrics.Render());
             Assert.Equal(0, Count(before["kubelet_pod_start_duration_seconds"]));
