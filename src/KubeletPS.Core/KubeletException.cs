@@ -17,38 +17,24 @@ public enum KubeletErrorKind
 }
 
 /// <summary>Base of the engine's typed exceptions. Messages never carry key material.</summary>
-public class KubeletException : Exception
+public class KubeletException(string message, KubeletErrorKind category, string? target = null, Exception? inner = null)
+    : Exception(message, inner)
 {
-    public KubeletException(string message, KubeletErrorKind category, string? target = null, Exception? inner = null)
-        : base(message, inner)
-    {
-        Category = category;
-        Target = target;
-    }
-
-    public KubeletErrorKind Category { get; }
+    public KubeletErrorKind Category { get; } = category;
 
     /// <summary>The file, endpoint or object at fault.</summary>
-    public string? Target { get; }
+    public string? Target { get; } = target;
 }
 
 /// <summary>A configuration file that is missing, does not parse, or holds an invalid value.</summary>
-public sealed class KubeletConfigException : KubeletException
+public sealed class KubeletConfigException(string message, string? path, int? line = null, int? column = null,
+    string? field = null, KubeletErrorKind category = KubeletErrorKind.InvalidData, Exception? inner = null)
+    : KubeletException(Format(message, path, line, column), category, path, inner)
 {
-    public KubeletConfigException(string message, string? path, int? line = null, int? column = null,
-        string? field = null, KubeletErrorKind category = KubeletErrorKind.InvalidData, Exception? inner = null)
-        : base(Format(message, path, line, column), category, path, inner)
-    {
-        Path = path;
-        Line = line;
-        Column = column;
-        Field = field;
-    }
-
-    public string? Path { get; }
-    public int? Line { get; }
-    public int? Column { get; }
-    public string? Field { get; }
+    public string? Path { get; } = path;
+    public int? Line { get; } = line;
+    public int? Column { get; } = column;
+    public string? Field { get; } = field;
 
     private static string Format(string message, string? path, int? line, int? column) =>
         path is null ? message

@@ -9,19 +9,13 @@ namespace KubeletPS.Core.Api;
 /// An API request that failed, said the way an administrator needs it: which server, which
 /// identity, which verb on which resource, and the API server's own message.
 /// </summary>
-public sealed class KubeletApiException : KubeletException
+public sealed class KubeletApiException(string message, KubeletErrorKind category, HttpStatusCode? statusCode, string? reason, string? target, Exception? inner)
+    : KubeletException(message, category, target, inner)
 {
-    public KubeletApiException(string message, KubeletErrorKind category, HttpStatusCode? statusCode, string? reason, string? target, Exception? inner)
-        : base(message, category, target, inner)
-    {
-        StatusCode = statusCode;
-        Reason = reason;
-    }
-
-    public HttpStatusCode? StatusCode { get; }
+    public HttpStatusCode? StatusCode { get; } = statusCode;
 
     /// <summary>The Status reason (Forbidden, Conflict, NotFound, AlreadyExists, Expired…).</summary>
-    public string? Reason { get; }
+    public string? Reason { get; } = reason;
 
     public bool IsConflict => StatusCode == HttpStatusCode.Conflict;
     public bool IsNotFound => StatusCode == HttpStatusCode.NotFound;

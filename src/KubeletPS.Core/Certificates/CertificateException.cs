@@ -22,15 +22,10 @@ public enum CertificateProblem
 /// or "embedded in &lt;kubeconfig&gt;", also in <see cref="KubeletException.Target"/>) and the
 /// PEM block at fault, never the key material.
 /// </summary>
-public sealed class CertificateException : KubeletException
+public sealed class CertificateException(CertificateProblem problem, string source, string message, Exception? inner = null)
+    : KubeletException($"{source}: {message}", KindOf(problem), source, inner)
 {
-    public CertificateException(CertificateProblem problem, string source, string message, Exception? inner = null)
-        : base($"{source}: {message}", KindOf(problem), source, inner)
-    {
-        Problem = problem;
-    }
-
-    public CertificateProblem Problem { get; }
+    public CertificateProblem Problem { get; } = problem;
 
     private static KubeletErrorKind KindOf(CertificateProblem problem) => problem switch
     {

@@ -26,15 +26,10 @@ public enum JoinProblem
 }
 
 /// <summary>Joining failed. Messages follow kubeadm's; a token appears only as ID.****.</summary>
-public sealed class JoinException : KubeletException
+public sealed class JoinException(JoinProblem problem, string message, string? target, Exception? inner = null)
+    : KubeletException(message, KindOf(problem), target, inner)
 {
-    public JoinException(JoinProblem problem, string message, string? target, Exception? inner = null)
-        : base(message, KindOf(problem), target, inner)
-    {
-        Problem = problem;
-    }
-
-    public JoinProblem Problem { get; }
+    public JoinProblem Problem { get; } = problem;
 
     private static KubeletErrorKind KindOf(JoinProblem problem) => problem switch
     {

@@ -23,27 +23,19 @@ public enum RuntimeErrorKind
 /// A failed call to a CRI runtime. The message always names the endpoint and the operation,
 /// because on a node with several runtimes (or a restarted one) that is the first question asked.
 /// </summary>
-public sealed class KubeletRuntimeException : KubeletException
+public sealed class KubeletRuntimeException(string endpoint, string operation, RuntimeErrorKind kind, string message, string? rpcStatus = null, Exception? innerException = null)
+    : KubeletException(message, CategoryOf(kind), endpoint, innerException)
 {
-    public KubeletRuntimeException(string endpoint, string operation, RuntimeErrorKind kind, string message, string? rpcStatus = null, Exception? innerException = null)
-        : base(message, CategoryOf(kind), endpoint, innerException)
-    {
-        Endpoint = endpoint;
-        Operation = operation;
-        Kind = kind;
-        RpcStatus = rpcStatus;
-    }
-
     /// <summary>The endpoint as configured, e.g. <c>unix:///run/containerd/containerd.sock</c>.</summary>
-    public string Endpoint { get; }
+    public string Endpoint { get; } = endpoint;
 
     /// <summary>The CRI call that failed, e.g. <c>RunPodSandbox</c>.</summary>
-    public string Operation { get; }
+    public string Operation { get; } = operation;
 
-    public RuntimeErrorKind Kind { get; }
+    public RuntimeErrorKind Kind { get; } = kind;
 
     /// <summary>The gRPC status name (e.g. <c>NotFound</c>) when the runtime answered with one.</summary>
-    public string? RpcStatus { get; }
+    public string? RpcStatus { get; } = rpcStatus;
 
     private static KubeletErrorKind CategoryOf(RuntimeErrorKind kind) => kind switch
     {

@@ -23,27 +23,19 @@ public enum CertificateBootstrapProblem
 /// TLS bootstrap failed. The message names the CSR (and the Denied/Failed condition's reason and message) or the
 /// bootstrap kubeconfig and token id; never a token secret or key material.
 /// </summary>
-public sealed class CertificateBootstrapException : KubeletException
+public sealed class CertificateBootstrapException(CertificateBootstrapProblem problem, string message, string? csrName, string? target,
+    string? reason = null, string? conditionMessage = null, Exception? inner = null)
+    : KubeletException(message, KindOf(problem), target ?? csrName, inner)
 {
-    public CertificateBootstrapException(CertificateBootstrapProblem problem, string message, string? csrName, string? target,
-        string? reason = null, string? conditionMessage = null, Exception? inner = null)
-        : base(message, KindOf(problem), target ?? csrName, inner)
-    {
-        Problem = problem;
-        CsrName = csrName;
-        Reason = reason;
-        ConditionMessage = conditionMessage;
-    }
-
-    public CertificateBootstrapProblem Problem { get; }
+    public CertificateBootstrapProblem Problem { get; } = problem;
 
     /// <summary>The CertificateSigningRequest's name, when one was created.</summary>
-    public string? CsrName { get; }
+    public string? CsrName { get; } = csrName;
 
     /// <summary>The Denied or Failed condition's reason.</summary>
-    public string? Reason { get; }
+    public string? Reason { get; } = reason;
 
-    public string? ConditionMessage { get; }
+    public string? ConditionMessage { get; } = conditionMessage;
 
     private static KubeletErrorKind KindOf(CertificateBootstrapProblem problem) => problem switch
     {

@@ -88,18 +88,12 @@ public enum ContainerLogLookupProblem
     PreviousNotFound,
 }
 
-public sealed class ContainerLogLookupException : KubeletException
+public sealed class ContainerLogLookupException(ContainerLogLookupProblem problem, string message, string target, IReadOnlyList<string>? choices = null)
+    : KubeletException(message, problem is ContainerLogLookupProblem.PodAmbiguous or ContainerLogLookupProblem.ContainerNameRequired
+        ? KubeletErrorKind.InvalidArgument : KubeletErrorKind.NotFound, target)
 {
-    public ContainerLogLookupException(ContainerLogLookupProblem problem, string message, string target, IReadOnlyList<string>? choices = null)
-        : base(message, problem is ContainerLogLookupProblem.PodAmbiguous or ContainerLogLookupProblem.ContainerNameRequired
-            ? KubeletErrorKind.InvalidArgument : KubeletErrorKind.NotFound, target)
-    {
-        Problem = problem;
-        Choices = choices ?? [];
-    }
-
-    public ContainerLogLookupProblem Problem { get; }
+    public ContainerLogLookupProblem Problem { get; } = problem;
 
     /// <summary>The names to choose from (containers, or namespaces of same-named pods).</summary>
-    public IReadOnlyList<string> Choices { get; }
+    public IReadOnlyList<string> Choices { get; } = choices ?? [];
 }
