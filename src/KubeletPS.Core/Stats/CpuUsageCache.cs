@@ -41,6 +41,13 @@ public sealed class CpuUsageCache
         }
     }
 
+    /// <summary>
+    /// The rate for a sample of <paramref name="key"/>: <see cref="Update"/> when this caller is the one that samples
+    /// (<paramref name="update"/>), else <see cref="Get"/>; null when the sample has no usage.
+    /// </summary>
+    public ulong? Rate(string key, long timestampNanos, ulong? usageCoreNanoSeconds, bool update) =>
+        usageCoreNanoSeconds is not { } usage ? null : update ? Update(key, timestampNanos, usage) : Get(key);
+
     /// <summary>The last computed rate for the key, without sampling.</summary>
     public ulong? Get(string key)
     {

@@ -168,9 +168,7 @@ public sealed class CriStatsProvider
         CpuUsage.Prune(StatsConversions.ToNanos(now));
 
         var root = _node.ReadRootCgroup(now);
-        ulong? nodeRate = root?.CpuUsageNanoseconds is { } nodeCpu
-            ? updateCpuUsage ? CpuUsage.Update("node", StatsConversions.ToNanos(root.Time), nodeCpu) : CpuUsage.Get("node")
-            : null;
+        var nodeRate = root is null ? null : CpuUsage.Rate("node", StatsConversions.ToNanos(root.Time), root.CpuUsageNanoseconds, updateCpuUsage);
         var node = new NodeStats
         {
             NodeName = _options.NodeName,
@@ -216,21 +214,12 @@ public sealed class CriStatsProvider
     private ContainerStats? PodsContainer(DateTimeOffset now)
     {
         var name = PodsCgroupNames.FirstOrDefault(_cgroups.Exists);
-        if (name is null || _cgroups.Read(name, now) is not { WorkingSetBytes: { } workingSet, MemoryLimitBytes: { } limit } sample) return null;
+        if (name is null || _cgroups.Read(name, now) is not { WorkingSetBytes: not null, MemoryLimitBytes: { } limit } sample) return null;
         return new ContainerStats
         {
             Name = SystemContainerPods,
             StartTime = now,
-            Memory = new MemoryStats
-            {
-                Time = sample.Time,
-                UsageBytes = sample.MemoryUsageBytes,
-                WorkingSetBytes = workingSet,
-                AvailableBytes = limit > workingSet ? limit - workingSet : 0,
-                RssBytes = sample.RssBytes,
-                PageFaults = sample.PageFaults,
-                MajorPageFaults = sample.MajorPageFaults,
-            },
+            Memory = StatsConversions.Memory(sample, limit),
         };
     }
 
@@ -251,16 +240,7 @@ public sealed class CriStatsProvider
         if (filesystems.Count == 0) return null;
         var fs = filesystems[0];
         var statfs = fs.Mountpoint.Length > 0 ? NodeStatsReader.Filesystem(fs.Mountpoint, now) : null;
-        return new FsStats
-        {
-            Time = fs.Timestamp ?? now,
-            UsedBytes = fs.UsedBytes,
-            InodesUsed = fs.InodesUsed,
-            AvailableBytes = statfs?.AvailableBytes,
-            CapacityBytes = statfs?.CapacityBytes,
-            Inodes = statfs?.Inodes,
-            InodesFree = statfs?.InodesFree,
-        };
+        return new FsStats { Time = fs.Timestamp ?? now, UsedBytes = fs.UsedBytes, InodesUsed = fs.InodesUsed }.OnFilesystem(statfs);
     }
 
     /// <summary>A sandbox's pid, cgroup parent and log directory: asked once per sandbox (they do not change while it lives).</summary>
@@ -302,11 +282,7 @@ public sealed class CriStatsProvider
                 Name = Path.GetFileName(volume),
                 Time = now,
                 UsedBytes = used is { } u ? (ulong)u : null,
-                AvailableBytes = fs?.AvailableBytes,
-                CapacityBytes = fs?.CapacityBytes,
-                Inodes = fs?.Inodes,
-                InodesFree = fs?.InodesFree,
-            });
+            }.OnFilesystem(fs));
         }
         return result;
     }
@@ -319,15 +295,7 @@ public sealed class CriStatsProvider
         var dir = Path.Combine(details.LogDirectory, name);
         if (!Directory.Exists(dir)) return null;
         var used = FileSystemStats.DiskUsage(dir);
-        return new FsStats
-        {
-            Time = now,
-            UsedBytes = used is { } u ? (ulong)u : null,
-            AvailableBytes = nodeFs?.AvailableBytes,
-            CapacityBytes = nodeFs?.CapacityBytes,
-            Inodes = nodeFs?.Inodes,
-            InodesFree = nodeFs?.InodesFree,
-        };
+        return new FsStats { Time = now, UsedBytes = used is { } u ? (ulong)u : null }.OnFilesystem(nodeFs);
     }
 
     /// <summary>kubelet's removeTerminatedPods: of several sandboxes of one pod name, the ready ones, else the newest.</summary>

@@ -14,26 +14,10 @@ public sealed class NodeStatsReader(CgroupStatsReader cgroups, string procRoot =
 {
     public CgroupSample? ReadRootCgroup(DateTimeOffset now) => cgroups.Read("/", now);
 
-    public static CpuStats? Cpu(CgroupSample? root, ulong? usageNanoCores) => root?.CpuUsageNanoseconds is { } cpu
-        ? new CpuStats { Time = root.Time, UsageCoreNanoSeconds = cpu, UsageNanoCores = usageNanoCores }
-        : null;
+    public static CpuStats? Cpu(CgroupSample? root, ulong? usageNanoCores) => StatsConversions.Cpu(root, usageNanoCores);
 
-    public static MemoryStats? Memory(CgroupSample? root, long memoryCapacityBytes)
-    {
-        if (root?.MemoryUsageBytes is null) return null;
-        var capacity = (ulong)Math.Max(0, memoryCapacityBytes);
-        var workingSet = root.WorkingSetBytes ?? 0;
-        return new MemoryStats
-        {
-            Time = root.Time,
-            UsageBytes = root.MemoryUsageBytes,
-            WorkingSetBytes = root.WorkingSetBytes,
-            AvailableBytes = capacity > workingSet ? capacity - workingSet : 0,
-            RssBytes = root.RssBytes,
-            PageFaults = root.PageFaults,
-            MajorPageFaults = root.MajorPageFaults,
-        };
-    }
+    public static MemoryStats? Memory(CgroupSample? root, long memoryCapacityBytes) =>
+        root?.MemoryUsageBytes is null ? null : StatsConversions.Memory(root, (ulong)Math.Max(0, memoryCapacityBytes));
 
     /// <summary>The host's interfaces except loopback, veth pairs and bridges (cadvisor's filter), eth0 or the first one inline.</summary>
     public NetworkStats? Network(DateTimeOffset now, string sysClassNet = "/sys/class/net")
@@ -100,6 +84,40 @@ public static class StatsConversions
     public static DateTimeOffset FromNanos(long nanos) => DateTimeOffset.UnixEpoch.AddTicks(nanos / 100);
 
     public static long ToNanos(DateTimeOffset time) => (time - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    /// <summary>A cgroup's CPU with the rate computed for it; null when the cgroup gave no usage.</summary>
+    public static CpuStats? Cpu(CgroupSample? sample, ulong? usageNanoCores) => sample?.CpuUsageNanoseconds is { } cpu
+        ? new CpuStats { Time = sample.Time, UsageCoreNanoSeconds = cpu, UsageNanoCores = usageNanoCores }
+        : null;
+
+    /// <summary>A cgroup's memory; available is <paramref name="limitBytes"/> minus the working set (never below 0), null without a limit.</summary>
+    public static MemoryStats Memory(CgroupSample sample, ulong? limitBytes)
+    {
+        var workingSet = sample.WorkingSetBytes ?? 0;
+        return new MemoryStats
+        {
+            Time = sample.Time,
+            UsageBytes = sample.MemoryUsageBytes,
+            WorkingSetBytes = sample.WorkingSetBytes,
+            AvailableBytes = limitBytes is { } limit ? (limit > workingSet ? limit - workingSet : 0) : null,
+            RssBytes = sample.RssBytes,
+            PageFaults = sample.PageFaults,
+            MajorPageFaults = sample.MajorPageFaults,
+        };
+    }
+
+    /// <summary>
+    /// Gives a usage measured on a file system (a volume, a log directory, a writable layer) that file system's
+    /// capacity, free space and inodes; all unknown when <paramref name="filesystem"/> is null.
+    /// </summary>
+    public static T OnFilesystem<T>(this T usage, FsStats? filesystem) where T : FsStats
+    {
+        usage.AvailableBytes = filesystem?.AvailableBytes;
+        usage.CapacityBytes = filesystem?.CapacityBytes;
+        usage.Inodes = filesystem?.Inodes;
+        usage.InodesFree = filesystem?.InodesFree;
+        return usage;
+    }
 
     /// <summary>NetworkStats with the default interface (eth0, else the first) inline and every interface listed; null when there is none.</summary>
     public static NetworkStats? ToNetworkStats(DateTimeOffset time, IReadOnlyList<NetworkInterfaceSample> interfaces)

@@ -42,21 +42,11 @@ public static class PodStatsBuilder
 
         if (podCgroup is not null)
         {
-            var key = "pod/" + sandbox.Id;
-            var rate = podCgroup.CpuUsageNanoseconds is { } usage
-                ? updateCpuUsage ? cache.Update(key, StatsConversions.ToNanos(podCgroup.Time), usage) : cache.Get(key)
-                : null;
-            pod.Cpu = podCgroup.CpuUsageNanoseconds is null ? null : new CpuStats { Time = podCgroup.Time, UsageCoreNanoSeconds = podCgroup.CpuUsageNanoseconds, UsageNanoCores = rate };
-            pod.Memory = podCgroup.MemoryUsageBytes is null ? null : new MemoryStats
-            {
-                Time = podCgroup.Time,
-                UsageBytes = podCgroup.MemoryUsageBytes,
-                WorkingSetBytes = podCgroup.WorkingSetBytes,
-                RssBytes = podCgroup.RssBytes,
-                PageFaults = podCgroup.PageFaults,
-                MajorPageFaults = podCgroup.MajorPageFaults,
-                AvailableBytes = podCgroup.MemoryLimitBytes is { } limit && podCgroup.WorkingSetBytes is { } ws ? (limit > ws ? limit - ws : 0) : null,
-            };
+            var rate = cache.Rate("pod/" + sandbox.Id, StatsConversions.ToNanos(podCgroup.Time), podCgroup.CpuUsageNanoseconds, updateCpuUsage);
+            pod.Cpu = StatsConversions.Cpu(podCgroup, rate);
+            // Available only where both the limit and the working set are known.
+            pod.Memory = podCgroup.MemoryUsageBytes is null ? null
+                : StatsConversions.Memory(podCgroup, podCgroup.WorkingSetBytes is null ? null : podCgroup.MemoryLimitBytes);
         }
         else
         {
@@ -82,10 +72,7 @@ public static class PodStatsBuilder
         };
         if (stats.Cpu is { } cpu)
         {
-            var key = "container/" + stats.Id;
-            var rate = cpu.UsageCoreNanoSeconds is { } usage
-                ? updateCpuUsage ? cache.Update(key, cpu.TimestampNanos, usage) : cache.Get(key)
-                : null;
+            var rate = cache.Rate("container/" + stats.Id, cpu.TimestampNanos, cpu.UsageCoreNanoSeconds, updateCpuUsage);
             result.Cpu = new CpuStats { Time = StatsConversions.FromNanos(cpu.TimestampNanos), UsageCoreNanoSeconds = cpu.UsageCoreNanoSeconds, UsageNanoCores = rate };
         }
         else
@@ -113,11 +100,7 @@ public static class PodStatsBuilder
                 Time = layer.TimestampNanos > 0 ? StatsConversions.FromNanos(layer.TimestampNanos) : now,
                 UsedBytes = layer.UsedBytes,
                 InodesUsed = layer.InodesUsed,
-                AvailableBytes = imageFs.AvailableBytes,
-                CapacityBytes = imageFs.CapacityBytes,
-                Inodes = imageFs.Inodes,
-                InodesFree = imageFs.InodesFree,
-            };
+            }.OnFilesystem(imageFs);
         }
         result.Logs = sample.Logs;
         return result;
@@ -162,15 +145,6 @@ public static class PodStatsBuilder
             used += v.UsedBytes ?? 0;
             inodes += v.InodesUsed ?? 0;
         }
-        return new FsStats
-        {
-            Time = DateTimeOffset.UtcNow,
-            UsedBytes = used,
-            InodesUsed = inodes,
-            AvailableBytes = nodeFs.AvailableBytes,
-            CapacityBytes = nodeFs.CapacityBytes,
-            Inodes = nodeFs.Inodes,
-            InodesFree = nodeFs.InodesFree,
-        };
+        return new FsStats { Time = DateTimeOffset.UtcNow, UsedBytes = used, InodesUsed = inodes }.OnFilesystem(nodeFs);
     }
 }
