@@ -26,29 +26,13 @@ public static partial class NameValidation
     [GeneratedRegex("^[-a-z0-9]+$")] private static partial Regex PortNameCharacters();
     [GeneratedRegex("[a-z]")] private static partial Regex PortNameLetter();
 
-    public static List<string> IsDns1123Label(string value)
-    {
-        var errors = new List<string>();
-        if (value.Length > Dns1123LabelMaxLength) errors.Add(MaxLenError(Dns1123LabelMaxLength));
-        if (!Dns1123Label().IsMatch(value))
-        {
-            errors.Add(RegexError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
-                Dns1123LabelFormat, "my-name", "123-abc"));
-        }
-        return errors;
-    }
+    public static List<string> IsDns1123Label(string value) => LengthAndFormat(value, Dns1123LabelMaxLength, Dns1123Label(),
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+        Dns1123LabelFormat, "my-name", "123-abc");
 
-    public static List<string> IsDns1123Subdomain(string value)
-    {
-        var errors = new List<string>();
-        if (value.Length > Dns1123SubdomainMaxLength) errors.Add(MaxLenError(Dns1123SubdomainMaxLength));
-        if (!Dns1123Subdomain().IsMatch(value))
-        {
-            errors.Add(RegexError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-                Dns1123SubdomainFormat, "example.com"));
-        }
-        return errors;
-    }
+    public static List<string> IsDns1123Subdomain(string value) => LengthAndFormat(value, Dns1123SubdomainMaxLength, Dns1123Subdomain(),
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+        Dns1123SubdomainFormat, "example.com");
 
     /// <summary>A label key or annotation key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters.</summary>
     public static List<string> IsQualifiedName(string value)
@@ -77,17 +61,9 @@ public static partial class NameValidation
         return errors;
     }
 
-    public static List<string> IsValidLabelValue(string value)
-    {
-        var errors = new List<string>();
-        if (value.Length > LabelValueMaxLength) errors.Add(MaxLenError(LabelValueMaxLength));
-        if (!LabelValue().IsMatch(value))
-        {
-            errors.Add(RegexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-                LabelValueFormat, "MyValue", "my_value", "12345"));
-        }
-        return errors;
-    }
+    public static List<string> IsValidLabelValue(string value) => LengthAndFormat(value, LabelValueMaxLength, LabelValue(),
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        LabelValueFormat, "MyValue", "my_value", "12345");
 
     /// <summary>An IANA service name as a port name (IsValidPortName).</summary>
     public static List<string> IsValidPortName(string port)
@@ -111,6 +87,15 @@ public static partial class NameValidation
     public static string InclusiveRangeError(long low, long high) => $"must be between {low} and {high}, inclusive";
 
     private static string MaxLenError(int length) => $"must be no more than {length} characters";
+
+    /// <summary>apimachinery's check of a name against a maximum length and then a format; both reasons when both fail.</summary>
+    private static List<string> LengthAndFormat(string value, int maxLength, Regex format, string message, string formatText, params string[] examples)
+    {
+        var errors = new List<string>();
+        if (value.Length > maxLength) errors.Add(MaxLenError(maxLength));
+        if (!format.IsMatch(value)) errors.Add(RegexError(message, formatText, examples));
+        return errors;
+    }
 
     /// <summary>apimachinery's RegexError, spacing included.</summary>
     private static string RegexError(string message, string format, params string[] examples) =>

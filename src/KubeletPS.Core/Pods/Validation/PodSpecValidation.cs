@@ -55,18 +55,25 @@ public static class PodSpecValidation
         foreach (var (volume, i) in (volumes ?? []).Select((v, i) => (v, i)))
         {
             var at = $"{path}[{i}]";
-            if (string.IsNullOrEmpty(volume.Name)) errors.Add(FieldError.Required($"{at}.name"));
-            else
-            {
-                var invalid = NameValidation.IsDns1123Label(volume.Name);
-                errors.AddRange(invalid.Select(m => FieldError.Invalid($"{at}.name", volume.Name, m)));
-                if (invalid.Count == 0 && !names.Add(volume.Name)) errors.Add(FieldError.Duplicate($"{at}.name", volume.Name));
-            }
+            ValidateUniqueName(volume.Name, $"{at}.name", names, errors);
             var sources = VolumeSources(volume);
             if (sources.Count == 0) errors.Add(FieldError.Required(at, "must specify a volume type"));
             else if (sources.Count > 1) errors.Add(FieldError.Forbidden($"{at}.{sources[1]}", "may not specify more than 1 volume type"));
         }
         return names;
+    }
+
+    /// <summary>A volume's or container's name: required, a DNS-1123 label, and not one <paramref name="names"/> already has (which it joins).</summary>
+    private static void ValidateUniqueName(string? name, string path, HashSet<string> names, List<FieldError> errors)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            errors.Add(FieldError.Required(path));
+            return;
+        }
+        var invalid = NameValidation.IsDns1123Label(name);
+        errors.AddRange(invalid.Select(m => FieldError.Invalid(path, name, m)));
+        if (invalid.Count == 0 && !names.Add(name)) errors.Add(FieldError.Duplicate(path, name));
     }
 
     internal static List<string> VolumeSources(V1Volume volume) =>
@@ -78,13 +85,7 @@ public static class PodSpecValidation
         foreach (var (container, i) in (containers ?? []).Select((c, i) => (c, i)))
         {
             var at = $"{path}[{i}]";
-            if (string.IsNullOrEmpty(container.Name)) errors.Add(FieldError.Required($"{at}.name"));
-            else
-            {
-                var invalid = NameValidation.IsDns1123Label(container.Name);
-                errors.AddRange(invalid.Select(m => FieldError.Invalid($"{at}.name", container.Name, m)));
-                if (invalid.Count == 0 && !names.Add(container.Name)) errors.Add(FieldError.Duplicate($"{at}.name", container.Name));
-            }
+            ValidateUniqueName(container.Name, $"{at}.name", names, errors);
             if (string.IsNullOrWhiteSpace(container.Image)) errors.Add(FieldError.Required($"{at}.image"));
             if (string.IsNullOrEmpty(container.ImagePullPolicy)) errors.Add(FieldError.Required($"{at}.imagePullPolicy"));
             else if (!PullPolicies.Contains(container.ImagePullPolicy)) errors.Add(FieldError.NotSupported($"{at}.imagePullPolicy", container.ImagePullPolicy, PullPolicies));
