@@ -172,28 +172,20 @@ public static class ManifestReader
         var best = (Line: (int)root.Start.Line, Column: (int)root.Start.Column);
         foreach (var (name, key) in Segments(TrimJsonPath(fieldPath)))
         {
-            if (name is not null)
+            // [N] indexes a sequence; .name, and [key] of a map, look a key up in a mapping.
+            if (name is null && current is YamlSequenceNode seq)
             {
-                if (current is not YamlMappingNode map) break;
-                var entry = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode k && k.Value == name);
-                if (entry.Key is null) break;
-                best = ((int)entry.Key.Start.Line, (int)entry.Key.Start.Column);
-                current = entry.Value;
-            }
-            else if (current is YamlSequenceNode seq && int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
-            {
-                if (index >= seq.Children.Count) break;
+                if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index >= seq.Children.Count) break;
                 current = seq.Children[index];
                 best = ((int)current.Start.Line, (int)current.Start.Column);
+                continue;
             }
-            else if (current is YamlMappingNode keyed)
-            {
-                var entry = keyed.Children.FirstOrDefault(c => c.Key is YamlScalarNode k && k.Value == key);
-                if (entry.Key is null) break;
-                best = ((int)entry.Key.Start.Line, (int)entry.Key.Start.Column);
-                current = entry.Value;
-            }
-            else break;
+            if (current is not YamlMappingNode map) break;
+            var wanted = name ?? key;
+            var entry = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode k && k.Value == wanted);
+            if (entry.Key is null) break;
+            best = ((int)entry.Key.Start.Line, (int)entry.Key.Start.Column);
+            current = entry.Value;
         }
         return best;
     }
