@@ -16,7 +16,7 @@ public sealed record NodeJoinOptions
     public string KubeconfigPath { get; init; } = KubeletConfigLoader.DefaultKubeconfigPath;
     /// <summary>config.yaml, from the kubelet-config ConfigMap (or kubeadm's defaults).</summary>
     public string ConfigPath { get; init; } = KubeletConfigLoader.DefaultConfigPath;
-    public string CertificateDirectory { get; init; } = "/var/lib/kubelet/pki";
+    public string CertificateDirectory { get; init; } = KubeletConfigurationDefaults.DefaultCertificateDirectory;
     /// <summary>How long TLS bootstrap waits for the CSR to be issued (kubeadm: timeouts.tlsBootstrap, 5 minutes).</summary>
     public TimeSpan TlsBootstrapTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Overwrite the files of an earlier join.</summary>

@@ -15,7 +15,7 @@ public sealed record CertificateBootstrapOptions
 {
     public string KubeconfigPath { get; init; } = KubeletConfigLoader.DefaultKubeconfigPath;
     public required string BootstrapKubeconfigPath { get; init; }
-    public string CertificateDirectory { get; init; } = "/var/lib/kubelet/pki";
+    public string CertificateDirectory { get; init; } = KubeletConfigurationDefaults.DefaultCertificateDirectory;
     public required string NodeName { get; init; }
     /// <summary>Bootstrap even when kubelet.conf holds a valid client certificate.</summary>
     public bool Force { get; init; }

@@ -30,8 +30,7 @@ public static class HostMounts
     {
         if (NativeMount(source, target, fileSystemType, flags, data) != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"mount {source ?? "(none)"} on {target} ({fileSystemType ?? "bind"}) failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+            throw VolumeNative.Error($"mount {source ?? "(none)"} on {target} ({fileSystemType ?? "bind"}) failed", Marshal.GetLastPInvokeError());
         }
     }
 
@@ -40,8 +39,7 @@ public static class HostMounts
     {
         if (NativeUnmount(target, MntDetach) != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"umount {target} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+            throw VolumeNative.Error($"umount {target} failed", Marshal.GetLastPInvokeError());
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using k8s.Models;
 using static KubeletPS.Core.Pods.Volumes.VolumeNative;
 
@@ -117,5 +116,5 @@ public static class VolumeOwnership
         return found;
     }
 
-    private static IOException Error(string what, string path, int errno) => new($"{what} {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+    private static IOException Error(string what, string path, int errno) => VolumeNative.Error($"{what} {path}", errno);
 }
