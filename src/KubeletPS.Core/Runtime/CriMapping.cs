@@ -27,17 +27,19 @@ internal static class CriMapping
                     NamespaceOptions = SandboxNamespaces(spec),
                     Privileged = spec.Privileged,
                     ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
-                    RunAsUser = spec.RunAsUser is { } uid ? new Cri.Int64Value { Value = uid } : null,
-                    RunAsGroup = spec.RunAsGroup is { } gid ? new Cri.Int64Value { Value = gid } : null,
+                    RunAsUser = Int64(spec.RunAsUser),
+                    RunAsGroup = Int64(spec.RunAsGroup),
                     Seccomp = ToCri(spec.Seccomp),
                     Apparmor = ToCri(spec.AppArmor),
                     SelinuxOptions = ToCri(spec.SeLinux),
-                    SupplementalGroupsPolicy = spec.SupplementalGroupsStrict ? Cri.SupplementalGroupsPolicy.Strict : Cri.SupplementalGroupsPolicy.Merge,
+                    SupplementalGroupsPolicy = GroupsPolicy(spec.SupplementalGroupsStrict),
+                    SupplementalGroups = { spec.SupplementalGroups },
                 },
+                Sysctls = { spec.Sysctls },
             },
+            Labels = { spec.Labels },
+            Annotations = { spec.Annotations },
         };
-        config.Linux.SecurityContext.SupplementalGroups.AddRange(spec.SupplementalGroups);
-        Copy(spec.Sysctls, config.Linux.Sysctls);
         if (spec.Dns is { } dns)
         {
             config.DnsConfig = new Cri.DNSConfig();
@@ -57,8 +59,6 @@ internal static class CriMapping
             });
         }
 
-        Copy(spec.Labels, config.Labels);
-        Copy(spec.Annotations, config.Annotations);
         return config;
     }
 
@@ -84,20 +84,18 @@ internal static class CriMapping
             NamespaceOptions = namespaces,
             ReadonlyRootfs = spec.ReadOnlyRootFilesystem,
             NoNewPrivs = spec.NoNewPrivileges,
-            RunAsUser = spec.RunAsUser is { } uid ? new Cri.Int64Value { Value = uid } : null,
-            RunAsGroup = spec.RunAsGroup is { } gid ? new Cri.Int64Value { Value = gid } : null,
+            RunAsUser = Int64(spec.RunAsUser),
+            RunAsGroup = Int64(spec.RunAsGroup),
             RunAsUsername = spec.RunAsUserName ?? string.Empty,
             Seccomp = ToCri(spec.Seccomp),
             Apparmor = ToCri(spec.AppArmor),
             SelinuxOptions = ToCri(spec.SeLinux),
-            SupplementalGroupsPolicy = spec.SupplementalGroupsStrict ? Cri.SupplementalGroupsPolicy.Strict : Cri.SupplementalGroupsPolicy.Merge,
+            SupplementalGroupsPolicy = GroupsPolicy(spec.SupplementalGroupsStrict),
+            SupplementalGroups = { spec.SupplementalGroups },
         };
-        security.SupplementalGroups.AddRange(spec.SupplementalGroups);
         if (spec.AddCapabilities.Count > 0 || spec.DropCapabilities.Count > 0)
         {
-            security.Capabilities = new Cri.Capability();
-            security.Capabilities.AddCapabilities.AddRange(spec.AddCapabilities);
-            security.Capabilities.DropCapabilities.AddRange(spec.DropCapabilities);
+            security.Capabilities = new Cri.Capability { AddCapabilities = { spec.AddCapabilities }, DropCapabilities = { spec.DropCapabilities } };
         }
 
         var config = new Cri.ContainerConfig
@@ -114,9 +112,11 @@ internal static class CriMapping
                 SecurityContext = security,
                 Resources = spec.Resources is { } r ? ToCri(r) : null,
             },
+            Command = { spec.Command },
+            Args = { spec.Args },
+            Labels = { spec.Labels },
+            Annotations = { spec.Annotations },
         };
-        config.Command.AddRange(spec.Command);
-        config.Args.AddRange(spec.Args);
         foreach (var (key, value) in spec.Env)
         {
             config.Envs.Add(new Cri.KeyValue { Key = key, Value = value });
@@ -133,8 +133,6 @@ internal static class CriMapping
             });
         }
 
-        Copy(spec.Labels, config.Labels);
-        Copy(spec.Annotations, config.Annotations);
         return config;
     }
 
@@ -152,54 +150,32 @@ internal static class CriMapping
         Level = options.Level ?? string.Empty,
     };
 
-    public static Cri.LinuxContainerResources ToCri(ContainerResourcesSpec r)
+    public static Cri.LinuxContainerResources ToCri(ContainerResourcesSpec r) => new()
     {
-        var resources = new Cri.LinuxContainerResources
-        {
-            CpuPeriod = r.CpuPeriod,
-            CpuQuota = r.CpuQuota,
-            CpuShares = r.CpuShares,
-            MemoryLimitInBytes = r.MemoryLimitInBytes,
-            OomScoreAdj = r.OomScoreAdj,
-            CpusetCpus = r.CpusetCpus ?? string.Empty,
-            CpusetMems = r.CpusetMems ?? string.Empty,
-        };
-        Copy(r.Unified, resources.Unified);
-        return resources;
-    }
+        CpuPeriod = r.CpuPeriod,
+        CpuQuota = r.CpuQuota,
+        CpuShares = r.CpuShares,
+        MemoryLimitInBytes = r.MemoryLimitInBytes,
+        OomScoreAdj = r.OomScoreAdj,
+        CpusetCpus = r.CpusetCpus ?? string.Empty,
+        CpusetMems = r.CpusetMems ?? string.Empty,
+        Unified = { r.Unified },
+    };
 
-    public static Cri.PodSandboxFilter? ToCri(PodSandboxFilter? filter)
+    public static Cri.PodSandboxFilter? ToCri(PodSandboxFilter? filter) => filter is null ? null : new Cri.PodSandboxFilter
     {
-        if (filter is null)
-        {
-            return null;
-        }
+        Id = filter.Id ?? string.Empty,
+        State = filter.State is { } s ? new Cri.PodSandboxStateValue { State = (Cri.PodSandboxState)s } : null,
+        LabelSelector = { filter.LabelSelector },
+    };
 
-        var result = new Cri.PodSandboxFilter
-        {
-            Id = filter.Id ?? string.Empty,
-            State = filter.State is { } s ? new Cri.PodSandboxStateValue { State = (Cri.PodSandboxState)s } : null,
-        };
-        Copy(filter.LabelSelector, result.LabelSelector);
-        return result;
-    }
-
-    public static Cri.ContainerFilter? ToCri(ContainerFilter? filter)
+    public static Cri.ContainerFilter? ToCri(ContainerFilter? filter) => filter is null ? null : new Cri.ContainerFilter
     {
-        if (filter is null)
-        {
-            return null;
-        }
-
-        var result = new Cri.ContainerFilter
-        {
-            Id = filter.Id ?? string.Empty,
-            PodSandboxId = filter.PodSandboxId ?? string.Empty,
-            State = filter.State is { } s ? new Cri.ContainerStateValue { State = (Cri.ContainerState)s } : null,
-        };
-        Copy(filter.LabelSelector, result.LabelSelector);
-        return result;
-    }
+        Id = filter.Id ?? string.Empty,
+        PodSandboxId = filter.PodSandboxId ?? string.Empty,
+        State = filter.State is { } s ? new Cri.ContainerStateValue { State = (Cri.ContainerState)s } : null,
+        LabelSelector = { filter.LabelSelector },
+    };
 
     public static RuntimeStatusInfo FromCri(Cri.RuntimeStatus? status)
     {
@@ -288,14 +264,17 @@ internal static class CriMapping
     private static IReadOnlyDictionary<string, string> Map(MapField<string, string> map)
         => map.Count == 0 ? PodSandboxSpec.EmptyMap : new Dictionary<string, string>(map);
 
-    private static void Copy(IReadOnlyDictionary<string, string>? source, MapField<string, string> target)
-    {
-        if (source is null)
-        {
-            return;
-        }
+    private static Cri.Int64Value? Int64(long? value) => value is { } v ? new Cri.Int64Value { Value = v } : null;
 
-        foreach (var (key, value) in source)
+    private static Cri.SupplementalGroupsPolicy GroupsPolicy(bool strict) => strict ? Cri.SupplementalGroupsPolicy.Strict : Cri.SupplementalGroupsPolicy.Merge;
+
+    /// <summary>
+    /// Lets a CRI message's map field take the engine's maps in an object initializer (<c>Labels = { spec.Labels }</c>);
+    /// a null map adds nothing.
+    /// </summary>
+    private static void Add(this MapField<string, string> target, IReadOnlyDictionary<string, string>? source)
+    {
+        foreach (var (key, value) in source ?? PodSandboxSpec.EmptyMap)
         {
             target[key] = value;
         }
