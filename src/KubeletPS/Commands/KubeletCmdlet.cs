@@ -132,6 +132,10 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>A [datetime] parameter as a point in time: one without a kind ('2030-01-01') is local time, as everywhere in PowerShell.</summary>
+    protected static DateTimeOffset? AsPointInTime(DateTime? value) =>
+        value is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Local) : t) : null;
+
     /// <summary>Resolves -Path (wildcards) or -LiteralPath to existing file-system paths.</summary>
     protected IReadOnlyList<string> ResolveFilePaths(string path, bool literal, string errorIdPrefix)
     {
