@@ -54,7 +54,7 @@ public sealed class JoinKubeletClusterCommand : KubeletCmdlet
 
     /// <summary>Where the client certificate and key are written (kubelet --cert-dir).</summary>
     [Parameter]
-    public string CertificateDirectory { get; set; } = "/var/lib/kubelet/pki";
+    public string CertificateDirectory { get; set; } = Core.Configuration.KubeletConfigurationDefaults.DefaultCertificateDirectory;
 
     /// <summary>How long to wait for a signed cluster-info (kubeadm: 5 minutes).</summary>
     [Parameter]

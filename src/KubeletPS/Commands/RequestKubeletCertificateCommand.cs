@@ -47,7 +47,7 @@ public sealed class RequestKubeletCertificateCommand : KubeletCmdlet
 
     /// <summary>Where the certificate and key files live (kubelet --cert-dir).</summary>
     [Parameter]
-    public string CertificateDirectory { get; set; } = "/var/lib/kubelet/pki";
+    public string CertificateDirectory { get; set; } = Core.Configuration.KubeletConfigurationDefaults.DefaultCertificateDirectory;
 
     /// <summary>The node name; by default the host name, as kubelet determines it.</summary>
     [Parameter]
