@@ -134,11 +134,7 @@ public sealed class JoinKubeletClusterCommand : KubeletCmdlet
         {
             result = RunOnPipeline(async ct =>
             {
-                void Report(string message) => Post(() =>
-                {
-                    WriteVerbose(message);
-                    WriteProgress(new ProgressRecord(1, activity, message));
-                });
+                void Report(string message) => PostStep(activity, message);
                 try
                 {
                     var cluster = await new ClusterInfoDiscovery().DiscoverAsync(discovery, Report, ct).ConfigureAwait(false);
@@ -150,7 +146,7 @@ public sealed class JoinKubeletClusterCommand : KubeletCmdlet
                 }
                 finally
                 {
-                    Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+                    PostDone(activity);
                 }
             });
         }

@@ -104,6 +104,17 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
         catch (InvalidOperationException) { /* the work has ended; late messages are dropped */ }
     }
 
+    /// <summary>A step of long engine work (a CSR's, say) as verbose and as progress bar 1 of <paramref name="activity"/>.</summary>
+    protected void PostStep(string activity, string message, string? currentOperation = null) => Post(() =>
+    {
+        WriteVerbose(message);
+        WriteProgress(new ProgressRecord(1, activity, message) { CurrentOperation = currentOperation });
+    });
+
+    /// <summary>Completes progress bar 1 of <paramref name="activity"/> ("Done"), however the work ended.</summary>
+    protected void PostDone(string activity) =>
+        Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+
     /// <summary>A sink for engine log lines: decisions become verbose, problems warnings.</summary>
     protected IKubeletLog Log => _log ??= new CmdletLog(this);
     private IKubeletLog? _log;
