@@ -83,9 +83,7 @@ public sealed class GetKubeletContainerLogCommand : KubeletRuntimeCmdlet
         ContainerLogRequest request;
         try
         {
-            request = ContainerLogRequest.Create(Follow, Previous, Timestamps && !AsObject, Tail, LimitBytes, Since,
-                SinceTime is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Local) : t) : null,
-                DateTimeOffset.UtcNow);
+            request = ContainerLogRequest.Create(Follow, Previous, Timestamps && !AsObject, Tail, LimitBytes, Since, AsPointInTime(SinceTime), DateTimeOffset.UtcNow);
         }
         catch (ArgumentException e)
         {

@@ -59,8 +59,8 @@ public sealed class GetKubeletLogCommand : SystemdCmdlet
         var query = new JournalQuery
         {
             Units = Unit,
-            Since = Since is { } since ? new DateTimeOffset(since.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(since, DateTimeKind.Local) : since) : null,
-            Until = Until is { } until ? new DateTimeOffset(until.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(until, DateTimeKind.Local) : until) : null,
+            Since = AsPointInTime(Since),
+            Until = AsPointInTime(Until),
             Tail = Tail,
             Follow = Follow,
             Priority = Priority,

@@ -2,7 +2,6 @@ using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Output;
 
 namespace KubeletPS.Commands;
@@ -10,7 +9,7 @@ namespace KubeletPS.Commands;
 /// <summary>Invoke-KubeletApiRequest: curl against the API server with the node's kubeconfig.</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "KubeletApiRequest", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(KubeletApiResponse))]
-public sealed class InvokeKubeletApiRequestCommand : KubeletCmdlet
+public sealed class InvokeKubeletApiRequestCommand : KubeletApiCmdlet
 {
     [Parameter(Position = 0, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
@@ -32,18 +31,7 @@ public sealed class InvokeKubeletApiRequestCommand : KubeletCmdlet
     public string KubeconfigPath { get; set; } = KubeletConfigLoader.DefaultKubeconfigPath;
 
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Context { get; set; }
-
-    [Parameter]
     public SwitchParameter Anonymous { get; set; }
-
-    [Parameter]
-    public SwitchParameter SkipCertificateCheck { get; set; }
-
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int TimeoutSec { get; set; } = 10;
 
     protected override void ProcessRecord()
     {
@@ -61,7 +49,7 @@ public sealed class InvokeKubeletApiRequestCommand : KubeletCmdlet
         {
             var response = RunOnPipeline(async ct =>
             {
-                var kubeconfig = await KubeconfigLoader.LoadAsync(kubeconfigPath, Context, null, ct).ConfigureAwait(false);
+                var kubeconfig = await LoadKubeconfigAsync(kubeconfigPath, ct).ConfigureAwait(false);
                 Post(() => WriteVerbose($"{method} {kubeconfig.Server.TrimEnd('/')}{Path} as {(Anonymous ? "system:anonymous" : kubeconfig.UserName)}"));
                 return await ApiRequester.SendAsync(kubeconfig, new ApiRequestOptions
                 {

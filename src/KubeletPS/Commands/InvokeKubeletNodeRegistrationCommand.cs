@@ -19,7 +19,6 @@ public sealed class InvokeKubeletNodeRegistrationCommand : NodeRegistrationCmdle
     [ValidateRange(1, 86400)]
     public int TimeoutSec { get; set; } = 120;
 
-
     protected override void ProcessRecord()
     {
         const string prefix = nameof(ErrorIds.InvokeKubeletNodeRegistration);
@@ -35,18 +34,16 @@ public sealed class InvokeKubeletNodeRegistrationCommand : NodeRegistrationCmdle
                 var activity = $"Registering node {plan.NodeName}";
                 try
                 {
-                    return await context.RegisterAsync(TimeSpan.FromSeconds(TimeoutSec),
-                        (attempt, reason) => Post(() => WriteProgress(new ProgressRecord(1, activity, $"Waiting for the API server {plan.Server} (attempt {attempt}): {reason}"))),
-                        Log, ct).ConfigureAwait(false);
+                    return await context.RegisterAsync(TimeSpan.FromSeconds(TimeoutSec), ReportWaiting(activity, plan.Server), Log, ct).ConfigureAwait(false);
                 }
                 finally
                 {
-                    Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+                    PostDone(activity);
                 }
             });
             if (outcome is not null)
             {
-                WriteObject(new KubeletNodeInfo(outcome.Node, outcome.Changes, outcome.Created));
+                WriteObject(new KubeletNodeInfo(outcome));
             }
         }
         catch (Exception e) when (e is KubeletException or OperationCanceledException)

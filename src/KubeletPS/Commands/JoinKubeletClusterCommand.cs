@@ -54,7 +54,7 @@ public sealed class JoinKubeletClusterCommand : KubeletCmdlet
 
     /// <summary>Where the client certificate and key are written (kubelet --cert-dir).</summary>
     [Parameter]
-    public string CertificateDirectory { get; set; } = "/var/lib/kubelet/pki";
+    public string CertificateDirectory { get; set; } = Core.Configuration.KubeletConfigurationDefaults.DefaultCertificateDirectory;
 
     /// <summary>How long to wait for a signed cluster-info (kubeadm: 5 minutes).</summary>
     [Parameter]
@@ -134,11 +134,7 @@ public sealed class JoinKubeletClusterCommand : KubeletCmdlet
         {
             result = RunOnPipeline(async ct =>
             {
-                void Report(string message) => Post(() =>
-                {
-                    WriteVerbose(message);
-                    WriteProgress(new ProgressRecord(1, activity, message));
-                });
+                void Report(string message) => PostStep(activity, message);
                 try
                 {
                     var cluster = await new ClusterInfoDiscovery().DiscoverAsync(discovery, Report, ct).ConfigureAwait(false);
@@ -150,7 +146,7 @@ public sealed class JoinKubeletClusterCommand : KubeletCmdlet
                 }
                 finally
                 {
-                    Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+                    PostDone(activity);
                 }
             });
         }

@@ -104,6 +104,17 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
         catch (InvalidOperationException) { /* the work has ended; late messages are dropped */ }
     }
 
+    /// <summary>A step of long engine work (a CSR's, say) as verbose and as progress bar 1 of <paramref name="activity"/>.</summary>
+    protected void PostStep(string activity, string message, string? currentOperation = null) => Post(() =>
+    {
+        WriteVerbose(message);
+        WriteProgress(new ProgressRecord(1, activity, message) { CurrentOperation = currentOperation });
+    });
+
+    /// <summary>Completes progress bar 1 of <paramref name="activity"/> ("Done"), however the work ended.</summary>
+    protected void PostDone(string activity) =>
+        Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+
     /// <summary>A sink for engine log lines: decisions become verbose, problems warnings.</summary>
     protected IKubeletLog Log => _log ??= new CmdletLog(this);
     private IKubeletLog? _log;
@@ -131,6 +142,10 @@ public abstract class KubeletCmdlet : PSCmdlet, IDisposable
             }
         }
     }
+
+    /// <summary>A [datetime] parameter as a point in time: one without a kind ('2030-01-01') is local time, as everywhere in PowerShell.</summary>
+    protected static DateTimeOffset? AsPointInTime(DateTime? value) =>
+        value is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Local) : t) : null;
 
     /// <summary>Resolves -Path (wildcards) or -LiteralPath to existing file-system paths.</summary>
     protected IReadOnlyList<string> ResolveFilePaths(string path, bool literal, string errorIdPrefix)

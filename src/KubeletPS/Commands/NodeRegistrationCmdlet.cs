@@ -41,6 +41,6 @@ public abstract class NodeRegistrationCmdlet : NodeAgentCmdlet
         registered => Post(() =>
         {
             WriteProgress(new ProgressRecord(1, activity, "Registered") { RecordType = ProgressRecordType.Completed });
-            WriteObject(new KubeletNodeInfo(registered.Node, registered.Changes, registered.Created));
+            WriteObject(new KubeletNodeInfo(registered));
         });
 }

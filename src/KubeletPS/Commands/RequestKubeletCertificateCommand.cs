@@ -47,7 +47,7 @@ public sealed class RequestKubeletCertificateCommand : KubeletCmdlet
 
     /// <summary>Where the certificate and key files live (kubelet --cert-dir).</summary>
     [Parameter]
-    public string CertificateDirectory { get; set; } = "/var/lib/kubelet/pki";
+    public string CertificateDirectory { get; set; } = Core.Configuration.KubeletConfigurationDefaults.DefaultCertificateDirectory;
 
     /// <summary>The node name; by default the host name, as kubelet determines it.</summary>
     [Parameter]
@@ -106,15 +106,11 @@ public sealed class RequestKubeletCertificateCommand : KubeletCmdlet
                     return null;
                 try
                 {
-                    return await bootstrap.BootstrapAsync(options with { Force = true }, p => Post(() =>
-                    {
-                        WriteVerbose(p.Message);
-                        WriteProgress(new ProgressRecord(1, activity, p.Message) { CurrentOperation = p.CsrName ?? "" });
-                    }), ct).ConfigureAwait(false);
+                    return await bootstrap.BootstrapAsync(options with { Force = true }, p => PostStep(activity, p.Message, p.CsrName ?? ""), ct).ConfigureAwait(false);
                 }
                 finally
                 {
-                    Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+                    PostDone(activity);
                 }
             });
             if (result is not null) WriteObject(new KubeletCertificateRequestInfo(result));
@@ -162,18 +158,15 @@ public sealed class RequestKubeletCertificateCommand : KubeletCmdlet
             {
                 try
                 {
-                    return await KubeletCertificateRenewal.RenewAsync(options, Log, p => Post(() =>
-                    {
-                        var message = p.Stage == CertificateBootstrapStage.WaitingForApproval && p.CsrName is { } csr
+                    return await KubeletCertificateRenewal.RenewAsync(options, Log, p => PostStep(activity,
+                        p.Stage == CertificateBootstrapStage.WaitingForApproval && p.CsrName is { } csr
                             ? $"{p.Message} An administrator must approve it: kubectl certificate approve {csr}"
-                            : p.Message;
-                        WriteVerbose(message);
-                        WriteProgress(new ProgressRecord(1, activity, message) { CurrentOperation = p.CsrName ?? "" });
-                    }), ct).ConfigureAwait(false);
+                            : p.Message,
+                        p.CsrName ?? ""), ct).ConfigureAwait(false);
                 }
                 finally
                 {
-                    Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+                    PostDone(activity);
                 }
             });
             WriteObject(new KubeletCertificateRequestInfo(rotation, options.KubeconfigPath));

@@ -2,7 +2,6 @@ using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Output;
 
 namespace KubeletPS.Commands;
@@ -13,7 +12,7 @@ namespace KubeletPS.Commands;
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "KubeletApiConnection")]
 [OutputType(typeof(bool), typeof(KubeletApiCheck))]
-public sealed class TestKubeletApiConnectionCommand : KubeletCmdlet
+public sealed class TestKubeletApiConnectionCommand : KubeletApiCmdlet
 {
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -21,18 +20,7 @@ public sealed class TestKubeletApiConnectionCommand : KubeletCmdlet
 
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string? Context { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
     public string? NodeName { get; set; }
-
-    [Parameter]
-    [ValidateRange(1, 3600)]
-    public int TimeoutSec { get; set; } = 10;
-
-    [Parameter]
-    public SwitchParameter SkipCertificateCheck { get; set; }
 
     [Parameter]
     public SwitchParameter Detailed { get; set; }
@@ -49,7 +37,7 @@ public sealed class TestKubeletApiConnectionCommand : KubeletCmdlet
         {
             checks = RunOnPipeline(async ct =>
             {
-                var kubeconfig = await KubeconfigLoader.LoadAsync(kubeconfigPath, Context, null, ct).ConfigureAwait(false);
+                var kubeconfig = await LoadKubeconfigAsync(kubeconfigPath, ct).ConfigureAwait(false);
                 return await ApiConnectionTester.TestAsync(kubeconfig, NodeName, TimeSpan.FromSeconds(TimeoutSec), SkipCertificateCheck, ct).ConfigureAwait(false);
             });
         }

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using KubeletPS.Core;
 using KubeletPS.Core.Systemd;
 
 namespace KubeletPS.Commands;
@@ -10,33 +9,18 @@ namespace KubeletPS.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Uninstall, "KubeletService", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(void))]
-public sealed class UninstallKubeletServiceCommand : SystemdCmdlet
+public sealed class UninstallKubeletServiceCommand : SystemdUnitCmdlet
 {
-    private const string Prefix = nameof(ErrorIds.UninstallKubeletService);
-
-    /// <summary>The unit (Install-KubeletService's -Name).</summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "kubeletps";
-
     /// <summary>Also remove a unit file or drop-in that Install-KubeletService did not write.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => ForUnit(nameof(ErrorIds.UninstallKubeletService), unit =>
     {
-        try
-        {
-            var unit = RunOnPipeline(ct => SystemdServiceControl.FindAsync(Name, ct));
-            var files = SystemdServiceControl.FilesToRemove(unit, Force);
-            var removing = files.Count == 0 ? "" : $", remove {string.Join(", ", files)}";
-            if (!ShouldProcess(unit.Name, $"Stop and disable the service{removing} and reload systemd")) return;
-            var removal = RunOnPipeline(ct => SystemdServiceControl.UninstallAsync(unit, files, ct));
-            foreach (var file in removal.RemovedFiles) WriteVerbose($"Removed {file}.");
-        }
-        catch (KubeletException e)
-        {
-            WriteError(SystemdError(e, Prefix, Name));
-        }
-    }
+        var files = SystemdServiceControl.FilesToRemove(unit, Force);
+        var removing = files.Count == 0 ? "" : $", remove {string.Join(", ", files)}";
+        if (!ShouldProcess(unit.Name, $"Stop and disable the service{removing} and reload systemd")) return;
+        var removal = RunOnPipeline(ct => SystemdServiceControl.UninstallAsync(unit, files, ct));
+        foreach (var file in removal.RemovedFiles) WriteVerbose($"Removed {file}.");
+    });
 }

@@ -90,15 +90,11 @@ public sealed class UpdateKubeletCertificateCommand : KubeletCmdlet
             {
                 try
                 {
-                    return await KubeletCertificateRenewal.RenewAsync(options, Log, p => Post(() =>
-                    {
-                        WriteVerbose(p.Message);
-                        WriteProgress(new ProgressRecord(1, activity, p.Message) { CurrentOperation = p.CsrName ?? "" });
-                    }), ct).ConfigureAwait(false);
+                    return await KubeletCertificateRenewal.RenewAsync(options, Log, p => PostStep(activity, p.Message, p.CsrName ?? ""), ct).ConfigureAwait(false);
                 }
                 finally
                 {
-                    Post(() => WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed }));
+                    PostDone(activity);
                 }
             });
             var certificates = RunOnPipeline(ct => NodeCertificateReader.ReadAsync(PemSource.FromFile(rotation.CurrentPath), null, DateTimeOffset.UtcNow, ct));

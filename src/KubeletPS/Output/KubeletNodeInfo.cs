@@ -1,4 +1,5 @@
 using System.Collections.Specialized;
+using KubeletPS.Core.Agent;
 using KubeletPS.Core.Node;
 
 namespace KubeletPS.Output;
@@ -55,6 +56,11 @@ public sealed class KubeletNodeInfo
         ResourceVersion = node.ResourceVersion;
         Changes = changes?.ToArray() ?? [];
         Created = created;
+    }
+
+    /// <summary>The Node a registration (Invoke-KubeletNodeRegistration, or the heartbeat's first step) created or reconciled.</summary>
+    internal KubeletNodeInfo(NodeRegistrationOutcome registered) : this(registered.Node, registered.Changes, registered.Created)
+    {
     }
 
     public string Name { get; }

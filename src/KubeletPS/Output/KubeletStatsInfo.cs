@@ -14,24 +14,17 @@ public sealed class KubeletNodeStats
         NodeName = node.NodeName;
         StartTime = node.StartTime;
         Time = node.Cpu?.Time ?? node.Memory?.Time;
-        CpuUsageNanoCores = node.Cpu?.UsageNanoCores;
-        CpuUsageCoreNanoSeconds = node.Cpu?.UsageCoreNanoSeconds;
+        (CpuUsageNanoCores, CpuUsageCoreNanoSeconds) = SummaryFigures.Cpu(node.Cpu);
         CpuCapacity = cpuCapacity;
-        MemoryWorkingSetBytes = node.Memory?.WorkingSetBytes;
-        MemoryUsageBytes = node.Memory?.UsageBytes;
+        (MemoryWorkingSetBytes, MemoryUsageBytes, MemoryRssBytes) = SummaryFigures.Memory(node.Memory);
         MemoryAvailableBytes = node.Memory?.AvailableBytes;
-        MemoryRssBytes = node.Memory?.RssBytes;
         MemoryPageFaults = node.Memory?.PageFaults;
         MemoryMajorPageFaults = node.Memory?.MajorPageFaults;
         MemoryCapacityBytes = memoryCapacityBytes;
-        FsCapacityBytes = node.Fs?.CapacityBytes;
-        FsAvailableBytes = node.Fs?.AvailableBytes;
-        FsUsedBytes = node.Fs?.UsedBytes;
+        (FsUsedBytes, FsCapacityBytes, FsAvailableBytes) = SummaryFigures.Fs(node.Fs);
         FsInodes = node.Fs?.Inodes;
         FsInodesFree = node.Fs?.InodesFree;
-        ImageFsUsedBytes = node.Runtime?.ImageFs?.UsedBytes;
-        ImageFsCapacityBytes = node.Runtime?.ImageFs?.CapacityBytes;
-        ImageFsAvailableBytes = node.Runtime?.ImageFs?.AvailableBytes;
+        (ImageFsUsedBytes, ImageFsCapacityBytes, ImageFsAvailableBytes) = SummaryFigures.Fs(node.Runtime?.ImageFs);
         NetworkInterface = node.Network?.Name;
         RxBytes = node.Network?.RxBytes;
         TxBytes = node.Network?.TxBytes;
@@ -112,11 +105,8 @@ public sealed class KubeletPodStats
         Namespace = pod.PodRef.Namespace;
         Uid = pod.PodRef.Uid;
         StartTime = pod.StartTime;
-        CpuUsageNanoCores = pod.Cpu?.UsageNanoCores;
-        CpuUsageCoreNanoSeconds = pod.Cpu?.UsageCoreNanoSeconds;
-        MemoryWorkingSetBytes = pod.Memory?.WorkingSetBytes;
-        MemoryUsageBytes = pod.Memory?.UsageBytes;
-        MemoryRssBytes = pod.Memory?.RssBytes;
+        (CpuUsageNanoCores, CpuUsageCoreNanoSeconds) = SummaryFigures.Cpu(pod.Cpu);
+        (MemoryWorkingSetBytes, MemoryUsageBytes, MemoryRssBytes) = SummaryFigures.Memory(pod.Memory);
         NetworkInterface = pod.Network?.Name;
         RxBytes = pod.Network?.RxBytes;
         TxBytes = pod.Network?.TxBytes;
@@ -159,11 +149,8 @@ public sealed class KubeletContainerStats
         Namespace = pod.PodRef.Namespace;
         Name = container.Name;
         StartTime = container.StartTime;
-        CpuUsageNanoCores = container.Cpu?.UsageNanoCores;
-        CpuUsageCoreNanoSeconds = container.Cpu?.UsageCoreNanoSeconds;
-        MemoryWorkingSetBytes = container.Memory?.WorkingSetBytes;
-        MemoryUsageBytes = container.Memory?.UsageBytes;
-        MemoryRssBytes = container.Memory?.RssBytes;
+        (CpuUsageNanoCores, CpuUsageCoreNanoSeconds) = SummaryFigures.Cpu(container.Cpu);
+        (MemoryWorkingSetBytes, MemoryUsageBytes, MemoryRssBytes) = SummaryFigures.Memory(container.Memory);
         RootfsUsedBytes = container.Rootfs?.UsedBytes;
         LogsUsedBytes = container.Logs?.UsedBytes;
     }
@@ -196,9 +183,7 @@ public sealed class KubeletVolumeStats
     internal KubeletVolumeStats(VolumeStats volume)
     {
         Name = volume.Name ?? "";
-        UsedBytes = volume.UsedBytes;
-        CapacityBytes = volume.CapacityBytes;
-        AvailableBytes = volume.AvailableBytes;
+        (UsedBytes, CapacityBytes, AvailableBytes) = SummaryFigures.Fs(volume);
     }
 
     public string Name { get; }
@@ -207,4 +192,20 @@ public sealed class KubeletVolumeStats
     public ulong? AvailableBytes { get; }
 
     public override string ToString() => $"{Name}={UsedBytes}";
+}
+
+/// <summary>
+/// The figure groups the summary gives at more than one level (node, pod, container, volume), read the same way
+/// everywhere: each is empty when the summary has no such group.
+/// </summary>
+internal static class SummaryFigures
+{
+    public static (ulong? UsageNanoCores, ulong? UsageCoreNanoSeconds) Cpu(CpuStats? cpu) =>
+        (cpu?.UsageNanoCores, cpu?.UsageCoreNanoSeconds);
+
+    public static (ulong? WorkingSetBytes, ulong? UsageBytes, ulong? RssBytes) Memory(MemoryStats? memory) =>
+        (memory?.WorkingSetBytes, memory?.UsageBytes, memory?.RssBytes);
+
+    public static (ulong? UsedBytes, ulong? CapacityBytes, ulong? AvailableBytes) Fs(FsStats? fs) =>
+        (fs?.UsedBytes, fs?.CapacityBytes, fs?.AvailableBytes);
 }
