@@ -27,6 +27,7 @@ public static class AgentPodStartup
         var warmup = 0;
         string? timelinePath = null;
         var volumes = false;
+        var trace = false;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -37,6 +38,7 @@ public static class AgentPodStartup
                 case "--warmup": warmup = int.Parse(args[i + 1]); break;
                 case "--timeline": timelinePath = args[i + 1]; break;
                 case "--volumes": volumes = bool.Parse(args[i + 1]); break;
+                case "--trace": trace = bool.Parse(args[i + 1]); break;
                 default:
                     Console.Error.WriteLine($"agent: unknown argument {args[i]}");
                     return 2;
@@ -50,6 +52,9 @@ public static class AgentPodStartup
         Directory.CreateDirectory(manifests);
         var workingSetBefore = Environment.WorkingSet;
         var timeline = new Timeline();
+        // --trace: every CRI call the agent makes timed by pod, through a proxy over its own CRI client.
+        var criTrace = trace ? new CriTrace() : null;
+        await using var tracedClient = trace ? containerd.CreateClient() : null;
 
         var agent = new PodSyncAgent(new PodSyncAgentOptions
         {
@@ -63,6 +68,7 @@ public static class AgentPodStartup
             MaxParallelSandboxCreations = maxParallel,
             Log = timeline,
             Events = timeline,
+            RuntimeServices = criTrace is null ? null : (criTrace.Wrap<IRuntimeService>(tracedClient!), criTrace.Wrap<IImageService>(tracedClient!)),
         });
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => agent.RunAsync(stop.Token));
@@ -89,7 +95,9 @@ public static class AgentPodStartup
         var written = new Dictionary<string, long>();
         var running = new Dictionary<string, double>();
         var total = Stopwatch.StartNew();
+        var burstBegin = Stopwatch.GetTimestamp();
         timeline.Start();
+        criTrace?.Start();
         for (var i = 0; i < pods; i++)
         {
             var name = $"bench-{i}";
@@ -105,6 +113,8 @@ public static class AgentPodStartup
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
         while (timeline.StartedMs(podNames).Count() < pods && DateTime.UtcNow < deadline) await Task.Delay(PollMs);
         total.Stop();
+        // For `perf record -k CLOCK_MONOTONIC` then `perf script --time begin,end`: Stopwatch is CLOCK_MONOTONIC here.
+        Console.WriteLine($"burst window (CLOCK_MONOTONIC s): {burstBegin / (double)Stopwatch.Frequency:F6},{Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency:F6}");
         var calls = RuntimeOperationStats.Since(agent.RuntimeOperations.Snapshot(), callsBefore);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethodsBefore;
@@ -128,11 +138,20 @@ public static class AgentPodStartup
             string.Join(", ", calls.Select(c => $"{c.Operation} {c.Calls} ({c.Duration.TotalMilliseconds / c.Calls:F0} ms avg)")) +
             $"; PLEG events that woke no worker (already seen): {agent.PlegEventsAlreadySeen}");
 
+        var agentCalls = criTrace?.Calls;
+        if (agentCalls is not null)
+        {
+            var writtenMs = written.ToDictionary(w => w.Key, w => Stopwatch.GetElapsedTime(0, w.Value).TotalMilliseconds);
+            foreach (var line in CriTrace.PodLines(agentCalls, writtenMs)) Console.WriteLine($"trace agent {line}");
+            Console.WriteLine($"trace agent summary: {CriTrace.Summary(agentCalls)}");
+        }
+
         var cleanup = Stopwatch.StartNew();
         await stop.CancelAsync();
         await run;
         await agent.DisposeAsync();
         Console.WriteLine($"cleanup (StopPodsOnExit): {cleanup.ElapsedMilliseconds} ms");
+        if (criTrace is not null) await ReplayAsync(criTrace, tracedClient!, maxParallel, containerd.PodLogsDir);
         return running.Count == pods && durations.Length == pods ? 0 : 1;
     }
 
@@ -184,6 +203,83 @@ public static class AgentPodStartup
                 fieldRef:
                   fieldPath: metadata.name
         """;
+
+    /// <summary>
+    /// The agent's own sandbox and container requests sent again by direct calls, <paramref name="parallel"/>
+    /// pods at a time (sandbox, create, start: as direct-cri), then the minimal requests direct-cri sends,
+    /// on the same runtime: how much of the agent's time is its requests' and how much its own.
+    /// </summary>
+    private static async Task ReplayAsync(CriTrace trace, CriRuntimeClient client, int parallel, string podLogs)
+    {
+        var recorded = trace.Requests.Values.Where(r => r.Container is not null).ToList();
+        if (recorded.Count > 0)
+        {
+            Console.WriteLine($"the agent's sandbox request, one pod: {System.Text.Json.JsonSerializer.Serialize(recorded[0].Sandbox)}");
+            Console.WriteLine($"the agent's container request, one pod: {System.Text.Json.JsonSerializer.Serialize(recorded[0].Container)}");
+        }
+        var variants = new List<(string, Func<(PodSandboxSpec Sandbox, ContainerSpec Container)>[])>
+        {
+            ("agent's requests", recorded.Select(r => (Func<(PodSandboxSpec, ContainerSpec)>)(() => (Fresh(r.Sandbox, podLogs), r.Container!))).ToArray()),
+            ("minimal requests", recorded.Select(r => (Func<(PodSandboxSpec, ContainerSpec)>)(() => Minimal(r.Sandbox.Name, podLogs))).ToArray()),
+        };
+        if (Environment.GetEnvironmentVariable("KPS_BENCH_ABLATION") == "1")
+        {
+            variants.Add(("agent's sandbox, minimal container", recorded.Select(r => (Func<(PodSandboxSpec, ContainerSpec)>)(() => (Fresh(r.Sandbox, podLogs), Minimal(r.Sandbox.Name, podLogs).Container))).ToArray()));
+            variants.Add(("minimal sandbox, agent's container", recorded.Select(r => (Func<(PodSandboxSpec, ContainerSpec)>)(() => (Minimal(r.Sandbox.Name, podLogs).Sandbox, r.Container!))).ToArray()));
+            variants.Add(("agent's, container without mounts", recorded.Select(r => (Func<(PodSandboxSpec, ContainerSpec)>)(() => (Fresh(r.Sandbox, podLogs), r.Container! with { Mounts = [] }))).ToArray()));
+            variants.Add(("agent's, container without resources", recorded.Select(r => (Func<(PodSandboxSpec, ContainerSpec)>)(() => (Fresh(r.Sandbox, podLogs), r.Container! with { Resources = null }))).ToArray()));
+            variants.Add(("agent's, sandbox without DNS", recorded.Select(r => (Func<(PodSandboxSpec, ContainerSpec)>)(() => (Fresh(r.Sandbox, podLogs) with { Dns = null }, r.Container!))).ToArray()));
+            variants.Add(("agent's requests again", variants[0].Item2));
+            variants.Add(("minimal requests again", variants[1].Item2));
+        }
+        foreach (var (label, makers) in variants)
+        {
+            var requests = makers.Select(m => m()).ToList();
+            var runtime = trace.Wrap<IRuntimeService>(client);
+            trace.Start();
+            var started = new System.Collections.Concurrent.ConcurrentBag<double>();
+            var sandboxes = new System.Collections.Concurrent.ConcurrentBag<string>();
+            await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (r, ct) =>
+            {
+                var id = await runtime.RunPodSandboxAsync(r.Sandbox, ct);
+                sandboxes.Add(id);
+                var container = await runtime.CreateContainerAsync(id, r.Container, r.Sandbox, ct);
+                await runtime.StartContainerAsync(container, ct);
+                started.Add(trace.Now);
+            });
+            var s = started.Order().ToArray();
+            Console.WriteLine($"replay, {label}, {parallel} at a time: p50 {Percentile(s, 0.5):F0} ms, last {s[^1]:F0} ms; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+            Console.WriteLine($"replay, {label}: {CriTrace.Summary(trace.Calls)}");
+            foreach (var id in sandboxes)
+            {
+                await client.StopPodSandboxAsync(id);
+                await client.RemovePodSandboxAsync(id);
+            }
+        }
+    }
+
+    /// <summary>The same sandbox request under a new UID (and so a new log directory), so nothing of the agent's run is reused.</summary>
+    private static PodSandboxSpec Fresh(PodSandboxSpec sandbox, string podLogs)
+    {
+        var uid = Guid.NewGuid().ToString();
+        var logs = PodSandboxSpec.DefaultLogDirectory(podLogs, sandbox.Namespace, sandbox.Name, uid);
+        Directory.CreateDirectory(logs);
+        return sandbox with { Uid = uid, LogDirectory = logs, Labels = new Dictionary<string, string>(sandbox.Labels) { [KubeletLabels.PodUid] = uid } };
+    }
+
+    private static (PodSandboxSpec Sandbox, ContainerSpec Container) Minimal(string name, string podLogs)
+    {
+        var uid = Guid.NewGuid().ToString();
+        return (new PodSandboxSpec
+        {
+            Name = name,
+            Namespace = "default",
+            Uid = uid,
+            Hostname = name,
+            LogDirectory = PodSandboxSpec.DefaultLogDirectory(podLogs, "default", name, uid),
+            Labels = new Dictionary<string, string> { ["kubeletps.bench"] = "direct-cri" },
+        }, new ContainerSpec { Name = "main", Image = OciImageBuilder.BusyboxImage, Command = ["sleep", "3600"], LogPath = ContainerSpec.DefaultLogPath("main", 0) });
+    }
 
     internal static double Percentile(double[] sorted, double p)
         => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

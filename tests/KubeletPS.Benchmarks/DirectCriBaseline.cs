@@ -52,6 +52,7 @@ public static class DirectCriBaseline
             var sandboxDurations = new double[pods];
             var createDurations = new double[pods];
             var total = Stopwatch.StartNew();
+            var burstBegin = Stopwatch.GetTimestamp();
             await Parallel.ForEachAsync(Enumerable.Range(0, pods), new ParallelOptions { MaxDegreeOfParallelism = parallel }, async (i, ct) =>
             {
                 var uid = Guid.NewGuid().ToString();
@@ -82,6 +83,7 @@ public static class DirectCriBaseline
                 durations[i] = total.Elapsed.TotalMilliseconds;
             });
             total.Stop();
+            Console.WriteLine($"burst window (CLOCK_MONOTONIC s): {burstBegin / (double)Stopwatch.Frequency:F6},{Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency:F6}");
 
             Array.Sort(durations);
             Array.Sort(ownDurations);

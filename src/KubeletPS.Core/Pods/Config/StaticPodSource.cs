@@ -41,14 +41,18 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
     public async IAsyncEnumerable<PodSourceSnapshot> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-        using var watcher = CreateWatcher(() => changes.Writer.TryWrite(true));
+        using var watcher = ManifestFolderWatcher.Start(directory, () => changes.Writer.TryWrite(true));
+        _watcher = watcher;
         string? last = null;
         var podsByFile = new Dictionary<string, V1Pod>(StringComparer.Ordinal);
+        var woken = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             // Read as soon as something changed (kubelet reads a file on its inotify event): a file
-            // still being written is held back by Read rather than the whole folder waiting.
-            var snapshot = Read(podsByFile, SettleWindow, out var settling, out var retry);
+            // still being written is held back by Read rather than the whole folder waiting. On a
+            // change, files not written since they were last read are not parsed again; every
+            // fileCheckFrequency, and while a file settles, all are.
+            var snapshot = Read(podsByFile, SettleWindow, out var settling, out var retry, reuseUnchanged: woken);
             var key = Fingerprint(snapshot);
             if (key != last)
             {
@@ -60,24 +64,21 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
             try
             {
                 await changes.Reader.ReadAsync(tick.Token).ConfigureAwait(false);
+                woken = true;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                woken = false;
             }
         }
+        _watcher = null;
     }
 
-    private FileSystemWatcher? CreateWatcher(Action onChange)
-    {
-        if (!System.IO.Directory.Exists(directory)) return null;
-        var watcher = new FileSystemWatcher(directory) { IncludeSubdirectories = false, EnableRaisingEvents = false };
-        watcher.Changed += (_, _) => onChange();
-        watcher.Created += (_, _) => onChange();
-        watcher.Deleted += (_, _) => onChange();
-        watcher.Renamed += (_, _) => onChange();
-        watcher.EnableRaisingEvents = true;
-        return watcher;
-    }
+    /// <summary>The folder's watch while <see cref="WatchAsync"/> runs: which files their writers have closed.</summary>
+    private ManifestFolderWatcher? _watcher;
+
+    /// <summary>Each file's modification time and length when the pod in podsByFile was parsed from it.</summary>
+    private readonly Dictionary<string, (DateTime Written, long Length)> _parsed = new(StringComparer.Ordinal);
 
     /// <summary>Reads the folder once; a manifest that does not parse is reported at once.</summary>
     public PodSourceSnapshot Read() => Read(new Dictionary<string, V1Pod>(StringComparer.Ordinal), TimeSpan.Zero, out _);
@@ -89,14 +90,14 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
     /// either keeps its previous pod and sets <paramref name="settling"/>. A zero window reads everything as it is.
     /// </summary>
     internal PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling)
-        => Read(podsByFile, settleWindow, out settling, out _);
+        => Read(podsByFile, settleWindow, out settling, out _, reuseUnchanged: false);
 
     /// <summary>
     /// As <see cref="Read(Dictionary{string, V1Pod}, TimeSpan, out bool)"/>; <paramref name="retry"/> is when to read
     /// again while settling: as soon as the youngest file held back for <see cref="QuietPeriod"/> is old enough,
     /// else <see cref="SettleRetry"/> (a file that does not parse yet).
     /// </summary>
-    private PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling, out TimeSpan retry)
+    private PodSourceSnapshot Read(Dictionary<string, V1Pod> podsByFile, TimeSpan settleWindow, out bool settling, out TimeSpan retry, bool reuseUnchanged)
     {
         retry = SettleRetry;
         var holding = false;
@@ -113,12 +114,22 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
                 var hold = false; // still being written: the file's previous pod, if any, stands for it
                 try
                 {
-                    if (settleWindow > TimeSpan.Zero && WrittenWithin(file, QuietPeriod) is { } quietIn)
+                    var stamp = Stamp(file);
+                    if (reuseUnchanged && stamp is { } now && _parsed.TryGetValue(file, out var then) && then == now && podsByFile.TryGetValue(file, out var unchanged))
+                    {
+                        pod = unchanged;
+                    }
+                    else if (settleWindow > TimeSpan.Zero && WrittenWithin(file, QuietPeriod) is { } quietIn
+                        && !(stamp is { } written && _watcher?.IsComplete(file, written.Written) == true))
                     {
                         hold = true;
                         if (quietIn < retry) retry = quietIn;
                     }
-                    else pod = ReadPod(file);
+                    else
+                    {
+                        pod = ReadPod(file);
+                        if (stamp is { } parsedAt) _parsed[file] = parsedAt;
+                    }
                 }
                 catch (Exception e) when (e is KubeletConfigException or IOException)
                 {
@@ -151,6 +162,7 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         }
         podsByFile.Clear();
         foreach (var (file, pod) in seen) podsByFile[file] = pod;
+        foreach (var file in _parsed.Keys.Where(f => !seen.ContainsKey(f)).ToList()) _parsed.Remove(file);
         settling = holding;
         return new PodSourceSnapshot(Name, pods, errors, holding);
     }
@@ -160,6 +172,20 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         try
         {
             return File.GetLastWriteTimeUtc(file);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The file's modification time and length; null when it cannot be read.</summary>
+    private static (DateTime Written, long Length)? Stamp(string file)
+    {
+        try
+        {
+            var info = new FileInfo(file);
+            return info.Exists ? (info.LastWriteTimeUtc, info.Length) : null;
         }
         catch (IOException)
         {

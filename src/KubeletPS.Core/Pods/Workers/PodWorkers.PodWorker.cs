@@ -134,9 +134,15 @@ public sealed partial class PodWorkers
         {
             // 1 s doubling to 30 s, without jitter: one node's pods need not be spread apart.
             var errorBackOff = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: 0);
+            // A sync the timer starts (the periodic resync, a back-off or retry ending) with nothing having
+            // woken the worker since a sync that ended normally: PLEG has reported no change of the pod, so
+            // the runtime state that sync left is still the pod's, as kubelet's workers take it from PLEG's
+            // cache rather than asking the runtime again.
+            var fromCache = false;
             while (!ct.IsCancellationRequested)
             {
                 TimeSpan wait = owner._resync;
+                var clean = false;
                 try
                 {
                     bool terminating;
@@ -166,8 +172,9 @@ public sealed partial class PodWorkers
                         }
                         continue;
                     }
-                    wait = await SyncAsync(ct).ConfigureAwait(false);
+                    wait = await SyncAsync(fromCache, ct).ConfigureAwait(false);
                     errorBackOff.Reset();
+                    clean = true;
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
@@ -192,8 +199,9 @@ public sealed partial class PodWorkers
 
                 using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timer.CancelAfter(wait < TimeSpan.Zero ? TimeSpan.Zero : wait);
+                fromCache = false;
                 try { await _wake.Reader.ReadAsync(timer.Token).ConfigureAwait(false); }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested) { fromCache = clean; }
                 catch (OperationCanceledException) { return; }
             }
         }
@@ -202,17 +210,17 @@ public sealed partial class PodWorkers
         private const int MaxFollowUpSyncs = 8;
 
         /// <summary>
-        /// Syncs the pod; returns when to sync again. A sync that acted (started a sidecar, finished
+        /// Syncs the pod (on the runtime state the last sync left when <paramref name="fromCache"/>); returns when to sync again. A sync that acted (started a sidecar, finished
         /// the sandbox) may have made the next step possible: kubelet syncs again on the PLEG event for
         /// that change; here the next sync runs at once, on the runtime state the acting sync read
         /// back, so the relist's report of that state need not wake the worker (nor re-read the runtime).
         /// </summary>
-        private async Task<TimeSpan> SyncAsync(CancellationToken ct)
+        private async Task<TimeSpan> SyncAsync(bool fromCache, CancellationToken ct)
         {
             lock (_heldEvents) _syncing = true;
             try
             {
-                RuntimePodStatus? known = null;
+                RuntimePodStatus? known = fromCache ? _observed : null;
                 for (var round = 0; ; round++)
                 {
                     var (wait, changed, runtime) = await SyncOnceAsync(known, ct).ConfigureAwait(false);
