@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
 using KubeletPS.Core.Server;
 
 namespace KubeletPS.Benchmarks;

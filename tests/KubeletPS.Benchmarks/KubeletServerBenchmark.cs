@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KubeletPS.Core.Runtime.Remote;
 using k8s;
 using k8s.Models;
 using KubeletPS.Core;

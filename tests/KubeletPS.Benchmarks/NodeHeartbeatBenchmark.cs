@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Benchmarks;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 
 namespace KubeletPS.Benchmarks;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using KubeletPS.Core.Runtime.Remote;
 using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Bootstrap;

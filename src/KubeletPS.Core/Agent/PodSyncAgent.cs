@@ -1,5 +1,6 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Cm;

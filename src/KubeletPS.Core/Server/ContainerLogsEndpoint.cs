@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
+using KubeletPS.Core.Runtime.Logs;
 using k8s.Models;
 using KubeletPS.Core.Runtime;
 using Microsoft.AspNetCore.Http;

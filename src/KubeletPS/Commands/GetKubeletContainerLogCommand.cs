@@ -4,6 +4,7 @@ using KubeletPS.Core;
 using KubeletPS.Core.Pods.Inventory;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
 using KubeletPS.Core.Server;
 using KubeletPS.Output;
 

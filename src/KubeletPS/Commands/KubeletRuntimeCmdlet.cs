@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using KubeletPS.Core;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Commands;
 

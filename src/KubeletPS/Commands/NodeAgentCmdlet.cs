@@ -3,6 +3,7 @@ using KubeletPS.Core;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Commands;
 

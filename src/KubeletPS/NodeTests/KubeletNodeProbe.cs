@@ -1,4 +1,5 @@
 using KubeletPS.Core.NodeValidation;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Output;
 
 namespace KubeletPS.NodeTests;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Pods.Events;

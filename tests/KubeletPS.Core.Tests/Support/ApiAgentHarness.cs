@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Agent;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 using KubeletPS.TestCluster.Server;
 

@@ -1,3 +1,5 @@
+using KubeletPS.Core.Runtime.Logs;
+using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.Inventory;

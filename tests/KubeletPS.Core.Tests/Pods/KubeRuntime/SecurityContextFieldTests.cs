@@ -1,3 +1,4 @@
+using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Pods.Admission;
 using KubeletPS.Core.Pods.KubeRuntime;

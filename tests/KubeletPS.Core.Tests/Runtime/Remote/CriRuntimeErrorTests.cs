@@ -1,7 +1,8 @@
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 
-namespace KubeletPS.Core.Tests.Runtime;
+namespace KubeletPS.Core.Tests.Runtime.Remote;
 
 public sealed class CriRuntimeErrorTests
 {

@@ -1,8 +1,8 @@
 using System.IO.Compression;
 using System.Text;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
 
-namespace KubeletPS.Core.Tests.Runtime;
+namespace KubeletPS.Core.Tests.Runtime.Logs;
 
 /// <summary>
 /// A container log directory as kubelet's log manager leaves it: the oldest rotated files gzipped,

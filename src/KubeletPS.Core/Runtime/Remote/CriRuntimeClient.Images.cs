@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 // CRI's ImageService (kubelet's remote_image.go).
 public sealed partial class CriRuntimeClient

@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 // CRI's stats calls: the containers' usage and a sandbox's verbose details.
 public sealed partial class CriRuntimeClient

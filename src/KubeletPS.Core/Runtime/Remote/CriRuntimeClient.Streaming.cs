@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 // CRI's streaming calls: Exec, Attach and PortForward answer with a URL on the runtime's streaming server.
 public sealed partial class CriRuntimeClient

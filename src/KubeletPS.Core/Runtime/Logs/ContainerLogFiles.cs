@@ -1,7 +1,7 @@
 using KubeletPS.Core.Pods.Volumes;
 using Microsoft.Win32.SafeHandles;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Logs;
 
 /// <summary>
 /// The files that make up one container's log, as kubelet's log manager names them

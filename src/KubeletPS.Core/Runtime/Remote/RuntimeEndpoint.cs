@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 /// <summary>Parses a container runtime endpoint the way the kubelet accepts it.</summary>
 public static class RuntimeEndpoint

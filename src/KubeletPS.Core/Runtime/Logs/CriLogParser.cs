@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Logs;
 
 public enum ContainerLogStream
 {

@@ -1,7 +1,7 @@
 using System.Text;
 using Grpc.Core;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 // CRI's RuntimeService: version and status, pod sandboxes, containers, ExecSync (kubelet's remote_runtime.go).
 public sealed partial class CriRuntimeClient

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Logs;
 
 public sealed record ContainerLogReadOptions
 {

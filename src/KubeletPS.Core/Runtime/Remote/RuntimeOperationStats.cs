@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using KubeletPS.Core.Metrics;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 /// <summary>One CRI operation's totals: calls, failed calls and the time spent waiting for the runtime.</summary>
 public sealed record RuntimeOperationTotals(string Operation, long Calls, long Errors, TimeSpan Duration, int MaxInFlight);

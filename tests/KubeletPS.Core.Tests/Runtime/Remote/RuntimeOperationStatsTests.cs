@@ -1,6 +1,7 @@
-using KubeletPS.Core.Runtime;
 
-namespace KubeletPS.Core.Tests.Runtime;
+using KubeletPS.Core.Runtime.Remote;
+
+namespace KubeletPS.Core.Tests.Runtime.Remote;
 
 public sealed class RuntimeOperationStatsTests
 {

@@ -1,7 +1,9 @@
 using System.Net;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
+using KubeletPS.Core.Runtime.Remote;
 
-namespace KubeletPS.Core.Tests.Runtime;
+namespace KubeletPS.Core.Tests.Runtime.Remote;
 
 [Collection(ContainerdCollection.Name)]
 public sealed class CriRuntimeClientTests(ContainerdFixture fixture)

@@ -1,6 +1,7 @@
-using KubeletPS.Core.Runtime;
 
-namespace KubeletPS.Core.Tests.Runtime;
+using KubeletPS.Core.Runtime.Logs;
+
+namespace KubeletPS.Core.Tests.Runtime.Logs;
 
 public sealed class ContainerLogReaderTests : IDisposable
 {

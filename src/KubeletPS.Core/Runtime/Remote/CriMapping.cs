@@ -1,6 +1,6 @@
 using Google.Protobuf.Collections;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 /// <summary>Translates between the engine's records and the generated CRI messages (kept internal).</summary>
 internal static class CriMapping

@@ -1,6 +1,6 @@
 using KubeletPS.Core.Configuration;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 /// <summary>
 /// Which runtime socket a command talks to and with what deadline: an endpoint given

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 
-namespace KubeletPS.Core.Runtime;
+namespace KubeletPS.Core.Runtime.Remote;
 
 /// <summary>
 /// A CRI (runtime.v1) client over a unix socket, as the kubelet's remote runtime service. One file per CRI
