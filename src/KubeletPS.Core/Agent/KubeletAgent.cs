@@ -1,4 +1,5 @@
 using KubeletPS.Core.Runtime.Remote;
+using KubeletPS.Core.Server.Endpoints;
 using k8s.Models;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Config;

@@ -1,3 +1,4 @@
+using KubeletPS.Core.Server.Endpoints;
 using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;

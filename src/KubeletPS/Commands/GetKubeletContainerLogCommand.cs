@@ -5,7 +5,7 @@ using KubeletPS.Core.Pods.Inventory;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
 using KubeletPS.Core.Runtime.Logs;
-using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Endpoints;
 using KubeletPS.Output;
 
 namespace KubeletPS.Commands;

@@ -1,5 +1,4 @@
 using System.Text;
-using KubeletPS.Core.Server;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Server;
 using Xunit.Abstractions;

@@ -156,7 +156,7 @@ public sealed class ContainerLogReaderTests : IDisposable
 
         Assert.Equal(["a", "b-without-newline"], entries.Select(e => e.Message));
         // As kubelet's ReadLogs: a P line's content goes out as it is, no newline added.
-        var output = new KubeletPS.Core.Server.ContainerLogOutput(new KubeletPS.Core.Server.ContainerLogRequest(false, false, false, null, null, null));
+        var output = new KubeletPS.Core.Server.Endpoints.ContainerLogOutput(new KubeletPS.Core.Server.Endpoints.ContainerLogRequest(false, false, false, null, null, null));
         Assert.Equal("a\nb-without-newline", string.Concat(entries.Select(e => System.Text.Encoding.UTF8.GetString(output.Next(e).Span))));
     }
 

@@ -75,7 +75,7 @@ public sealed class RotatedContainerLogReaderTests : IDisposable
     public async Task Read_LimitBytesCutsAcrossFiles_AsTheServerWritesThem()
     {
         WriteRotatedDirectory();
-        var output = new KubeletPS.Core.Server.ContainerLogOutput(new KubeletPS.Core.Server.ContainerLogRequest(false, false, false, null, 20, null));
+        var output = new KubeletPS.Core.Server.Endpoints.ContainerLogOutput(new KubeletPS.Core.Server.Endpoints.ContainerLogRequest(false, false, false, null, 20, null));
         var written = new MemoryStream();
 
         await foreach (var entry in ContainerLogReader.ReadAsync(Log))
@@ -241,7 +241,7 @@ public sealed class ContainerLogReaderMemoryTests : IDisposable
 
         long total = 0;
         var longest = 0;
-        var output = new KubeletPS.Core.Server.ContainerLogOutput(new KubeletPS.Core.Server.ContainerLogRequest(false, false, false, null, null, null));
+        var output = new KubeletPS.Core.Server.Endpoints.ContainerLogOutput(new KubeletPS.Core.Server.Endpoints.ContainerLogRequest(false, false, false, null, null, null));
         long newlines = 0;
         await foreach (var entry in ContainerLogReader.ReadAsync(log))
         {

@@ -6,7 +6,7 @@ using KubeletPS.Core.Tests.Agent;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;
 
-namespace KubeletPS.Core.Tests.Server;
+namespace KubeletPS.Core.Tests.Server.Endpoints;
 
 /// <summary>kubectl 1.32 against the test cluster, through its pods/log and nodes/proxy to a running agent's kubelet server.</summary>
 [Collection(KubeletAgentCollection.Name)]

@@ -3,7 +3,7 @@ using k8s;
 using k8s.Models;
 using KubeletPS.Core.Configuration;
 
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Endpoints;
 
 /// <summary>/pods (the PodList this node runs) and /configz (the effective KubeletConfiguration).</summary>
 internal static class NodeEndpoints

@@ -3,7 +3,7 @@ using KubeletPS.Core.Stats;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Endpoints;
 
 /// <summary>
 /// /stats/summary and /metrics/resource (kubelet's pkg/kubelet/server/stats handler and resource metrics collector),

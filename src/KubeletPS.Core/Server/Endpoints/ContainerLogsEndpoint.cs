@@ -6,7 +6,7 @@ using k8s.Models;
 using KubeletPS.Core.Runtime;
 using Microsoft.AspNetCore.Http;
 
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Endpoints;
 
 /// <summary>The PodLogOptions the kubelet reads from the query (v1, as the API server passes them on).</summary>
 public sealed record ContainerLogRequest(bool Follow, bool Previous, bool Timestamps, int? TailLines, long? LimitBytes, DateTimeOffset? Since)

@@ -1,9 +1,10 @@
 using System.Net;
 using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Auth;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Server;
 
-namespace KubeletPS.Core.Tests.Server;
+namespace KubeletPS.Core.Tests.Server.Auth;
 
 /// <summary>The kubelet port attacked directly: who gets in, with kubelet's 401 and 403 bodies.</summary>
 public sealed class KubeletServerAuthTests : IAsyncLifetime

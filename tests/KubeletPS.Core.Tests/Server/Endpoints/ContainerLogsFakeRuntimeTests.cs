@@ -5,7 +5,7 @@ using KubeletPS.Core.Server;
 using KubeletPS.Core.Tests.Support.Fakes;
 using KubeletPS.TestCluster.Server;
 
-namespace KubeletPS.Core.Tests.Server;
+namespace KubeletPS.Core.Tests.Server.Endpoints;
 
 /// <summary>/containerLogs over the fake runtime (the server takes <see cref="IRuntimeService"/>): what only containerd could show before.</summary>
 public sealed class ContainerLogsFakeRuntimeTests : IAsyncLifetime

@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Endpoints;
 
 /// <summary>/healthz, /healthz/{check} and /healthz?verbose, on the kubelet port and on the plain-HTTP healthz port.</summary>
 internal static class HealthzEndpoint

@@ -3,7 +3,7 @@ using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;
 
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Auth;
 
 public enum KubeletAuthorizationDecision { Allow, Deny, Error }
 

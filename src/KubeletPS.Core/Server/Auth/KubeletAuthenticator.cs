@@ -6,7 +6,7 @@ using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;
 
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Auth;
 
 /// <summary>The outcome of authenticating one request: a user, or why not (for the log; the client sees only 401).</summary>
 public readonly record struct AuthenticationResult(KubeletUser? User, string? Failure)

@@ -1,4 +1,4 @@
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Auth;
 
 /// <summary>Who made a request to the kubelet server (k8s.io/apiserver user.Info).</summary>
 public sealed record KubeletUser(string Name, IReadOnlyList<string> Groups, string Uid = "", IReadOnlyDictionary<string, IReadOnlyList<string>>? Extra = null)

@@ -3,7 +3,7 @@ using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Metrics;
 
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Endpoints;
 
 /// <summary>
 /// /metrics in the Prometheus text format (version 0.0.4) with kubelet's own metric names for what the agent has:

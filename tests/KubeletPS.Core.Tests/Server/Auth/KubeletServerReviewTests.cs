@@ -6,7 +6,7 @@ using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Server;
 
-namespace KubeletPS.Core.Tests.Server;
+namespace KubeletPS.Core.Tests.Server.Auth;
 
 /// <summary>Webhook authentication (TokenReview) and authorization (SubjectAccessReview) of the kubelet port against the test API server.</summary>
 public sealed class KubeletServerReviewTests : IAsyncLifetime

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using KubeletPS.Core.Pods.Pleg;
 
-namespace KubeletPS.Core.Server;
+namespace KubeletPS.Core.Server.Endpoints;
 
 /// <summary>One named healthz check: null when healthy, else the reason.</summary>
 public sealed record KubeletHealthCheck(string Name, Func<string?> Check);
