@@ -7,6 +7,8 @@ using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Metrics;
 using KubeletPS.TestCluster.Pki;
+using KubeletPS.TestCluster.Server.Controllers;
+using KubeletPS.TestCluster.Server.Proxy;
 using KubeletPS.TestCluster.Storage;
 using KubeletPS.TestCluster.Watch;
 

@@ -6,7 +6,7 @@ using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Storage;
 
-namespace KubeletPS.TestCluster.Server;
+namespace KubeletPS.TestCluster.Server.Controllers;
 
 /// <summary>
 /// kube-controller-manager's csrapproving and csrsigning controllers, run inline after a CSR is written.

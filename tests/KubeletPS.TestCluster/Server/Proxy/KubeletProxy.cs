@@ -7,7 +7,7 @@ using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Storage;
 
-namespace KubeletPS.TestCluster.Server;
+namespace KubeletPS.TestCluster.Server.Proxy;
 
 /// <summary>
 /// kube-apiserver's way to the kubelets (--kubelet-client-certificate): pods/log (GET /api/v1/namespaces/NS/pods/NAME/log,

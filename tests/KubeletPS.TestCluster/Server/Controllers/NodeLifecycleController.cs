@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Storage;
 
-namespace KubeletPS.TestCluster.Server;
+namespace KubeletPS.TestCluster.Server.Controllers;
 
 /// <summary>
 /// The part of kube-controller-manager's node lifecycle controller that taints nodes by condition

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Storage;
 
-namespace KubeletPS.TestCluster.Server;
+namespace KubeletPS.TestCluster.Server.Controllers;
 
 /// <summary>
 /// What kubeadm init publishes for joining nodes: the cluster-info ConfigMap in kube-public (a kubeconfig with the

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Storage;
 
-namespace KubeletPS.TestCluster.Server;
+namespace KubeletPS.TestCluster.Server.Controllers;
 
 /// <summary>
 /// kube-controller-manager's bootstrap signer (pkg/controller/bootstrap/bootstrapsigner.go): watches the bootstrap token

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Storage;
 
-namespace KubeletPS.TestCluster.Server;
+namespace KubeletPS.TestCluster.Server.Proxy;
 
 /// <summary>
 /// pods/exec, pods/attach and pods/portforward as kube-apiserver serves them (registry/core/pod
