@@ -4,7 +4,7 @@
 # every It: healthy first (every check passes, Services included), then with containerd stopped, then
 # the agent's pod events read back from the machine's journal.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     # Pods cannot run on the machine's own containerd here: nspawn mounts the host's cgroup v1
     # controllers read-only, so runc cannot make the pod's cgroups. The pod-event Context points the

@@ -1,12 +1,12 @@
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     # Pods are seeded by the agent's one-shot sync (branch 'pods'); until it is merged those tests are skipped.
     $script:hasPodSync = [bool](Get-Command Start-KubeletPodSync -Module KubeletPS -ErrorAction Ignore)
 }
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
 }
 

@@ -4,7 +4,7 @@
 # unit runs the real agent, registering node nsp1 with the test API server on the host (nspawn shares
 # the host's network); there is no containerd inside, so it runs no pods.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $base = Join-Path '/tmp' ('kpsd-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $null = New-Item -ItemType Directory -Path $base

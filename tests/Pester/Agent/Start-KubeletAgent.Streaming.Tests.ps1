@@ -1,7 +1,7 @@
 # kubectl exec, attach and port-forward to a pod of an agent started from the module: kubectl 1.32 ->
 # test API server (pods/exec, attach, portforward) -> the agent's kubelet server -> containerd's streaming server.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $base = Join-Path '/tmp' ('kpst-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $cluster = Start-TestCluster -Directory (Join-Path $base 'cluster') -Node node9

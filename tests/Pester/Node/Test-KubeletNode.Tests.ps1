@@ -3,7 +3,7 @@
 # that depend on this machine (root, swap, bridge netfilter, forwarding, port 10250, binaries,
 # overlay, systemd) are expected as this test reads the machine itself, never assumed.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $base = Join-Path '/tmp' ('kptn-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $cluster = Start-TestCluster -Directory (Join-Path $base 'cluster') -Node node9 -ExpiredNode node9

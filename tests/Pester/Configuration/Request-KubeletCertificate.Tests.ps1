@@ -1,5 +1,5 @@
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $dir = Join-Path ([IO.Path]::GetTempPath()) "kubeletps-csr-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
     $bootstrapConf = Join-Path $dir 'bootstrap-kubelet.conf'

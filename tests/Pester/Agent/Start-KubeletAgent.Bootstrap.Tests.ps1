@@ -2,7 +2,7 @@
 # start (the test API server approves node client CSRs from bootstrappers as kube-controller-manager
 # does), kubelet.conf and kubelet-client-current.pem written, then the node registered.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $base = Join-Path '/tmp' ('kpbs-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $bootstrap = Join-Path $base 'bootstrap-kubelet.conf'

@@ -4,7 +4,7 @@
 # registers the node with the test API server on the host (nspawn shares the host's network; there
 # is no containerd inside, so the node runs no pods).
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $base = Join-Path '/tmp' ('kpsj-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $null = New-Item -ItemType Directory -Path $base

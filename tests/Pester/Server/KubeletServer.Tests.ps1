@@ -1,7 +1,7 @@
 # The kubelet server as the module runs it in pwsh: Kestrel loaded from the ASP.NET Core shared framework by the
 # module's load context, reached through the test API server's nodes/proxy, and the agent without that framework.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $base = Join-Path '/tmp' ('kpsv-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $cluster = Start-TestCluster -Directory (Join-Path $base 'cluster') -Node node8, node9

@@ -1,7 +1,7 @@
 #requires -Version 7.4
 # Start-KubeletPodSync drives the built module against a private containerd.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../TestSupport.psm1') -Force
     Import-Module (Get-TestModulePath) -Force
     $script:Base = Join-Path '/tmp' ("kpps-" + [guid]::NewGuid().ToString('N').Substring(0, 6))
     $script:Ctd = Start-TestContainerd -Directory (Join-Path $Base 'ctd')
