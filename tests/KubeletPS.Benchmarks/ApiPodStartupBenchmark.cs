@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using KubeletPS.Core.Runtime.Remote;
 using k8s;
 using k8s.Models;
 using KubeletPS.Core;
 using KubeletPS.Core.Agent;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 using KubeletPS.TestCluster.Server;
 

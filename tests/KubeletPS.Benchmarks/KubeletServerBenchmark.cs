@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using KubeletPS.Core.Runtime.Remote;
 using k8s;
 using k8s.Models;
 using KubeletPS.Core;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Benchmarks;

@@ -1,5 +1,3 @@
-using KubeletPS.Core.Runtime.Remote;
-using KubeletPS.Core.Server.Endpoints;
 using k8s.Models;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Config;
@@ -11,6 +9,7 @@ using KubeletPS.Core.Pods.Pleg;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Endpoints;
 using KubeletPS.Core.Stats;
 
 namespace KubeletPS.Core.Agent;

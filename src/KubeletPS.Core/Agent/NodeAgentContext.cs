@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using KubeletPS.Core.Runtime.Remote;
 using k8s;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Certificates.Bootstrap;
@@ -7,6 +6,7 @@ using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Agent;
 

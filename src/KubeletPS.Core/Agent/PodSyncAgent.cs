@@ -1,6 +1,5 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Cm;
@@ -21,6 +20,7 @@ using KubeletPS.Core.Pods.Token;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Pods.Workers;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Agent;
 

@@ -9,7 +9,6 @@ using KubeletPS.Core.Pods.Logs;
 using KubeletPS.Core.Pods.Objects;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Workers;
-using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Agent;
 

@@ -1,9 +1,9 @@
-using KubeletPS.Core.Server.Endpoints;
 using k8s;
 using k8s.Models;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Server.Endpoints;
 
 namespace KubeletPS.Core.Server;
 

@@ -1,5 +1,4 @@
 using KubeletPS.Core.NodeValidation;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Output;
 
 namespace KubeletPS.NodeTests;

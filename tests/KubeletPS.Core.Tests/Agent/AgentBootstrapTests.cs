@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Certificates.Bootstrap;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.Core.Tests.TestCluster;
 using KubeletPS.TestCluster.Pki;

@@ -1,6 +1,5 @@
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;
 

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Certificates.Bootstrap;
 using KubeletPS.Core.Certificates.Rotation;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Certificates;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;

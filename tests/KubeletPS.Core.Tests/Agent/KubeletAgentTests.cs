@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using KubeletPS.Core.Runtime.Remote;
 using k8s;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Tests.Support;

@@ -1,6 +1,5 @@
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Join;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Agent;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
-using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 
 namespace KubeletPS.Core.Tests.Pods;

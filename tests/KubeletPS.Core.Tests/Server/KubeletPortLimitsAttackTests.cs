@@ -1,4 +1,5 @@
 using System.Text;
+using KubeletPS.Core.Server;
 using KubeletPS.TestCluster.Pki;
 using KubeletPS.TestCluster.Server;
 using Xunit.Abstractions;

@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using KubeletPS.Core.Agent;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Agent;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Pki;

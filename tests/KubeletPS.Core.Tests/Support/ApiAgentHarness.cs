@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Agent;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 using KubeletPS.TestCluster.Server;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
-using KubeletPS.Core.Runtime.Logs;
 using k8s.Models;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
 using Microsoft.AspNetCore.Http;
 
 namespace KubeletPS.Core.Server.Endpoints;

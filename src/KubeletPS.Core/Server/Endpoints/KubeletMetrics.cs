@@ -1,7 +1,7 @@
 using System.Text;
-using KubeletPS.Core.Runtime.Remote;
 using k8s.Models;
 using KubeletPS.Core.Metrics;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Server.Endpoints;
 

@@ -3,7 +3,6 @@ using KubeletPS.Core;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Commands;
 

@@ -3,7 +3,6 @@ using KubeletPS.Core;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Pods.Images;
-using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Commands;
 

@@ -1,7 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.NodeTests;
 
 namespace KubeletPS.Commands;

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Runtime.Logs;
-using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Agent;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;
