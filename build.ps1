@@ -146,7 +146,7 @@ function Invoke-PesterTest {
 `$ErrorActionPreference = 'Stop'
 Import-Module '$pester'
 `$config = New-PesterConfiguration
-`$config.Run.Path = Get-ChildItem '$(Join-Path $RepoRoot 'tests/Pester')' -Filter '*.Tests.ps1' | Where-Object Name -like '$PesterFilter' | ForEach-Object FullName
+`$config.Run.Path = Get-ChildItem '$(Join-Path $RepoRoot 'tests/Pester')' -Recurse -Filter '*.Tests.ps1' | Where-Object Name -like '$PesterFilter' | ForEach-Object FullName
 `$config.Run.PassThru = `$true
 `$config.Output.Verbosity = 'Detailed'
 `$config.TestResult.Enabled = `$true

@@ -4,6 +4,7 @@ using KubeletPS.Core.Agent;
 using KubeletPS.Core.Pods.Events;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 
 namespace KubeletPS.Benchmarks;

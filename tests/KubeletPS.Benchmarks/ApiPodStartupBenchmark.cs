@@ -5,7 +5,7 @@ using k8s;
 using k8s.Models;
 using KubeletPS.Core;
 using KubeletPS.Core.Agent;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.TestCluster.Runtime;
 using KubeletPS.TestCluster.Server;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Benchmarks;
 

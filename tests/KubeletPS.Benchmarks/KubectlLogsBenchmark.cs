@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using KubeletPS.Core.Runtime;
-using KubeletPS.Core.Server;
+using KubeletPS.Core.Runtime.Logs;
+using KubeletPS.Core.Server.Endpoints;
 
 namespace KubeletPS.Benchmarks;
 

@@ -2,6 +2,7 @@ using System.Runtime.Loader;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Net8Host;
 

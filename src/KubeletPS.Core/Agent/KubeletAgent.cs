@@ -9,6 +9,7 @@ using KubeletPS.Core.Pods.Pleg;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Endpoints;
 using KubeletPS.Core.Stats;
 
 namespace KubeletPS.Core.Agent;

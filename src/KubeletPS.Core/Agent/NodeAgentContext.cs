@@ -6,6 +6,7 @@ using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Agent;
 

@@ -20,6 +20,7 @@ using KubeletPS.Core.Pods.Token;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Pods.Workers;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Agent;
 

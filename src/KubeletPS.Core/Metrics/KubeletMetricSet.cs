@@ -4,7 +4,7 @@ namespace KubeletPS.Core.Metrics;
 /// The metrics the pod engine observes as it works, with kubelet's names, help, label names and buckets
 /// (pkg/kubelet/metrics/metrics.go). One set per agent; the parts that observe get it through their options
 /// (null: nothing is observed). What is true at scrape time (running pods, node name) is set by
-/// <see cref="Server.KubeletMetrics"/>.
+/// <see cref="Server.Endpoints.KubeletMetrics"/>.
 /// </summary>
 public sealed class KubeletMetricSet
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.NodeValidation;
 

@@ -1,5 +1,5 @@
 using KubeletPS.Core.Configuration;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.NodeValidation;
 
@@ -34,7 +34,7 @@ public sealed record NodeValidationTarget(KubeletConfiguration Configuration, st
                 configuration = KubeletConfigurationFile.Defaults();
             }
         }
-        var endpoint = Runtime.RuntimeEndpoint.Normalize(runtimeEndpoint ?? configuration.ContainerRuntimeEndpoint);
+        var endpoint = Runtime.Remote.RuntimeEndpoint.Normalize(runtimeEndpoint ?? configuration.ContainerRuntimeEndpoint);
         var timeout = configuration.RuntimeRequestTimeout < CheckTimeout ? configuration.RuntimeRequestTimeout : CheckTimeout;
         return new NodeValidationTarget(configuration, used, endpoint, timeout);
     }

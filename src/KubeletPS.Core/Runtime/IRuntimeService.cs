@@ -1,3 +1,5 @@
+using KubeletPS.Core.Runtime.Remote;
+
 namespace KubeletPS.Core.Runtime;
 
 /// <summary>

@@ -3,6 +3,7 @@ using k8s.Models;
 using KubeletPS.Core.Api;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Server.Endpoints;
 
 namespace KubeletPS.Core.Server;
 

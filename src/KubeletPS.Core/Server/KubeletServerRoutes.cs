@@ -1,3 +1,5 @@
+using KubeletPS.Core.Server.Auth;
+using KubeletPS.Core.Server.Endpoints;
 using Microsoft.AspNetCore.Http;
 
 namespace KubeletPS.Core.Server;

@@ -5,6 +5,7 @@ using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Stats;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Pods.KubeRuntime;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Stats;
 using KubeletPS.Core.Tests.Support;
 

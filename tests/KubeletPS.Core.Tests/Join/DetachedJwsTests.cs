@@ -32,7 +32,7 @@ public sealed class DetachedJwsTests
     public void The_test_API_servers_signer_and_the_engine_agree()
     {
         const string kubeconfig = "apiVersion: v1\nkind: Config\n";
-        Assert.Equal(KubeletPS.TestCluster.Server.BootstrapSigner.ComputeDetachedSignature(kubeconfig, "abcdef", "0123456789abcdef"),
+        Assert.Equal(KubeletPS.TestCluster.Server.Controllers.BootstrapSigner.ComputeDetachedSignature(kubeconfig, "abcdef", "0123456789abcdef"),
             DetachedJws.ComputeDetachedSignature(kubeconfig, "abcdef", "0123456789abcdef"));
     }
 }

@@ -4,7 +4,7 @@ using KubeletPS.Core.Metrics;
 using KubeletPS.Core.Pods.Eviction;
 using KubeletPS.Core.Pods.Gc;
 using KubeletPS.Core.Pods.Volumes;
-using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Endpoints;
 using KubeletPS.Core.Tests.Pods.Eviction;
 using KubeletPS.Core.Tests.Support.Fakes;
 using Microsoft.Extensions.Time.Testing;

@@ -3,6 +3,7 @@ using KubeletPS.Core.Agent;
 using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Metrics;
 using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Endpoints;
 using KubeletPS.Core.Tests.Pods;
 using KubeletPS.Core.Tests.Server;
 using KubeletPS.Core.Tests.Support;

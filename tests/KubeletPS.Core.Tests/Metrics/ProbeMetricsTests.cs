@@ -2,6 +2,7 @@ using System.Net;
 using KubeletPS.Core.Agent;
 using KubeletPS.Core.Metrics;
 using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Endpoints;
 using KubeletPS.Core.Tests.Pods;
 using KubeletPS.Core.Tests.Server;
 using KubeletPS.Core.Tests.Support;

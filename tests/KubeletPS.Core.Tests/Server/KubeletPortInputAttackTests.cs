@@ -1,6 +1,6 @@
 using System.Net;
 using k8s.Models;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Server;
 using KubeletPS.Core.Stats;
 using KubeletPS.Core.Tests.Support.Fakes;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using KubeletPS.TestCluster.Auth;
+using KubeletPS.TestCluster.Server.Controllers;
 
 namespace KubeletPS.TestCluster.Server;
 

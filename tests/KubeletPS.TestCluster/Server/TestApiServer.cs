@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
+using KubeletPS.TestCluster.Server.Controllers;
 using KubeletPS.TestCluster.Storage;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;

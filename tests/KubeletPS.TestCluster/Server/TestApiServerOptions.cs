@@ -1,5 +1,6 @@
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Pki;
+using KubeletPS.TestCluster.Server.Controllers;
 
 namespace KubeletPS.TestCluster.Server;
 

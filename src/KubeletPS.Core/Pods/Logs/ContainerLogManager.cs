@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
 
 namespace KubeletPS.Core.Pods.Logs;
 

@@ -1,4 +1,5 @@
-using KubeletPS.Core.Runtime;
+
+using KubeletPS.Core.Runtime.Logs;
 
 namespace KubeletPS.Core.Pods.Logs;
 

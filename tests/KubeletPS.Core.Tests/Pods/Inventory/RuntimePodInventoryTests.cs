@@ -4,6 +4,8 @@ using KubeletPS.Core.Pods.Inventory;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Pods.Status;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Runtime;
 
 namespace KubeletPS.Core.Tests.Pods.Inventory;

@@ -4,6 +4,7 @@ using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Pods.Network;
 using KubeletPS.Core.Pods.Volumes;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 using KubeletPS.Core.Tests.Pods.Admission;
 using Cri = KubeletPS.Core.Runtime.Cri;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using KubeletPS.Core.Agent;
-using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Logs;
 using KubeletPS.Core.Tests.Agent;
 using KubeletPS.Core.Tests.Support;
 using KubeletPS.TestCluster.Server;

@@ -1,6 +1,6 @@
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Pleg;
-using KubeletPS.Core.Server;
+using KubeletPS.Core.Server.Endpoints;
 using Microsoft.Extensions.Time.Testing;
 
 namespace KubeletPS.Core.Tests.Pods.Pleg;

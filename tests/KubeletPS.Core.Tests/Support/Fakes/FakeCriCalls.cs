@@ -1,4 +1,5 @@
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Tests.Support.Fakes;
 

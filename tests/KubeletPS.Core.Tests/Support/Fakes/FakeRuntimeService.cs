@@ -1,5 +1,6 @@
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Runtime;
+using KubeletPS.Core.Runtime.Remote;
 
 namespace KubeletPS.Core.Tests.Support.Fakes;
 
