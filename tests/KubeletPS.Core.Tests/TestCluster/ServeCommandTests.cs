@@ -19,7 +19,7 @@ public sealed partial class ServeCommandTests
         var options = OptionCase().Matches(source).SelectMany(m => m.Groups.Values.Skip(1).Where(g => g.Success).Select(g => g.Value)).ToList();
 
         Assert.Contains("--dir", options);
-        Assert.All(options, o => Assert.Matches($@"(^|\s|, ){Regex.Escape(o)}(\s|$)", ServeCommand.Usage));
+        Assert.All(options, o => Assert.Matches($@"(^|\s|, ){Regex.Escape(o)}(\s|,|$)", ServeCommand.Usage));
         Assert.Contains("--feature-gates PortForwardWebsockets=true|false", ServeCommand.Usage);
         Assert.Contains("--node-monitor-grace-period DURATION", ServeCommand.Usage);
     }
