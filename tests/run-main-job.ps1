@@ -108,7 +108,8 @@ try {
     Write-Host "exit status: $status"
     if ($status -ne 3) { $failed += 'kubectl exec web -- ... exit 3' }
     Write-Host "`$ printf 'line one\nline two\n' | kubectl exec -i web -- wc -l"
-    "line one`nline two`n" | & kubectl exec -i web -- wc -l 2>&1 | Out-Host
+    # PowerShell ends what it pipes to a native command with a newline: two lines, as printf's.
+    "line one`nline two" | & kubectl exec -i web -- wc -l 2>&1 | Out-Host
     if ($LASTEXITCODE -ne 0) { $failed += 'kubectl exec -i web -- wc -l' }
     # metrics.k8s.io answers "metrics not available yet" until it has two scrapes of /metrics/resource (15 s apart).
     $deadline = [DateTime]::UtcNow.AddSeconds(90)
