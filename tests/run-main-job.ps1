@@ -11,7 +11,10 @@
          static pods start and get mirror pods;
       3. creates a pod bound to this node with kubectl, as the scheduler would, and shows it Running
          (kubectl get pods -o wide, Get-KubeletPod, Get-KubeletNode);
-      4. keeps the agent running until Ctrl+C;
+      4. uses the kubelet API through the API server as README's main-job section shows it: kubectl logs
+         (the static pods' mirror pods), kubectl exec (a listing, an exit status, stdin), kubectl top node and
+         pod (once metrics.k8s.io has two scrapes, up to 90 s) and the kubelet's /metrics through nodes/proxy;
+      5. keeps the agent running until Ctrl+C;
     then stops the pods, containerd and the test API server. Everything lives under -WorkDirectory.
 #>
 param(
@@ -84,6 +87,41 @@ try {
     Get-KubeletPod -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root | Out-Host
     Write-Host '== Get-KubeletNode'
     Get-KubeletNode -Name $node -KubeconfigPath $kubeconfig -RuntimeEndpoint $containerd.Endpoint -RootDirectory $root | Out-Host
+
+    Write-Host "`n== The kubelet API through the API server (README's main job; export KUBECONFIG=$admin)"
+    $env:KUBECONFIG = $admin
+    function Show-Kubectl([string] $Shown, [scriptblock] $Command) {
+        Write-Host "`$ $Shown"
+        & $Command 2>&1 | ForEach-Object { "$_" } | Out-Host
+        return $LASTEXITCODE
+    }
+    $deadline = [DateTime]::UtcNow.AddMinutes(2)
+    while ((& kubectl get pod "report-job-$node" -o jsonpath='{.status.phase}' 2>$null) -notin 'Succeeded', 'Failed' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 500 }
+    $failed = @()
+    $steps = [ordered]@{
+        "kubectl logs init-shared-$node --tail 2" = { kubectl logs "init-shared-$node" --tail 2 }
+        "kubectl logs report-job-$node"           = { kubectl logs "report-job-$node" }
+        'kubectl exec web -- ls /'                 = { kubectl exec web -- ls / }
+    }
+    foreach ($step in $steps.GetEnumerator()) { if ((Show-Kubectl $step.Key $step.Value) -ne 0) { $failed += $step.Key } }
+    $status = Show-Kubectl "kubectl exec web -- sh -c 'echo hello from `$(hostname); exit 3'; echo `"exit status: `$?`"" { kubectl exec web -- sh -c 'echo hello from $(hostname); exit 3' }
+    Write-Host "exit status: $status"
+    if ($status -ne 3) { $failed += 'kubectl exec web -- ... exit 3' }
+    Write-Host "`$ printf 'line one\nline two\n' | kubectl exec -i web -- wc -l"
+    # PowerShell ends what it pipes to a native command with a newline: two lines, as printf's.
+    "line one`nline two" | & kubectl exec -i web -- wc -l 2>&1 | Out-Host
+    if ($LASTEXITCODE -ne 0) { $failed += 'kubectl exec -i web -- wc -l' }
+    # metrics.k8s.io answers "metrics not available yet" until it has two scrapes of /metrics/resource (15 s apart).
+    $deadline = [DateTime]::UtcNow.AddSeconds(90)
+    while (-not (& kubectl top node 2>$null) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Seconds 2 }
+    if ((Show-Kubectl 'kubectl top node' { kubectl top node }) -ne 0) { $failed += 'kubectl top node' }
+    if ((Show-Kubectl 'kubectl top pod' { kubectl top pod }) -ne 0) { $failed += 'kubectl top pod' }
+    $metricsShown = "kubectl get --raw /api/v1/nodes/$node/proxy/metrics | grep -E '^kubelet_pod_start_duration_seconds_(sum|count)|^kubelet_started_pods_total'"
+    $metricsExit = Show-Kubectl $metricsShown {
+        kubectl get --raw "/api/v1/nodes/$node/proxy/metrics" | Select-String -Pattern '^kubelet_pod_start_duration_seconds_(sum|count)|^kubelet_started_pods_total'
+    }
+    if ($metricsExit -ne 0) { $failed += 'kubectl get --raw .../proxy/metrics' }
+    if ($failed) { throw "The kubelet API did not answer as README shows: $($failed -join '; ')" }
 
     if ($DurationSec -gt 0) {
         Write-Host "The agent runs for $DurationSec s more ..."

@@ -37,10 +37,6 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
            "imagePullPolicy":"IfNotPresent","command":["sh","-c","SCRIPT"],"resources":RESOURCES}]}}
         """.Replace("NAME", name).Replace("NODE", Node).Replace("SCRIPT", script).Replace("RESOURCES", resources ?? "{}"))!.AsObject();
 
-    private string Phase(string name) => (string?)_h.Server.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
-
-    private JsonNode? Status(string name) => _h.Server.Store.Get("pods", "default", name)?["status"];
-
     [Fact]
     public async Task A_hard_memory_threshold_evicts_the_best_effort_hog_spares_the_guaranteed_pod_and_refuses_best_effort_pods_under_pressure()
     {
@@ -55,12 +51,12 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
         await _h.RunAgentAsync(fixture.Containerd, async () =>
         {
             _h.Server.Store.Create("pods", Pod("guaranteed", sleep, guaranteed));
-            await TestApiClients.WaitUntilAsync(() => Phase("guaranteed") == "Running", "the Guaranteed pod is Running", 90);
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("guaranteed") == "Running", "the Guaranteed pod is Running", 90);
             _h.Server.Store.Create("pods", Pod("hog", "head -c 1610612736 /dev/zero | tail; sleep 3600"));
 
-            await TestApiClients.WaitUntilAsync(() => Phase("hog") == "Failed", "the hog is evicted", 120);
-            Assert.Equal("Running", Phase("guaranteed"));
-            var hog = Status("hog")!;
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("hog") == "Failed", "the hog is evicted", 120);
+            Assert.Equal("Running", _h.Phase("guaranteed"));
+            var hog = _h.Status("hog")!;
             output.WriteLine($"memory.available at start {available / Mi} MiB, threshold {threshold} MiB; hog: {hog["message"]}");
             Assert.Equal("Evicted", (string?)hog["reason"]);
             Assert.StartsWith("The node was low on resource: memory. Threshold quantity: ", (string?)hog["message"]);
@@ -81,10 +77,10 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
             // Admission under memory pressure: a BestEffort pod is refused, a Burstable one is not.
             _h.Server.Store.Create("pods", Pod("late-best-effort", sleep));
             _h.Server.Store.Create("pods", Pod("late-burstable", sleep, """{"requests":{"memory":"16Mi"}}"""));
-            await TestApiClients.WaitUntilAsync(() => Phase("late-best-effort") == "Failed", "the BestEffort pod is refused", 30);
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("late-best-effort") == "Failed", "the BestEffort pod is refused", 30);
             Assert.Equal(("Evicted", "The node had condition: [MemoryPressure]. "),
-                ((string?)Status("late-best-effort")!["reason"], (string?)Status("late-best-effort")!["message"]));
-            await TestApiClients.WaitUntilAsync(() => Phase("late-burstable") == "Running", "the Burstable pod runs", 60);
+                ((string?)_h.Status("late-best-effort")!["reason"], (string?)_h.Status("late-best-effort")!["message"]));
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("late-burstable") == "Running", "the Burstable pod runs", 60);
         }, config, waitForNode: false);
     }
 
@@ -97,7 +93,7 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
             pod["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"scratch","mountPath":"/scratch"}]""");
             pod["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"scratch","emptyDir":{"sizeLimit":"1Mi"}}]""");
             _h.Server.Store.Create("pods", pod);
-            await TestApiClients.WaitUntilAsync(() => Phase("filler") == "Failed", "the pod is evicted", 120);
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("filler") == "Failed", "the pod is evicted", 120);
             var uid = (string)_h.Server.Store.Get("pods", "default", "filler")!["metadata"]!["uid"]!;
             var podDir = Path.Combine(_h.Root, "pods", uid);
             await using var runtime = fixture.Containerd.CreateClient();
@@ -136,8 +132,8 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
                  "resources":{"limits":{"ephemeral-storage":"64Mi"}}}
                 """));
             _h.Server.Store.Create("pods", pod);
-            await TestApiClients.WaitUntilAsync(() => Phase("writer") == "Failed", "the pod is evicted", 180);
-            var status = Status("writer")!;
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("writer") == "Failed", "the pod is evicted", 180);
+            var status = _h.Status("writer")!;
             output.WriteLine(status.ToJsonString());
             Assert.Equal(("Evicted", "Container main exceeded its local ephemeral storage limit \"1Mi\". "), ((string?)status["reason"], (string?)status["message"]));
             Assert.Contains(status["conditions"]!.AsArray(), c => (string?)c!["type"] == "DisruptionTarget" && (string?)c["reason"] == "TerminationByKubelet");

@@ -23,28 +23,13 @@ public sealed class PodStateProviderTests : IDisposable
         catch (IOException) { }
     }
 
-    private static string Manifest(string name, string restartPolicy) => $"""
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: {name}
-        spec:
-          restartPolicy: {restartPolicy}
-          terminationGracePeriodSeconds: 2
-          containers:
-          - name: main
-            image: busybox:1.36
-            imagePullPolicy: IfNotPresent
-            command: ["sleep", "3600"]
-        """;
-
     [Fact]
     public async Task An_evicted_pod_still_listed_by_its_source_has_its_content_removed_and_keeps_its_Failed_Evicted_status()
     {
         var manifests = Directory.CreateDirectory(Path.Combine(_root, "manifests")).FullName;
-        File.WriteAllText(Path.Combine(manifests, "running.yaml"), Manifest("running", "Always"));
-        File.WriteAllText(Path.Combine(manifests, "evicted.yaml"), Manifest("evicted", "Always"));
-        File.WriteAllText(Path.Combine(manifests, "done.yaml"), Manifest("done", "Never"));
+        File.WriteAllText(Path.Combine(manifests, "running.yaml"), FakeRuntimeAgent.Manifest("running", "restartPolicy: Always", "terminationGracePeriodSeconds: 2"));
+        File.WriteAllText(Path.Combine(manifests, "evicted.yaml"), FakeRuntimeAgent.Manifest("evicted", "restartPolicy: Always", "terminationGracePeriodSeconds: 2"));
+        File.WriteAllText(Path.Combine(manifests, "done.yaml"), FakeRuntimeAgent.Manifest("done", "restartPolicy: Never", "terminationGracePeriodSeconds: 2"));
         var services = FakeRuntimeAgent.Runtime();
         var runtime = services.Runtime;
         var log = new RecordingLog();

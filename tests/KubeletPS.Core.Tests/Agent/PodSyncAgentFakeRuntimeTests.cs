@@ -12,25 +12,11 @@ namespace KubeletPS.Core.Tests.Agent;
 /// </summary>
 public sealed class PodSyncAgentFakeRuntimeTests(ITestOutputHelper output)
 {
-    private static string Manifest(string name) => $"""
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: {name}
-        spec:
-          terminationGracePeriodSeconds: 2
-          containers:
-          - name: main
-            image: busybox:1.36
-            imagePullPolicy: IfNotPresent
-            command: ["sleep", "3600"]
-        """;
-
     [Fact]
     public async Task New_pods_cost_one_sandbox_one_create_one_start_and_one_image_check_each()
     {
         const int pods = 10;
-        var (runtime, result, log) = await StartStaticPodsAsync(pods, Manifest);
+        var (runtime, result, log) = await StartStaticPodsAsync(pods, name => FakeRuntimeAgent.Manifest(name, "terminationGracePeriodSeconds: 2"));
 
         Assert.True(result.Settled, log.ToString());
         Assert.Equal(pods, result.Pods.Count(p => p.Status?.Phase == "Running"));

@@ -14,19 +14,6 @@ namespace KubeletPS.Core.Tests.Metrics;
 /// <summary>/metrics with kubelet's names, types and buckets, observed by the pod engine (over the fake runtime) as it starts pods.</summary>
 public sealed class KubeletMetricsTests
 {
-    private static string Manifest(string name) => $"""
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: {name}
-        spec:
-          containers:
-          - name: main
-            image: busybox:1.36
-            imagePullPolicy: IfNotPresent
-            command: ["sleep", "3600"]
-        """;
-
     private static string[] Bounds(PrometheusFamily family, string? series = null) => family.Samples
         .Where(s => s.Name.EndsWith("_bucket", StringComparison.Ordinal) && (series is null || s.SeriesKey == series))
         .Select(s => s.Label("le")!).ToArray();
@@ -43,8 +30,8 @@ public sealed class KubeletMetricsTests
         var manifests = Directory.CreateDirectory(Path.Combine(root, "manifests")).FullName;
         try
         {
-            File.WriteAllText(Path.Combine(manifests, "a.yaml"), Manifest("a"));
-            File.WriteAllText(Path.Combine(manifests, "b.yaml"), Manifest("b"));
+            File.WriteAllText(Path.Combine(manifests, "a.yaml"), FakeRuntimeAgent.Manifest("a"));
+            File.WriteAllText(Path.Combine(manifests, "b.yaml"), FakeRuntimeAgent.Manifest("b"));
             var services = FakeRuntimeAgent.Runtime();
             var runtime = services.Runtime;
             var observed = new KubeletMetricSet();
@@ -95,43 +82,35 @@ public sealed class KubeletMetricsTests
     [Fact]
     public async Task The_kubelet_port_serves_metrics_as_text_0_0_4_and_counts_the_API_requests_the_nodes_client_sends()
     {
-        await using var api = await TestApiServer.StartAsync();
-        var directory = Directory.CreateTempSubdirectory("kps-restclient-").FullName;
-        try
+        await using var h = await ApiAgentHarness.StartAsync(KubeletServerTestHost.NodeName, "kps-restclient-", new TestApiServerOptions());
+        var api = h.Server;
+        h.WriteNodeFiles();
+        var kubeconfig = await KubeconfigLoader.LoadAsync(h.KubeconfigPath, null, null, CancellationToken.None);
+        using var nodeClient = ApiClientFactory.CreateClient(kubeconfig);
+        var host = new Uri(api.Url).Authority;
+        var okBefore = RestClientMetrics.Requests.Value("200", "GET", host);
+        var missingBefore = RestClientMetrics.Requests.Value("404", "GET", host);
+
+        await k8s.CoreV1OperationsExtensions.ListNamespacedPodAsync(nodeClient, "default");
+        await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => k8s.CoreV1OperationsExtensions.ReadNodeAsync(nodeClient, "absent-node"));
+
+        await using var server = await KubeletServerTestHost.StartAsync(api, context: c => new KubeletServerContext
         {
-            var kubeconfigPath = Path.Combine(directory, "kubelet.conf");
-            api.WriteNodeKubeconfig(kubeconfigPath, KubeletServerTestHost.NodeName);
-            var kubeconfig = await KubeconfigLoader.LoadAsync(kubeconfigPath, null, null, CancellationToken.None);
-            using var nodeClient = ApiClientFactory.CreateClient(kubeconfig);
-            var host = new Uri(api.Url).Authority;
-            var okBefore = RestClientMetrics.Requests.Value("200", "GET", host);
-            var missingBefore = RestClientMetrics.Requests.Value("404", "GET", host);
+            Options = c.Options,
+            Client = c.Client,
+            Identity = c.Identity,
+            Metrics = new KubeletMetrics(KubeletServerTestHost.NodeName, () => [], () => null, () => null),
+        });
+        using var client = server.Client(api.KubeletClientCertificate);
+        using var response = await client.GetAsync("/metrics");
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        var families = PrometheusTextParser.Parse(await response.Content.ReadAsStringAsync());
 
-            await k8s.CoreV1OperationsExtensions.ListNamespacedPodAsync(nodeClient, "default");
-            await Assert.ThrowsAsync<k8s.Autorest.HttpOperationException>(() => k8s.CoreV1OperationsExtensions.ReadNodeAsync(nodeClient, "absent-node"));
-
-            await using var server = await KubeletServerTestHost.StartAsync(api, context: c => new KubeletServerContext
-            {
-                Options = c.Options,
-                Client = c.Client,
-                Identity = c.Identity,
-                Metrics = new KubeletMetrics(KubeletServerTestHost.NodeName, () => [], () => null, () => null),
-            });
-            using var client = server.Client(api.KubeletClientCertificate);
-            using var response = await client.GetAsync("/metrics");
-            Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
-            var families = PrometheusTextParser.Parse(await response.Content.ReadAsStringAsync());
-
-            var requests = families["rest_client_requests_total"];
-            Assert.Equal("counter", requests.Type);
-            double Sample(string code) => requests.Samples.Single(s => s.Label("code") == code && s.Label("method") == "GET" && s.Label("host") == host).Value;
-            Assert.Equal(okBefore + 1, Sample("200"), 0);
-            Assert.Equal(missingBefore + 1, Sample("404"), 0);
-            Assert.Equal(KubeletServerTestHost.NodeName, families["kubelet_node_name"].Samples.Single().Label("node"));
-        }
-        finally
-        {
-            Directory.Delete(directory, true);
-        }
+        var requests = families["rest_client_requests_total"];
+        Assert.Equal("counter", requests.Type);
+        double Sample(string code) => requests.Samples.Single(s => s.Label("code") == code && s.Label("method") == "GET" && s.Label("host") == host).Value;
+        Assert.Equal(okBefore + 1, Sample("200"), 0);
+        Assert.Equal(missingBefore + 1, Sample("404"), 0);
+        Assert.Equal(KubeletServerTestHost.NodeName, families["kubelet_node_name"].Samples.Single().Label("node"));
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -43,23 +42,7 @@ public sealed class ServingCertificateBootstrapTests(KubeletAgentFixture fixture
 
     private string AdminConf => Path.Combine(_dir, "admin.conf");
 
-    private async Task<string> KubectlAsync(params string[] args)
-    {
-        var psi = new ProcessStartInfo("kubectl")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-            Environment = { ["KUBECACHEDIR"] = Path.Combine(_dir, "cache"), ["HOME"] = _dir },
-        };
-        psi.ArgumentList.Add("--kubeconfig");
-        psi.ArgumentList.Add(AdminConf);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
+    private Task<string> KubectlAsync(params string[] args) => new TestKubectl(AdminConf, _dir).OutputAsync(args);
 
     /// <summary>The certificate the kubelet port presents; the handshake is completed only when it chains to the cluster CA.</summary>
     private async Task<X509Certificate2> HandshakeAsync(int port)

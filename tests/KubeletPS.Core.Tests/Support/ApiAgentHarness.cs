@@ -16,6 +16,9 @@ internal sealed class ApiAgentHarness : IAsyncDisposable
     /// <summary>config.yaml before a test's own lines.</summary>
     public const string BaseConfig = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nclusterDomain: cluster.local\n";
 
+    /// <summary>The node IP the agent is started with (the API pods' hostIP).</summary>
+    public const string NodeIp = "10.20.30.41";
+
     private ApiAgentHarness(TestApiServer server, string directory, string node)
     {
         Server = server;
@@ -30,29 +33,65 @@ internal sealed class ApiAgentHarness : IAsyncDisposable
     public string Root => Path.Combine(Directory, "root");
     public string KubeconfigPath => Path.Combine(Directory, "kubelet.conf");
     public string ConfigPath => Path.Combine(Directory, "config.yaml");
+    public string BootstrapKubeconfigPath => Path.Combine(Directory, "bootstrap-kubelet.conf");
+    public string CertificateDirectory => Path.Combine(Directory, "pki");
 
-    /// <summary>Starts the test API server and makes the folder (named <paramref name="prefix"/>…) for node <paramref name="node"/>.</summary>
-    public static async Task<ApiAgentHarness> StartAsync(string node, string prefix)
+    /// <summary>The cluster CA in this folder, written on first use (authentication.x509.clientCAFile as kubeadm sets it).</summary>
+    public string ClusterCaPath
     {
-        var server = await TestApiServer.StartAsync(new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
+        get
+        {
+            var path = Path.Combine(Directory, "ca.crt");
+            if (!File.Exists(path)) File.WriteAllText(path, Server.CaPem);
+            return path;
+        }
+    }
+
+    /// <summary>kubectl with the cluster admin's kubeconfig (written on first use) and this folder as its home.</summary>
+    public TestKubectl AdminKubectl => LazyInitializer.EnsureInitialized(ref _adminKubectl, () =>
+    {
+        var path = Path.Combine(Directory, "admin.conf");
+        Server.WriteAdminKubeconfig(path);
+        return new TestKubectl(path, Directory);
+    });
+
+    private TestKubectl? _adminKubectl;
+
+    /// <summary>
+    /// Starts the test API server (<paramref name="options"/>, or a bookmark every second) and makes the folder (named
+    /// <paramref name="prefix"/>…) for node <paramref name="node"/>.
+    /// </summary>
+    public static async Task<ApiAgentHarness> StartAsync(string node, string prefix, TestApiServerOptions? options = null)
+    {
+        var server = await TestApiServer.StartAsync(options ?? new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
         return new ApiAgentHarness(server, System.IO.Directory.CreateTempSubdirectory(prefix).FullName, node);
     }
 
     /// <summary>
-    /// The request the tests start the agent with: this folder's kubeconfig, config.yaml and root, node IP 10.20.30.41,
-    /// no static pods, free ports (other agents and kubelets on this machine may hold 10250 and 10248), pods stopped on exit.
+    /// The node half of the request: this folder's kubeconfig, config.yaml and root, node IP <see cref="NodeIp"/>, and with
+    /// <paramref name="bootstrap"/> the bootstrap kubeconfig and the certificate directory (kubelet's TLS bootstrap).
     /// </summary>
-    public KubeletAgentRequest Request(PrivateContainerd containerd) => new()
+    public NodeAgentRequest NodeRequest(string runtimeEndpoint, bool bootstrap = false)
     {
-        Node = new NodeAgentRequest
+        var request = new NodeAgentRequest
         {
             KubeconfigPath = KubeconfigPath,
             ConfigPath = ConfigPath,
             NodeName = Node,
-            NodeIp = "10.20.30.41",
-            RuntimeEndpoint = containerd.Endpoint,
+            NodeIp = NodeIp,
+            RuntimeEndpoint = runtimeEndpoint,
             RootDirectory = Root,
-        },
+        };
+        return bootstrap ? request with { BootstrapKubeconfigPath = BootstrapKubeconfigPath, CertificateDirectory = CertificateDirectory } : request;
+    }
+
+    /// <summary>
+    /// The request the tests start the agent with: <see cref="NodeRequest"/>, no static pods, free ports (other agents and
+    /// kubelets on this machine may hold 10250 and 10248), pods stopped on exit.
+    /// </summary>
+    public KubeletAgentRequest Request(PrivateContainerd containerd, bool bootstrap = false) => new()
+    {
+        Node = NodeRequest(containerd.Endpoint, bootstrap),
         PodLogDirectory = containerd.PodLogsDir,
         StaticPodPath = "",
         ServerPort = 0,
@@ -60,15 +99,31 @@ internal sealed class ApiAgentHarness : IAsyncDisposable
         StopPodsOnExit = true,
     };
 
-    /// <summary>Writes the node's kubeconfig and config.yaml (<see cref="BaseConfig"/> and <paramref name="config"/>), then creates and runs the agent.</summary>
-    public async Task<RunningAgent> StartAgentAsync(PrivateContainerd containerd, string config = "", Func<KubeletAgentRequest, KubeletAgentRequest>? configure = null)
+    /// <summary>
+    /// Writes config.yaml (<see cref="BaseConfig"/> and <paramref name="config"/>) and either the node's kubeconfig with a
+    /// client certificate or, with <paramref name="bootstrap"/>, only a bootstrap kubeconfig holding a fresh bootstrap token.
+    /// </summary>
+    public void WriteNodeFiles(string config = "", bool bootstrap = false)
     {
-        Server.WriteNodeKubeconfig(KubeconfigPath, Node);
+        if (bootstrap) Server.WriteBootstrapKubeconfig(BootstrapKubeconfigPath, Server.CreateBootstrapToken());
+        else Server.WriteNodeKubeconfig(KubeconfigPath, Node);
         File.WriteAllText(ConfigPath, BaseConfig + config);
-        var request = Request(containerd);
-        request = configure?.Invoke(request) ?? request;
-        return RunningAgent.Start(await KubeletAgent.CreateAsync(request, Log, CancellationToken.None), Log);
     }
+
+    /// <summary>Writes the node's files (<see cref="WriteNodeFiles"/>) and creates the agent, not yet running.</summary>
+    public async Task<KubeletAgent> CreateAgentAsync(PrivateContainerd containerd, string config = "", Func<KubeletAgentRequest, KubeletAgentRequest>? configure = null,
+        bool bootstrap = false)
+    {
+        WriteNodeFiles(config, bootstrap);
+        var request = Request(containerd, bootstrap);
+        request = configure?.Invoke(request) ?? request;
+        return await KubeletAgent.CreateAsync(request, Log, CancellationToken.None);
+    }
+
+    /// <summary>Creates the agent (<see cref="CreateAgentAsync"/>) and runs it.</summary>
+    public async Task<RunningAgent> StartAgentAsync(PrivateContainerd containerd, string config = "", Func<KubeletAgentRequest, KubeletAgentRequest>? configure = null,
+        bool bootstrap = false) =>
+        RunningAgent.Start(await CreateAgentAsync(containerd, config, configure, bootstrap), Log);
 
     /// <summary>Runs <paramref name="body"/> with the agent running (once its node registered, unless not asked to wait), then stops it.</summary>
     public async Task RunAgentAsync(PrivateContainerd containerd, Func<Task> body, string config = "", bool waitForNode = true,
@@ -77,16 +132,26 @@ internal sealed class ApiAgentHarness : IAsyncDisposable
         await using var agent = await StartAgentAsync(containerd, config, configure);
         await agent.RunAsync(async () =>
         {
-            if (waitForNode) await TestApiClients.WaitUntilAsync(() => Server.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            if (waitForNode) await WaitForNodeAsync();
             await body();
         });
     }
+
+    public Task WaitForNodeAsync() => TestApiClients.WaitUntilAsync(() => NodeObject() is not null, "the node registered", 60);
 
     public JsonObject? Pod(string name, string ns = "default") => Server.Store.Get("pods", ns, name);
 
     public string Phase(string name) => (string?)Pod(name)?["status"]?["phase"] ?? "";
 
     public JsonNode? Status(string name) => Pod(name)?["status"];
+
+    /// <summary>The pod's first container status as the API shows it.</summary>
+    public JsonNode? ContainerStatus(string name) => Status(name)?["containerStatuses"]?[0];
+
+    /// <summary>The ID of the pod's first container in the runtime (its containerID without "containerd://").</summary>
+    public string ContainerId(string name) => ((string)ContainerStatus(name)!["containerID"]!)["containerd://".Length..];
+
+    public JsonObject? NodeObject() => Server.Store.Get("nodes", null, Node);
 
     /// <summary>Creates the pod written in <paramref name="json"/>, its "NODE" replaced by this node's name.</summary>
     public JsonObject CreatePod(string json) => Server.Store.Create("pods", JsonNode.Parse(json.Replace("NODE", Node))!.AsObject());
@@ -128,15 +193,22 @@ internal sealed class RunningAgent : IAsyncDisposable
     }
 
     /// <summary>Runs <paramref name="body"/>; an error that is not an assertion, or a wait that timed out, carries the agent's last 60 log lines.</summary>
-    public async Task RunAsync(Func<Task> body)
+    public Task RunAsync(Func<Task> body) => RunAsync(async () =>
+    {
+        await body();
+        return true;
+    });
+
+    /// <inheritdoc cref="RunAsync(Func{Task})"/>
+    public async Task<T> RunAsync<T>(Func<Task<T>> body)
     {
         try
         {
-            await body();
+            return await body();
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
         {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(60))}", e);
+            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.Where(l => !l.StartsWith("Debug", StringComparison.Ordinal) || l.Contains("pod", StringComparison.Ordinal)).TakeLast(60))}", e);
         }
     }
 

@@ -15,6 +15,11 @@ internal static class FakeRuntimeAgent
         return (runtime, images);
     }
 
+    /// <summary>A static pod manifest: one busybox:1.36 container sleeping an hour; <paramref name="spec"/> are more lines under spec.</summary>
+    public static string Manifest(string name, params string[] spec) =>
+        $"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n" + string.Concat(spec.Select(l => $"  {l}\n")) +
+        "  containers:\n  - name: main\n    image: busybox:1.36\n    imagePullPolicy: IfNotPresent\n    command: [\"sleep\", \"3600\"]\n";
+
     /// <summary>The agent's options for node1 (10.0.0.1): manifests from <paramref name="manifests"/>, its directories under <paramref name="root"/>.</summary>
     public static PodSyncAgentOptions Options(string root, string manifests, (FakeRuntimeService Runtime, FakeImageService Images) services, IKubeletLog log) => new()
     {

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
+using KubeletPS.Core.Tests.Support;
 
 namespace KubeletPS.Core.Tests.TestCluster;
 
@@ -26,27 +26,12 @@ public sealed class KubectlTests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _dir.Delete(true);
 
+    /// <summary>kubectl's output; its own HOME and discovery cache, so that discovery from another test's server is never reused.</summary>
     private async Task<string> RunKubectlAsync(string kubeconfig, string stdin, string[] args)
     {
-        var psi = new ProcessStartInfo("kubectl")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            // A private cache so discovery from another test's server is never reused.
-            Environment = { ["KUBECACHEDIR"] = Path.Combine(_dir.FullName, "cache"), ["HOME"] = _dir.FullName },
-        };
-        psi.ArgumentList.Add("--kubeconfig");
-        psi.ArgumentList.Add(kubeconfig);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
+        var result = await new TestKubectl(kubeconfig, _dir.FullName).RunAsync(args, stdin, 30);
+        Assert.True(result.ExitCode == 0, $"kubectl {string.Join(' ', args)} exited {result.ExitCode}: {result.Stderr}");
+        return result.Stdout;
     }
 
     private Task<string> KubectlAsync(params string[] args) => RunKubectlAsync(AdminConf, "", args);

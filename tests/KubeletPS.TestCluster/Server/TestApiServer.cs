@@ -23,6 +23,7 @@ public sealed class TestApiServer : IAsyncDisposable
     private readonly ApiRequestHandler _handler;
     private readonly ILoggerFactory _loggerFactory;
     private readonly BootstrapSigner _signer;
+    private readonly NodeHealthMonitor? _nodeHealth;
     private WebApplication? _app;
 
     private TestApiServer(TestApiServerOptions options)
@@ -44,6 +45,7 @@ public sealed class TestApiServer : IAsyncDisposable
             Faults, RequestLog, options, () => $"127.0.0.1:{Port}", _loggerFactory.CreateLogger("KubeletPS.TestCluster.ApiServer"));
         SeedCluster();
         _signer = new BootstrapSigner(Store, options.TimeProvider);
+        if (options.NodeMonitorGracePeriod is { } grace) _nodeHealth = new NodeHealthMonitor(Store, grace, options.NodeMonitorPeriod, options.TimeProvider);
     }
 
     /// <summary>The server URL, e.g. https://127.0.0.1:41234.</summary>
@@ -79,6 +81,7 @@ public sealed class TestApiServer : IAsyncDisposable
             await server.ListenAsync(server._options.Port, cancellationToken);
             ClusterInfoPublisher.Publish(server.Store, server.Url, server.CaPem, server._options.KubeletConfiguration);
             server._signer.Start();
+            server._nodeHealth?.Start();
         }
         catch
         {
@@ -178,6 +181,7 @@ public sealed class TestApiServer : IAsyncDisposable
     {
         await StopListeningAsync();
         await _signer.DisposeAsync();
+        if (_nodeHealth is not null) await _nodeHealth.DisposeAsync();
         // The scrape loop first: it reaches kubelets through the proxy.
         await _handler.Metrics.DisposeAsync();
         _handler.Kubelets.Dispose();

@@ -72,6 +72,16 @@ public sealed class TestApiServerOptions
     /// <summary>Idle timeout of the streams proxied to kubelets (pods/exec, attach, portforward); kubelet's default 4 h.</summary>
     public TimeSpan? StreamingConnectionIdleTimeout { get; init; }
 
+    /// <summary>
+    /// kube-controller-manager's --node-monitor-grace-period: a node whose heartbeat (Ready's lastHeartbeatTime or its Lease's
+    /// renewTime) is not seen to change for this long goes Unknown (<see cref="NodeHealthMonitor"/>; 40 s in kube-controller-manager).
+    /// Null (the default here) runs no node health monitor.
+    /// </summary>
+    public TimeSpan? NodeMonitorGracePeriod { get; init; }
+
+    /// <summary>kube-controller-manager's --node-monitor-period: how often node health is checked (5 s by default).</summary>
+    public TimeSpan NodeMonitorPeriod { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Clock for timestamps and certificate validity checks (a fake clock in tests).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

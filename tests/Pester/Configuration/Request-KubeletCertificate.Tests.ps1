@@ -50,7 +50,7 @@ Describe 'Request-KubeletCertificate' {
     It 'times out naming the CSR when no one approves it' {
         # A node's own credentials asking for another node's name: neither selfnodeclient nor nodeclient approves it.
         $node = Join-Path $dir 'w2'
-        $err = try { Request-KubeletCertificate -BootstrapKubeconfigPath "$dir/node-other.conf" -KubeconfigPath "$node/kubelet.conf" -CertificateDirectory "$node/pki" -NodeName w2 -TimeoutSec 2 -Confirm:$false; $null } catch { $_ }
+        $err = Get-ErrorRecord { Request-KubeletCertificate -BootstrapKubeconfigPath "$dir/node-other.conf" -KubeconfigPath "$node/kubelet.conf" -CertificateDirectory "$node/pki" -NodeName w2 -TimeoutSec 2 -Confirm:$false }
         $err.FullyQualifiedErrorId | Should -BeLike 'RequestKubeletCertificateTimedOut,*'
         $err.CategoryInfo.Category | Should -Be 'OperationTimeout'
         $err.Exception.Message | Should -Match 'kubectl certificate approve node-csr-'
@@ -62,7 +62,7 @@ Describe 'Request-KubeletCertificate' {
         & kubectl --kubeconfig "$dir/admin.conf" -n kube-system delete secret "bootstrap-token-$id" | Out-Null
         $LASTEXITCODE | Should -Be 0
         $node = Join-Path $dir 'w3'
-        $err = try { Request-KubeletCertificate -BootstrapKubeconfigPath $bootstrapConf -KubeconfigPath "$node/kubelet.conf" -CertificateDirectory "$node/pki" -NodeName w3 -Confirm:$false; $null } catch { $_ }
+        $err = Get-ErrorRecord { Request-KubeletCertificate -BootstrapKubeconfigPath $bootstrapConf -KubeconfigPath "$node/kubelet.conf" -CertificateDirectory "$node/pki" -NodeName w3 -Confirm:$false }
         $err.FullyQualifiedErrorId | Should -BeLike 'RequestKubeletCertificateUnauthorized,*'
         $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
         $err.Exception.Message | Should -Match "bootstrap token `"$id`""
@@ -118,7 +118,7 @@ exit 1
         }
 
         It 'rejects an -IPAddress that is not an address, naming it' {
-            $err = try { Request-KubeletCertificate -Serving -KubeconfigPath "$dir/node-other.conf" -CertificateDirectory "$dir/bad/pki" -NodeName other -IPAddress 'not-an-ip' -Confirm:$false; $null } catch { $_ }
+            $err = Get-ErrorRecord { Request-KubeletCertificate -Serving -KubeconfigPath "$dir/node-other.conf" -CertificateDirectory "$dir/bad/pki" -NodeName other -IPAddress 'not-an-ip' -Confirm:$false }
             $err.FullyQualifiedErrorId | Should -BeLike 'RequestKubeletCertificateInvalidArgument,*'
             $err.Exception.Message | Should -Match "'not-an-ip' is not an IP address"
             $err.TargetObject | Should -Be 'not-an-ip'

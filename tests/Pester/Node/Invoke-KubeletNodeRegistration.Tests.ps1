@@ -56,14 +56,14 @@ Describe 'Invoke-KubeletNodeRegistration' {
     }
 
     It 'refuses a certificate for another node with a PermissionDenied error naming the identity' {
-        $err = try { Invoke-KubeletNodeRegistration -KubeconfigPath "$dir/node-node1.conf" -NodeName node2 @common -Confirm:$false -WarningAction SilentlyContinue; $null } catch { $_ }
+        $err = Get-ErrorRecord { Invoke-KubeletNodeRegistration -KubeconfigPath "$dir/node-node1.conf" -NodeName node2 @common -Confirm:$false -WarningAction SilentlyContinue }
         $err.FullyQualifiedErrorId | Should -BeLike 'InvokeKubeletNodeRegistrationApiRequestFailed,*'
         $err.CategoryInfo.Category | Should -Be 'PermissionDenied'
         $err.Exception.Message | Should -Match 'system:node:node1 may not create nodes "node2"'
     }
 
     It 'refuses a node name that is not a DNS-1123 subdomain' {
-        $err = try { Invoke-KubeletNodeRegistration -KubeconfigPath "$dir/node-node1.conf" -NodeName 'bad_name' @common -Confirm:$false; $null } catch { $_ }
+        $err = Get-ErrorRecord { Invoke-KubeletNodeRegistration -KubeconfigPath "$dir/node-node1.conf" -NodeName 'bad_name' @common -Confirm:$false }
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err.Exception.Message | Should -Match 'DNS-1123'
     }

@@ -49,7 +49,7 @@ Describe 'Test-KubeletApiConnection' {
     It 'is an InvalidData error for a kubeconfig that is not one' {
         $bad = Join-Path $dir 'bad.conf'
         Set-Content $bad "apiVersion: v1`nkind: Config`ncurrent-context: missing`n"
-        $err = try { Test-KubeletApiConnection -KubeconfigPath $bad; $null } catch { $_ }
+        $err = Get-ErrorRecord { Test-KubeletApiConnection -KubeconfigPath $bad }
         $err.FullyQualifiedErrorId | Should -BeLike 'TestKubeletApiConnectionInvalidKubeconfig,*'
         $err.CategoryInfo.Category | Should -Be 'InvalidData'
         $err.TargetObject | Should -Be $bad
@@ -83,7 +83,7 @@ Describe 'Invoke-KubeletApiRequest' {
     }
 
     It 'refuses an untrusted server with a SecurityError' {
-        $err = try { Invoke-KubeletApiRequest -KubeconfigPath $untrusted; $null } catch { $_ }
+        $err = Get-ErrorRecord { Invoke-KubeletApiRequest -KubeconfigPath $untrusted }
         $err.FullyQualifiedErrorId | Should -BeLike 'InvokeKubeletApiRequestFailed,*'
         $err.CategoryInfo.Category | Should -Be 'SecurityError'
         $err.Exception.Message | Should -Match 'is not trusted'
@@ -98,7 +98,7 @@ Describe 'Invoke-KubeletApiRequest' {
 
     It 'is a ConnectionError naming the address when the server is unreachable' {
         $closed = New-UnreachableKubeconfig -Kubeconfig $nodeConf -Directory $dir
-        $err = try { Invoke-KubeletApiRequest -KubeconfigPath $closed -TimeoutSec 5; $null } catch { $_ }
+        $err = Get-ErrorRecord { Invoke-KubeletApiRequest -KubeconfigPath $closed -TimeoutSec 5 }
         $err.CategoryInfo.Category | Should -Be 'ConnectionError'
         $err.Exception.Message | Should -Match 'https://127\.0\.0\.1:1'
     }

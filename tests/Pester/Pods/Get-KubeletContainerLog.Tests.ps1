@@ -20,14 +20,14 @@ Describe 'Get-KubeletContainerLog' {
     }
 
     It 'refuses -Since together with -SinceTime, as the kubelet refuses sinceSeconds with sinceTime' {
-        $err = try { Get-KubeletContainerLog p c -Since '00:01:00' -SinceTime ([DateTime]::UtcNow) -RuntimeEndpoint 'unix:///nonexistent.sock'; $null } catch { $_ }
+        $err = Get-ErrorRecord { Get-KubeletContainerLog p c -Since '00:01:00' -SinceTime ([DateTime]::UtcNow) -RuntimeEndpoint 'unix:///nonexistent.sock' }
         $err.FullyQualifiedErrorId | Should -BeLike 'GetKubeletContainerLogInvalidArgument,*'
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err.Exception.Message | Should -Match 'at most one of sinceSeconds or sinceTime'
     }
 
     It 'refuses a -Since shorter than a second, naming it' {
-        $err = try { Get-KubeletContainerLog p c -Since '00:00:00.5' -RuntimeEndpoint 'unix:///nonexistent.sock'; $null } catch { $_ }
+        $err = Get-ErrorRecord { Get-KubeletContainerLog p c -Since '00:00:00.5' -RuntimeEndpoint 'unix:///nonexistent.sock' }
         $err.FullyQualifiedErrorId | Should -BeLike 'GetKubeletContainerLogInvalidArgument,*'
         $err.Exception.Message | Should -Match 'sinceSeconds must be at least 1 second'
     }

@@ -1,11 +1,8 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using KubeletPS.Core.Agent;
 using KubeletPS.Core.Runtime.Logs;
 using KubeletPS.Core.Tests.Agent;
 using KubeletPS.Core.Tests.Support;
-using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Pods.Logs;
 
@@ -19,21 +16,11 @@ namespace KubeletPS.Core.Tests.Pods.Logs;
 public sealed partial class ContainerLogRotationAgentTests(KubeletAgentFixture fixture) : IAsyncLifetime
 {
     private const string Node = "logrotate-node";
-    private TestApiServer _api = null!;
-    private string _dir = null!;
-    private readonly ListLog _log = new();
+    private ApiAgentHarness _h = null!;
 
-    public async Task InitializeAsync()
-    {
-        _api = await TestApiServer.StartAsync(new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
-        _dir = Directory.CreateTempSubdirectory("kubeletps-logrotate-").FullName;
-    }
+    public async Task InitializeAsync() => _h = await ApiAgentHarness.StartAsync(Node, "kubeletps-logrotate-");
 
-    public async Task DisposeAsync()
-    {
-        await _api.DisposeAsync();
-        Directory.Delete(_dir, true);
-    }
+    public async Task DisposeAsync() => await _h.DisposeAsync();
 
     // Each line: "<round>-<n> " and 4000 x's; 8 lines then a short pause, about 0.5 MiB/s.
     private const string Chatty = "PAD=$(head -c 4000 /dev/zero | tr '\\\\0' x); i=0; while true; do i=$((i+1)); for j in 1 2 3 4 5 6 7 8; do echo \\\"$i-$j $PAD\\\"; done; sleep 0.05; done";
@@ -59,39 +46,16 @@ public sealed partial class ContainerLogRotationAgentTests(KubeletAgentFixture f
     [Fact]
     public async Task Chatty_container_log_rotates_within_the_limits_and_is_read_across_the_files()
     {
-        _api.WriteAdminKubeconfig(Path.Combine(_dir, "admin.conf"));
-        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
-        _api.WriteNodeKubeconfig(kubeconfig, Node);
-        var ca = Path.Combine(_dir, "ca.crt");
-        File.WriteAllText(ca, _api.CaPem);
-        var config = Path.Combine(_dir, "config.yaml");
-        File.WriteAllText(config, $"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: {ca}\n" +
-            "containerLogMaxSize: 1Mi\ncontainerLogMaxFiles: 3\ncontainerLogMonitorInterval: 3s\n");
-        await using var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
+        var config = $"authentication:\n  x509:\n    clientCAFile: {_h.ClusterCaPath}\ncontainerLogMaxSize: 1Mi\ncontainerLogMaxFiles: 3\ncontainerLogMonitorInterval: 3s\n";
+        await _h.RunAgentAsync(fixture.Containerd, config: config, configure: r => r with { Node = r.Node with { NodeIp = "127.0.0.1" } }, body: async () =>
         {
-            Node = new NodeAgentRequest
-            {
-                KubeconfigPath = kubeconfig, ConfigPath = config, NodeName = Node, NodeIp = "127.0.0.1",
-                RuntimeEndpoint = fixture.Containerd.Endpoint, RootDirectory = Path.Combine(_dir, "root"),
-            },
-            PodLogDirectory = fixture.Containerd.PodLogsDir,
-            StaticPodPath = "",
-            StopPodsOnExit = true,
-            ServerPort = 0,
-            HealthzPort = -1,
-        }, _log, CancellationToken.None);
-        using var stop = new CancellationTokenSource();
-        var run = agent.RunAsync(null, null, stop.Token);
-        try
-        {
-            await TestApiClients.WaitUntilAsync(() => _api.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
-            _api.Store.Create("pods", JsonNode.Parse("""
+            _h.Server.Store.Create("pods", JsonNode.Parse("""
                 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"chatty","namespace":"default"},
                  "spec":{"nodeName":"NODE","terminationGracePeriodSeconds":1,"containers":[{"name":"main","image":"kubeletps.local/busybox:latest",
                    "imagePullPolicy":"IfNotPresent","command":["sh","-c","SCRIPT"]}]}}
                 """.Replace("NODE", Node).Replace("SCRIPT", Chatty))!.AsObject());
-            await TestApiClients.WaitUntilAsync(() => (string?)_api.Store.Get("pods", "default", "chatty")?["status"]?["phase"] == "Running", "chatty runs", 90);
-            var uid = (string)_api.Store.Get("pods", "default", "chatty")!["metadata"]!["uid"]!;
+            await TestApiClients.WaitUntilAsync(() => (string?)_h.Server.Store.Get("pods", "default", "chatty")?["status"]?["phase"] == "Running", "chatty runs", 90);
+            var uid = (string)_h.Server.Store.Get("pods", "default", "chatty")!["metadata"]!["uid"]!;
             var log = Path.Combine(fixture.Containerd.PodLogsDir, $"default_chatty_{uid}", "main", "0.log");
 
             // Until two rotations happened (one file compressed): at every look, at most 3 files, and
@@ -130,16 +94,7 @@ public sealed partial class ContainerLogRotationAgentTests(KubeletAgentFixture f
             AssertContiguous(viaKubectl, "kubectl logs --tail 400");
             var limited = string.Join("\n", await ReadKubectlAsync("logs", "chatty", "--limit-bytes", "2000000"));
             Assert.InRange(limited.Length, 1999000, 2000000);
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(40))}", e);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(TimeSpan.FromMinutes(2));
-        }
+        });
     }
 
     /// <summary>Reads the log as Get-KubeletContainerLog does; a rotation between listing the files and reading the current one may leave a gap, so up to three tries.</summary>
@@ -159,22 +114,6 @@ public sealed partial class ContainerLogRotationAgentTests(KubeletAgentFixture f
         }
     }
 
-    private async Task<List<string>> ReadKubectlAsync(params string[] args)
-    {
-        var psi = new ProcessStartInfo("kubectl")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["KUBECACHEDIR"] = Path.Combine(_dir, "cache"), ["HOME"] = _dir },
-        };
-        psi.ArgumentList.Add("--kubeconfig");
-        psi.ArgumentList.Add(Path.Combine(_dir, "admin.conf"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
-    }
+    private async Task<List<string>> ReadKubectlAsync(params string[] args) =>
+        (await _h.AdminKubectl.OutputAsync(args)).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
 }

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using KubeletPS.Core.Agent;
 using KubeletPS.Core.Tests.Agent;
 using KubeletPS.Core.Tests.Support;
-using KubeletPS.TestCluster.Server;
 
 namespace KubeletPS.Core.Tests.Server.Endpoints;
 
@@ -12,47 +10,15 @@ namespace KubeletPS.Core.Tests.Server.Endpoints;
 public sealed class KubectlLogsTests(KubeletAgentFixture fixture) : IAsyncLifetime
 {
     private const string Node = "logs-node";
-    private TestApiServer _api = null!;
-    private string _dir = null!;
-    private readonly ListLog _log = new();
+    private ApiAgentHarness _h = null!;
 
-    public async Task InitializeAsync()
-    {
-        _api = await TestApiServer.StartAsync(new TestApiServerOptions { BookmarkInterval = TimeSpan.FromSeconds(1) });
-        _dir = Directory.CreateTempSubdirectory("kubeletps-kubectl-").FullName;
-    }
+    public async Task InitializeAsync() => _h = await ApiAgentHarness.StartAsync(Node, "kubeletps-kubectl-");
 
-    public async Task DisposeAsync()
-    {
-        await _api.DisposeAsync();
-        Directory.Delete(_dir, true);
-    }
+    public async Task DisposeAsync() => await _h.DisposeAsync();
 
-    private string AdminConf => Path.Combine(_dir, "admin.conf");
+    private Task<string> KubectlAsync(params string[] args) => _h.AdminKubectl.OutputAsync(args);
 
-    private ProcessStartInfo Kubectl(string[] args)
-    {
-        var psi = new ProcessStartInfo("kubectl")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["KUBECACHEDIR"] = Path.Combine(_dir, "cache"), ["HOME"] = _dir },
-        };
-        psi.ArgumentList.Add("--kubeconfig");
-        psi.ArgumentList.Add(AdminConf);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return psi;
-    }
-
-    private async Task<string> KubectlAsync(params string[] args)
-    {
-        using var process = Process.Start(Kubectl(args))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
+    private Process Kubectl(string[] args) => Process.Start(_h.AdminKubectl.StartInfo(args))!;
 
     private static JsonObject Pod(string name, string script, string restartPolicy = "Always") => JsonNode.Parse("""
         {"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME","namespace":"default"},
@@ -63,36 +29,17 @@ public sealed class KubectlLogsTests(KubeletAgentFixture fixture) : IAsyncLifeti
     [Fact]
     public async Task Kubectl_logs_and_get_raw_reach_the_kubelet_server_of_a_running_agent()
     {
-        _api.WriteAdminKubeconfig(AdminConf);
-        var kubeconfig = Path.Combine(_dir, "kubelet.conf");
-        _api.WriteNodeKubeconfig(kubeconfig, Node);
-        var ca = Path.Combine(_dir, "ca.crt");
-        File.WriteAllText(ca, _api.CaPem);
-        var config = Path.Combine(_dir, "config.yaml");
-        File.WriteAllText(config, $"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: {ca}\n");
-        await using var agent = await KubeletAgent.CreateAsync(new KubeletAgentRequest
+        var ca = _h.ClusterCaPath;
+        await using var agent = await _h.StartAgentAsync(fixture.Containerd, config: $"authentication:\n  x509:\n    clientCAFile: {ca}\n",
+            configure: r => r with { Node = r.Node with { NodeIp = "127.0.0.1" } });
+        await agent.RunAsync(async () =>
         {
-            Node = new NodeAgentRequest
-            {
-                KubeconfigPath = kubeconfig, ConfigPath = config, NodeName = Node, NodeIp = "127.0.0.1",
-                RuntimeEndpoint = fixture.Containerd.Endpoint, RootDirectory = Path.Combine(_dir, "root"),
-            },
-            PodLogDirectory = fixture.Containerd.PodLogsDir,
-            StaticPodPath = "",
-            StopPodsOnExit = true,
-            ServerPort = 0,
-            HealthzPort = -1,
-        }, _log, CancellationToken.None);
-        using var stop = new CancellationTokenSource();
-        var run = agent.RunAsync(null, null, stop.Token);
-        try
-        {
-            await TestApiClients.WaitUntilAsync(() => _api.Store.Get("nodes", null, Node) is not null, "the node registered", 60);
+            await _h.WaitForNodeAsync();
             // The Node advertises the port actually served.
-            Assert.Equal(agent.Server!.Port, (int?)_api.Store.Get("nodes", null, Node)!["status"]!["daemonEndpoints"]!["kubeletEndpoint"]!["Port"]);
-            _api.Store.Create("pods", Pod("talker", "echo hello 1; echo hello 2; echo hello 3; i=0; while true; do sleep 1; i=$((i+1)); echo tick $i; done"));
-            _api.Store.Create("pods", Pod("crasher", "echo attempt $(cat /proc/sys/kernel/random/uuid); sleep 1; exit 3"));
-            await TestApiClients.WaitUntilAsync(() => Phase("talker") == "Running", "talker runs", 90);
+            Assert.Equal(agent.Agent.Server!.Port, (int?)_h.Server.Store.Get("nodes", null, Node)!["status"]!["daemonEndpoints"]!["kubeletEndpoint"]!["Port"]);
+            _h.Server.Store.Create("pods", Pod("talker", "echo hello 1; echo hello 2; echo hello 3; i=0; while true; do sleep 1; i=$((i+1)); echo tick $i; done"));
+            _h.Server.Store.Create("pods", Pod("crasher", "echo attempt $(cat /proc/sys/kernel/random/uuid); sleep 1; exit 3"));
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("talker") == "Running", "talker runs", 90);
 
             var plain = await KubectlAsync("logs", "talker");
             Assert.StartsWith("hello 1\nhello 2\nhello 3\n", plain);
@@ -102,7 +49,7 @@ public sealed class KubectlLogsTests(KubeletAgentFixture fixture) : IAsyncLifeti
             Assert.Equal("hel", await KubectlAsync("logs", "talker", "--limit-bytes", "3"));
 
             // -f: a line the container writes after kubectl started arrives on the open stream.
-            using (var follow = Process.Start(Kubectl(["logs", "-f", "talker"]))!)
+            using (var follow = Kubectl(["logs", "-f", "talker"]))
             {
                 var seen = new List<string>();
                 var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -122,9 +69,9 @@ public sealed class KubectlLogsTests(KubeletAgentFixture fixture) : IAsyncLifeti
 
             // Output ending without a newline: containerd writes it as a P line when the container's stdout closes; kubelet
             // prints it as it is, on the followed stream too (which ends with the container).
-            _api.Store.Create("pods", Pod("unended", "echo start; sleep 8; printf 'a\\\\nb-without-newline'", "Never"));
-            await TestApiClients.WaitUntilAsync(() => Phase("unended") == "Running", "unended runs", 90);
-            using (var follow = Process.Start(Kubectl(["logs", "-f", "unended"]))!)
+            _h.Server.Store.Create("pods", Pod("unended", "echo start; sleep 8; printf 'a\\\\nb-without-newline'", "Never"));
+            await TestApiClients.WaitUntilAsync(() => _h.Phase("unended") == "Running", "unended runs", 90);
+            using (var follow = Kubectl(["logs", "-f", "unended"]))
             {
                 var followed = follow.StandardOutput.ReadToEndAsync();
                 await follow.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
@@ -133,7 +80,7 @@ public sealed class KubectlLogsTests(KubeletAgentFixture fixture) : IAsyncLifeti
             Assert.Equal("start\na\nb-without-newline", await KubectlAsync("logs", "unended"));
 
             // --previous after a restart: the log of the container that exited.
-            await TestApiClients.WaitUntilAsync(() => (int?)_api.Store.Get("pods", "default", "crasher")?["status"]?["containerStatuses"]?[0]?["restartCount"] >= 1,
+            await TestApiClients.WaitUntilAsync(() => (int?)_h.Server.Store.Get("pods", "default", "crasher")?["status"]?["containerStatuses"]?[0]?["restartCount"] >= 1,
                 "crasher restarted", 90);
             var previous = await KubectlAsync("logs", "crasher", "--previous");
             Assert.StartsWith("attempt ", previous);
@@ -150,18 +97,7 @@ public sealed class KubectlLogsTests(KubeletAgentFixture fixture) : IAsyncLifeti
 
             // The plain-HTTP healthz port.
             using var http = new HttpClient();
-            Assert.Equal("ok", await http.GetStringAsync($"http://127.0.0.1:{agent.Server.HealthzPort}/healthz"));
-        }
-        catch (Exception e) when (e is not Xunit.Sdk.XunitException || e.Message.StartsWith("Timed out", StringComparison.Ordinal))
-        {
-            throw new Exception($"{e.Message}\nagent log:\n{string.Join("\n", _log.Lines.TakeLast(40))}", e);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await run.WaitAsync(TimeSpan.FromMinutes(2));
-        }
+            Assert.Equal("ok", await http.GetStringAsync($"http://127.0.0.1:{agent.Agent.Server!.HealthzPort}/healthz"));
+        });
     }
-
-    private string Phase(string name) => (string?)_api.Store.Get("pods", "default", name)?["status"]?["phase"] ?? "";
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using KubeletPS.Core.Tests.Runtime;
+using KubeletPS.Core.Tests.Support;
 using KubeletPS.Core.Tests.TestCluster;
 using KubeletPS.TestCluster.Auth;
 using KubeletPS.TestCluster.Server;
@@ -263,52 +264,17 @@ public sealed class KubectlStreamingTests(ContainerdFixture fixture) : IAsyncLif
         return kubelet;
     }
 
-    private sealed record KubectlResult(int ExitCode, string Stdout, string Stderr)
-    {
-        public override string ToString() => $"exit {ExitCode}; stdout: {Stdout}; stderr: {Stderr}";
-    }
+    private TestKubectl Kubectl(string kubeconfig) => new(kubeconfig, _dir.FullName);
 
-    private ProcessStartInfo Kubectl(string kubeconfig, string[] args)
-    {
-        var psi = new ProcessStartInfo("kubectl")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            Environment = { ["KUBECACHEDIR"] = Path.Combine(_dir.FullName, "cache"), ["HOME"] = _dir.FullName },
-        };
-        psi.ArgumentList.Add("--kubeconfig");
-        psi.ArgumentList.Add(kubeconfig);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return psi;
-    }
-
-    private async Task<KubectlResult> KubectlAsync(string kubeconfig, string? stdin, params string[] args)
-    {
-        using var process = Process.Start(Kubectl(kubeconfig, args))!;
-        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return new KubectlResult(process.ExitCode, await stdout, await stderr);
-    }
+    /// <summary>kubectl to its end (90 s at most); its input is <paramref name="stdin"/>, or closed at once.</summary>
+    private Task<KubectlResult> KubectlAsync(string kubeconfig, string? stdin, params string[] args) => Kubectl(kubeconfig).RunAsync(args, stdin ?? "", 90);
 
     private sealed record Streaming(string Output, Process? Process, Task<string>? Stderr = null);
 
     /// <summary>Runs kubectl until its stdout shows <paramref name="marker"/>; stops it unless <paramref name="keepRunning"/>.</summary>
     private async Task<Streaming> KubectlUntilAsync(string kubeconfig, string marker, bool keepRunning, params string[] args)
     {
-        var process = Process.Start(Kubectl(kubeconfig, args))!;
+        var process = Process.Start(Kubectl(kubeconfig).StartInfo(args, input: true))!;
         var output = new System.Text.StringBuilder();
         var seen = new TaskCompletionSource();
         var stderr = process.StandardError.ReadToEndAsync();

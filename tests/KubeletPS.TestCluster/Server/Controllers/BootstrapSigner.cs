@@ -21,16 +21,13 @@ public sealed class BootstrapSigner(ObjectStore store, TimeProvider time) : IAsy
     public const string KubeconfigKey = "kubeconfig";
     public const string SignaturePrefix = "jws-kubeconfig-";
 
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _run;
+    private ControllerLoop? _loop;
 
-    public void Start() => _run ??= Task.Run(() => RunAsync(_stop.Token));
+    public void Start() => (_loop ??= new ControllerLoop(RunAsync)).Start();
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        if (_run is not null) await _run.ConfigureAwait(false);
-        _stop.Dispose();
+        if (_loop is not null) await _loop.DisposeAsync();
     }
 
     /// <summary>jws.ComputeDetachedSignature: HEADER..SIGNATURE of an HS256 JWS keyed by the zero-padded token secret.</summary>
