@@ -2,6 +2,7 @@ using k8s.Models;
 using KubeletPS.Core.Pods.KubeRuntime;
 using KubeletPS.Core.Pods.Network;
 using KubeletPS.Core.Pods.Volumes;
+using KubeletPS.Core.Tests.Support;
 using Xunit.Abstractions;
 
 namespace KubeletPS.Core.Tests.Pods.KubeRuntime;
@@ -29,23 +30,7 @@ public sealed class EnvExpansionAttackTests(ITestOutputHelper output) : IDisposa
         Spec = new V1PodSpec { Containers = [container] },
     };
 
-    private ContainerConfigException Refused(Action build)
-    {
-        var before = GC.GetTotalAllocatedBytes(true);
-        ContainerConfigException? caught = null;
-        try
-        {
-            build();
-        }
-        catch (ContainerConfigException e)
-        {
-            caught = e;
-        }
-        var allocated = GC.GetTotalAllocatedBytes(true) - before;
-        output.WriteLine($"allocated {allocated / 1024} KiB: {caught?.Message ?? "accepted"}");
-        Assert.True(allocated < AllocationBound, $"building the environment allocated {allocated / (1024 * 1024)} MiB");
-        return caught ?? throw new Xunit.Sdk.XunitException("the container's environment was built");
-    }
+    private ContainerConfigException Refused(Action build) => AttackCost.Refused<ContainerConfigException>(build, AllocationBound, output, out _);
 
     [Fact]
     public void A_doubling_chain_of_variables_is_refused_at_the_variable_that_passes_the_bound()
