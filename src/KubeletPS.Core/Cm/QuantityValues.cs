@@ -34,6 +34,32 @@ public static class QuantityValues
     /// <summary>Quantity.MilliValue: thousandths, rounded up, capped.</summary>
     public static long MilliValue(ResourceQuantity quantity) => ToInt64(Math.Ceiling(Decimal(quantity) * 1000m));
 
+    /// <summary>
+    /// Replaces each resource quantity of <paramref name="pod"/> beyond ±(2^63-1) by the cap: KubernetesClient's
+    /// ToString (and so its serialization) of a quantity such as <c>-1e1000</c> did not return, which held the
+    /// static pod folder's read for good.
+    /// </summary>
+    public static void CapPodQuantities(V1Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        foreach (var container in (pod.Spec?.Containers ?? []).Concat(pod.Spec?.InitContainers ?? []))
+        {
+            CapEach(container.Resources?.Limits);
+            CapEach(container.Resources?.Requests);
+        }
+        CapEach(pod.Spec?.Overhead);
+    }
+
+    private static void CapEach(IDictionary<string, ResourceQuantity>? quantities)
+    {
+        if (quantities is null) return;
+        foreach (var (name, quantity) in quantities.ToList())
+        {
+            if (Math.Abs(quantity.ToDouble()) > long.MaxValue)
+                quantities[name] = new ResourceQuantity(Decimal(quantity).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
     /// <summary>A decimal as a long, capped at long's range instead of throwing.</summary>
     public static long ToInt64(decimal value) => value >= Cap ? long.MaxValue : value <= -Cap ? -long.MaxValue : (long)value;
 

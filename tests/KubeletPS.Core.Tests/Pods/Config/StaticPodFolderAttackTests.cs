@@ -114,4 +114,15 @@ public sealed class StaticPodFolderAttackTests : IDisposable
         Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
         Assert.Equal(["duplicate.yaml", "utf8.yaml"], snapshot.Errors.Select(e => Path.GetFileName(e.Path!)).Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task A_manifest_with_quantities_beyond_int64_is_read_without_hanging()
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        var limits = Web + "\n    resources:\n      limits: {cpu: \"-1e1000\", memory: \"1e1000\"}\n";
+        File.WriteAllText(Path.Combine(_dir, "huge.yaml"), limits.Replace("name: web", "name: huge", StringComparison.Ordinal));
+        var snapshot = await ReadWithHangGuard();
+        Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+        Assert.Contains("must be greater than or equal to 0", Assert.Single(snapshot.Errors).Message, StringComparison.Ordinal);
+    }
 }
