@@ -58,7 +58,7 @@ public sealed class NodeCertificates : IDisposable
             {
                 if (File.Exists(path))
                 {
-                    var pem = File.ReadAllText(path);
+                    var pem = BoundedFile.ReadCredentialText(path);
                     serving = new RotatingCertificate(ApiRequester.CertificateWithKey(pem, pem));
                 }
             }

@@ -97,7 +97,7 @@ public static class ApiRequester
         request.Headers.UserAgent.ParseAdd($"kubeletps/{typeof(ApiRequester).Assembly.GetName().Version?.ToString(3)}");
         if (!options.Anonymous && clientCertificate is null && kubeconfig.HasToken)
         {
-            var token = !string.IsNullOrEmpty(kubeconfig.Token) ? kubeconfig.Token : File.ReadAllText(kubeconfig.TokenFile!).Trim();
+            var token = !string.IsNullOrEmpty(kubeconfig.Token) ? kubeconfig.Token : ReadFile(kubeconfig.TokenFile!, "token", "tokenFile", kubeconfig).Trim();
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
         if (options.Body is not null)
@@ -204,7 +204,7 @@ public static class ApiRequester
     internal static X509Certificate2Collection? LoadCertificateAuthority(Kubeconfig kubeconfig)
     {
         string? pem = kubeconfig.CertificateAuthorityData is { } data ? Encoding.ASCII.GetString(data)
-            : kubeconfig.CertificateAuthorityFile is { } file ? ReadFile(file, "certificate authority", kubeconfig)
+            : kubeconfig.CertificateAuthorityFile is { } file ? ReadFile(file, "certificate authority", "certificate-authority", kubeconfig)
             : null;
         if (pem is null) return null;
         var collection = new X509Certificate2Collection();
@@ -235,10 +235,10 @@ public static class ApiRequester
     internal static X509Certificate2? LoadClientCertificate(Kubeconfig kubeconfig)
     {
         var certificatePem = kubeconfig.ClientCertificateData is { } c ? Encoding.ASCII.GetString(c)
-            : kubeconfig.ClientCertificateFile is { } cf ? ReadFile(cf, "client certificate", kubeconfig) : null;
+            : kubeconfig.ClientCertificateFile is { } cf ? ReadFile(cf, "client certificate", "client-certificate", kubeconfig) : null;
         if (certificatePem is null) return null;
         var keyPem = kubeconfig.ClientKeyData is { } k ? Encoding.ASCII.GetString(k)
-            : kubeconfig.ClientKeyFile is { } kf ? ReadFile(kf, "client key", kubeconfig) : null;
+            : kubeconfig.ClientKeyFile is { } kf ? ReadFile(kf, "client key", "client-key", kubeconfig) : null;
         if (keyPem is null)
             throw new KubeletConfigException($"user \"{kubeconfig.UserName}\" has a client certificate but no client key.", kubeconfig.Path, category: KubeletErrorKind.Security);
         if (keyPem.Contains("ENCRYPTED", StringComparison.Ordinal))
@@ -247,23 +247,32 @@ public static class ApiRequester
         {
             return CertificateWithKey(certificatePem, keyPem);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
+            // ArgumentException: "The provided key does not match the public key for this certificate."
             throw new KubeletConfigException($"the client certificate ({kubeconfig.ClientCertificateSource}) and key ({kubeconfig.ClientKeySource}) cannot be used together: {e.Message}",
                 kubeconfig.Path, category: KubeletErrorKind.Security, inner: e);
         }
     }
 
-    private static string ReadFile(string file, string what, Kubeconfig kubeconfig)
+    /// <summary>
+    /// A file a kubeconfig names (<paramref name="field"/>: certificate-authority, client-certificate, client-key,
+    /// tokenFile), read only when it is a regular file of at most <see cref="BoundedFile.CredentialFileLimit"/>.
+    /// </summary>
+    internal static string ReadFile(string file, string what, string field, Kubeconfig kubeconfig)
     {
-        try { return File.ReadAllText(file); }
+        try { return BoundedFile.ReadCredentialText(file); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new KubeletConfigException($"the {what} file '{file}' named by user \"{kubeconfig.UserName}\" does not exist.", kubeconfig.Path, category: KubeletErrorKind.NotFound, inner: e);
+            throw new KubeletConfigException($"the {what} file '{file}' named by user \"{kubeconfig.UserName}\" does not exist.", kubeconfig.Path, field: field, category: KubeletErrorKind.NotFound, inner: e);
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new KubeletConfigException($"the {what} file '{file}' cannot be read: {e.Message}", kubeconfig.Path, category: KubeletErrorKind.PermissionDenied, inner: e);
+            throw new KubeletConfigException($"the {what} file '{file}' cannot be read: {e.Message}", kubeconfig.Path, field: field, category: KubeletErrorKind.PermissionDenied, inner: e);
+        }
+        catch (IOException e)
+        {
+            throw new KubeletConfigException($"{field}: the {what} file '{file}' named by user \"{kubeconfig.UserName}\" is not read: {e.Message}", kubeconfig.Path, field: field, inner: e);
         }
     }
 

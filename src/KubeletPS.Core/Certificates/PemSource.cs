@@ -26,12 +26,19 @@ public sealed record PemSource
     internal bool IsSameFileAs(PemSource? other) =>
         other is not null && Path is not null && string.Equals(Path, other.Path, StringComparison.Ordinal);
 
-    internal async Task<byte[]> ReadAsync(CancellationToken cancellationToken)
+    internal Task<byte[]> ReadAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Read());
+    }
+
+    private byte[] Read()
     {
         if (Data is not null) return Data;
         try
         {
-            return await File.ReadAllBytesAsync(Path!, cancellationToken).ConfigureAwait(false);
+            // A regular file within the bound only: a FIFO would wait for a writer forever, /dev/zero never ends.
+            return BoundedFile.ReadAllBytes(Path!, BoundedFile.CredentialFileLimit);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -41,6 +48,10 @@ public sealed record PemSource
         {
             throw new CertificateException(CertificateProblem.FileUnreadable, Label,
                 "permission denied reading the file (the kubelet's key files are mode 0600, owned by root).", e);
+        }
+        catch (FileRefusedException e)
+        {
+            throw new CertificateException(CertificateProblem.FileUnreadable, Label, e.Message, e);
         }
     }
 

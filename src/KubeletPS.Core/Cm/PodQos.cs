@@ -32,16 +32,16 @@ public static class PodQos
             var containerRequests = PodResources.DefaultedRequests(container);
             foreach (var name in QosResources)
             {
-                if (containerRequests.TryGetValue(name, out var request) && request.ToDecimal() > 0)
-                    requests[name] = requests.GetValueOrDefault(name) + request.ToDecimal();
+                if (containerRequests.TryGetValue(name, out var request) && QuantityValues.Decimal(request) > 0)
+                    requests[name] = requests.GetValueOrDefault(name) + QuantityValues.Decimal(request);
             }
             var found = 0;
             foreach (var name in QosResources)
             {
-                if (containerLimits is not null && containerLimits.TryGetValue(name, out var limit) && limit.ToDecimal() > 0)
+                if (containerLimits is not null && containerLimits.TryGetValue(name, out var limit) && QuantityValues.Decimal(limit) > 0)
                 {
                     found++;
-                    limits[name] = limits.GetValueOrDefault(name) + limit.ToDecimal();
+                    limits[name] = limits.GetValueOrDefault(name) + QuantityValues.Decimal(limit);
                 }
             }
             if (found < QosResources.Length) guaranteed = false;

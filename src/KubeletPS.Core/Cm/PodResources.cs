@@ -62,7 +62,7 @@ public static class PodResources
         foreach (var (name, quantity) in Values(pod.Spec?.Overhead?.ToDictionary(p => p.Key, p => p.Value) ?? new Dictionary<string, ResourceQuantity>()))
         {
             if (overheadOnlyWhereSet && !total.ContainsKey(name)) continue;
-            total[name] = total.GetValueOrDefault(name) + quantity;
+            total[name] = QuantityValues.Add(total.GetValueOrDefault(name), quantity);
         }
         return total;
     }
@@ -73,15 +73,14 @@ public static class PodResources
         var values = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (name, quantity) in list)
         {
-            var value = quantity.ToDecimal();
-            values[name] = (long)Math.Ceiling(name == "cpu" ? value * 1000m : value);
+            values[name] = name == "cpu" ? QuantityValues.MilliValue(quantity) : QuantityValues.Value(quantity);
         }
         return values;
     }
 
     private static void Add(Dictionary<string, long> to, IReadOnlyDictionary<string, long> values)
     {
-        foreach (var (name, value) in values) to[name] = to.GetValueOrDefault(name) + value;
+        foreach (var (name, value) in values) to[name] = QuantityValues.Add(to.GetValueOrDefault(name), value);
     }
 
     private static void Max(Dictionary<string, long> to, IReadOnlyDictionary<string, long> values)

@@ -44,7 +44,7 @@ public sealed class QosContainerManager(ICgroupManager cgroups, CgroupName kubep
         long burstableMilliCpu = 0;
         foreach (var pod in activePods)
         {
-            if (PodQos.GetPodQos(pod) == PodQosClass.Burstable) burstableMilliCpu += PodResources.PodRequests(pod).GetValueOrDefault("cpu");
+            if (PodQos.GetPodQos(pod) == PodQosClass.Burstable) burstableMilliCpu = QuantityValues.Add(burstableMilliCpu, PodResources.PodRequests(pod).GetValueOrDefault("cpu"));
         }
         return (new ResourceConfig { CpuShares = CgroupCpu.MilliCpuToShares(burstableMilliCpu) }, new ResourceConfig { CpuShares = CgroupCpu.MinShares });
     }

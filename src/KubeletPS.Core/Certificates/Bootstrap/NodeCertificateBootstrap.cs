@@ -63,7 +63,7 @@ public sealed partial class NodeCertificateBootstrap(TimeProvider? time = null)
         {
             return $"{kubeconfigPath} cannot be used: {e.Message}";
         }
-        var pem = kubeconfig.ClientCertificateData is { } data ? Encoding.ASCII.GetString(data) : await File.ReadAllTextAsync(kubeconfig.ClientCertificateFile!, cancellationToken).ConfigureAwait(false);
+        var pem = kubeconfig.ClientCertificateData is { } data ? Encoding.ASCII.GetString(data) : ApiRequester.ReadFile(kubeconfig.ClientCertificateFile!, "client certificate", "client-certificate", kubeconfig);
         var certificates = new X509Certificate2Collection();
         certificates.ImportFromPem(pem);
         var now = _time.GetUtcNow();
@@ -148,7 +148,7 @@ public sealed partial class NodeCertificateBootstrap(TimeProvider? time = null)
         }
         if (bootstrap.HasToken)
         {
-            var token = !string.IsNullOrEmpty(bootstrap.Token) ? bootstrap.Token : File.ReadAllText(bootstrap.TokenFile!).Trim();
+            var token = !string.IsNullOrEmpty(bootstrap.Token) ? bootstrap.Token : ApiRequester.ReadFile(bootstrap.TokenFile!, "token", "tokenFile", bootstrap).Trim();
             return BootstrapToken().Match(token) is { Success: true } m
                 ? $"bootstrap token \"{m.Groups[1].Value}\" (user system:bootstrap:{m.Groups[1].Value})"
                 : $"the token of user \"{bootstrap.UserName}\"";

@@ -43,7 +43,7 @@ public static class ApiClientFactory
         else if (kubeconfig.TokenFile is { } tokenFile)
         {
             RequireFile(tokenFile, "token", kubeconfig);
-            configuration.AccessToken = File.ReadAllText(tokenFile).Trim();
+            configuration.AccessToken = ApiRequester.ReadFile(tokenFile, "token", "tokenFile", kubeconfig).Trim();
         }
         return configuration;
     }
@@ -75,8 +75,9 @@ public static class ApiClientFactory
         }
         else if (kubeconfig.ClientCertificateFile is { } certificateFile)
         {
+            // Read here, bounded and regular files only, rather than by KubernetesClient (which reads a FIFO or /dev/zero forever).
             RequireFile(certificateFile, "client certificate", kubeconfig);
-            configuration.ClientCertificateFilePath = certificateFile;
+            configuration.ClientCertificateData = Base64(ApiRequester.ReadFile(certificateFile, "client certificate", "client-certificate", kubeconfig));
         }
         if (kubeconfig.ClientKeyData is { } key)
         {
@@ -85,9 +86,11 @@ public static class ApiClientFactory
         else if (kubeconfig.ClientKeyFile is { } keyFile)
         {
             RequireFile(keyFile, "client key", kubeconfig);
-            configuration.ClientKeyFilePath = keyFile;
+            configuration.ClientCertificateKeyData = Base64(ApiRequester.ReadFile(keyFile, "client key", "client-key", kubeconfig));
         }
     }
+
+    private static string Base64(string pem) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pem));
 
     private static void RequireFile(string file, string what, Kubeconfig kubeconfig)
     {

@@ -31,11 +31,11 @@ public sealed record YamlBounds(long MaxBytes, int MaxDepth)
     /// <summary>config.yaml and kubeconfigs: a few KiB in practice, with embedded certificates tens of KiB.</summary>
     public static readonly YamlBounds ConfigFile = new(1L * 1024 * 1024, DefaultMaxDepth);
 
-    internal string Describe() => MaxBytes % (1024 * 1024) == 0 ? $"{MaxBytes / (1024 * 1024)} MiB" : $"{MaxBytes} bytes";
+    internal string Describe() => BoundedFile.DescribeSize(MaxBytes);
 }
 
 /// <summary>
-/// Reads YAML files within <see cref="YamlBounds"/>: the size is checked before reading (at most one
+/// Reads YAML files within <see cref="YamlBounds"/>: regular files only, the size checked before reading (at most one
 /// byte more than the limit is read), and the parser's events are checked as they arrive, before
 /// YamlDotNet builds any node from them: nesting depth, and go-yaml v3's alias ratio (decode.go
 /// <c>allowedAliasRatio</c>: once more than 100 nodes came from aliases and more than 1000 were
@@ -46,31 +46,28 @@ public sealed record YamlBounds(long MaxBytes, int MaxDepth)
 /// </summary>
 public static class BoundedYaml
 {
-    /// <summary>Reads a file's text, refusing one larger than <paramref name="bounds"/> allows before reading it whole.</summary>
+    /// <summary>
+    /// Reads a file's text, refusing one larger than <paramref name="bounds"/> allows before reading it whole, and
+    /// anything but a regular file (a FIFO, a device) without blocking (<see cref="BoundedFile"/>).
+    /// </summary>
     public static string ReadFile(string path, YamlBounds bounds)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
-        // A regular file says its length; a FIFO or /proc file does not, so the read itself stops at limit + 1.
-        if (stream.CanSeek && stream.Length > bounds.MaxBytes) throw TooLarge(path, stream.Length, bounds);
-        var buffer = new byte[(int)Math.Min(bounds.MaxBytes + 1, stream.CanSeek ? stream.Length + 1 : bounds.MaxBytes + 1)];
-        var read = 0;
-        int n;
-        while (read < buffer.Length && (n = stream.Read(buffer, read, buffer.Length - read)) > 0) read += n;
-        if (read > bounds.MaxBytes) throw TooLarge(path, null, bounds);
-        return Decode(buffer.AsSpan(0, read));
+        try
+        {
+            return Decode(BoundedFile.ReadAllBytes(path, bounds.MaxBytes));
+        }
+        catch (FileRefusedException e)
+        {
+            throw new KubeletConfigException(e.Message, path, inner: e);
+        }
     }
 
     /// <inheritdoc cref="ReadFile"/>
-    public static async Task<string> ReadFileAsync(string path, YamlBounds bounds, CancellationToken cancellationToken)
+    public static Task<string> ReadFileAsync(string path, YamlBounds bounds, CancellationToken cancellationToken)
     {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (stream.CanSeek && stream.Length > bounds.MaxBytes) throw TooLarge(path, stream.Length, bounds);
-        var buffer = new byte[(int)Math.Min(bounds.MaxBytes + 1, stream.CanSeek ? stream.Length + 1 : bounds.MaxBytes + 1)];
-        var read = 0;
-        int n;
-        while (read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false)) > 0) read += n;
-        if (read > bounds.MaxBytes) throw TooLarge(path, null, bounds);
-        return Decode(buffer.AsSpan(0, read));
+        // A regular file of at most a few MiB: read at once (a FIFO or device, which could wait forever, is refused).
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(ReadFile(path, bounds));
     }
 
     /// <summary>
@@ -79,7 +76,7 @@ public static class BoundedYaml
     /// </summary>
     public static YamlStream Load(string text, string path, YamlBounds bounds)
     {
-        if (Encoding.UTF8.GetByteCount(text) > bounds.MaxBytes) throw TooLarge(path, null, bounds);
+        if (Encoding.UTF8.GetByteCount(text) > bounds.MaxBytes) throw TooLarge(path, bounds);
         var stream = new YamlStream();
         stream.Load(new CheckingParser(new Parser(new StringReader(text)), path, bounds));
         return stream;
@@ -94,8 +91,8 @@ public static class BoundedYaml
         return 0.99 - (0.89 * (decodeCount - low) / (high - low));
     }
 
-    private static KubeletConfigException TooLarge(string path, long? length, YamlBounds bounds) =>
-        new($"the file{(length is { } l ? $" ({l} bytes)" : "")} is larger than the limit of {bounds.Describe()}; it is not read.", path);
+    private static KubeletConfigException TooLarge(string path, YamlBounds bounds) =>
+        new($"the file is larger than the limit of {bounds.Describe()}; it is not read.", path);
 
     private static string Decode(ReadOnlySpan<byte> bytes)
     {

@@ -36,7 +36,8 @@ public static class ManifestReader
     }
 
     /// <summary>Reads one object, keeping its YAML tree so that a field path's line can be found afterwards.</summary>
-    public static ManifestDocument<T> ReadDocument<T>(string text, string path)
+    /// <param name="normalize">Applied to the object as read, before it is serialized again to find unknown fields.</param>
+    public static ManifestDocument<T> ReadDocument<T>(string text, string path, Action<T>? normalize = null)
     {
         YamlStream stream;
         try
@@ -69,6 +70,7 @@ public static class ManifestReader
         {
             throw new KubeletConfigException($"cannot read the object: {e.Message}", path, inner: e);
         }
+        normalize?.Invoke(value);
         var known = JsonNode.Parse(KubernetesJson.Serialize(value));
         var unknown = new List<ManifestProblem>();
         FindUnknown(root, known, "", unknown);

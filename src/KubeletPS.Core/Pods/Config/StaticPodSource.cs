@@ -211,7 +211,7 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
     public V1Pod ReadPod(string file)
     {
         var text = BoundedYaml.ReadFile(file, YamlBounds.Manifest);
-        var document = ManifestReader.ReadDocument<V1Pod>(text, file);
+        var document = ManifestReader.ReadDocument<V1Pod>(text, file, Cm.QuantityValues.CapPodQuantities);
         var (pod, unknown) = (document.Object, document.UnknownFields);
         if (unknown.Count > 0)
         {

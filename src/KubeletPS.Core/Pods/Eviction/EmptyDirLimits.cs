@@ -40,7 +40,7 @@ public sealed class EmptyDirLimits(PodVolumes volumes, IKubeletLog log)
                 var path = volumes.EmptyDirPath(pod.Metadata.Uid, volume.Name);
                 if (!Directory.Exists(path)) continue;
                 var used = MeasureUsage(path, emptyDir.Medium == "Memory");
-                if (used is not { } bytes || bytes <= (long)limit.ToDecimal()) continue;
+                if (used is not { } bytes || bytes <= Cm.QuantityValues.Value(limit)) continue;
                 var message = Message(volume.Name, limit.ToString());
                 log.Info($"pod {pod.Namespace()}/{pod.Name()}: emptyDir \"{volume.Name}\" uses {bytes} bytes, over its sizeLimit {limit}; evicting it.");
                 evict.Add(new PodEvictionRequest(pod, Reason, message));

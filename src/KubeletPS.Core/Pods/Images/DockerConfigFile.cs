@@ -55,7 +55,7 @@ public static class DockerConfigFile
 
     private static byte[] ReadBounded(string path)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var file = BoundedFile.OpenRegular(path); // a FIFO would wait for a writer forever
         var buffer = new byte[MaxFileBytes + 1];
         var read = 0;
         while (read < buffer.Length && file.Read(buffer, read, buffer.Length - read) is var n and > 0) read += n;

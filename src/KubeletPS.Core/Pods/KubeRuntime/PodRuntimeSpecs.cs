@@ -106,8 +106,8 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         var env = BuildEnv(pod, container, podIp);
         var envMap = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in env) envMap[key] = value;
-        var command = (container.Command ?? []).Select(c => EnvExpansion.Expand(c, n => envMap.GetValueOrDefault(n))).ToList();
-        var args = (container.Args ?? []).Select(a => EnvExpansion.Expand(a, n => envMap.GetValueOrDefault(n))).ToList();
+        var command = (container.Command ?? []).Select(c => EnvExpansion.Expand(c, n => envMap.GetValueOrDefault(n), $"container \"{container.Name}\": command")).ToList();
+        var args = (container.Args ?? []).Select(a => EnvExpansion.Expand(a, n => envMap.GetValueOrDefault(n), $"container \"{container.Name}\": args")).ToList();
 
         var mounts = new List<MountSpec>();
         var volumeMounts = container.VolumeMounts ?? [];
@@ -244,7 +244,7 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
         {
             if (variable.ValueFrom is not { } from)
             {
-                Set(variable.Name, EnvExpansion.Expand(variable.Value ?? "", n => values.GetValueOrDefault(n)));
+                Set(variable.Name, EnvExpansion.Expand(variable.Value ?? "", n => values.GetValueOrDefault(n), $"container \"{container.Name}\": env {variable.Name}"));
                 continue;
             }
             if (from.FieldRef is { } field)
@@ -298,14 +298,14 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
     {
         var requests = container.Resources?.Requests;
         var limits = container.Resources?.Limits;
-        decimal? Get(IDictionary<string, ResourceQuantity>? map, string name) => map is not null && map.TryGetValue(name, out var q) ? q.ToDecimal() : null;
+        decimal? Get(IDictionary<string, ResourceQuantity>? map, string name) => map is not null && map.TryGetValue(name, out var q) ? QuantityValues.Decimal(q) : null;
         var cpuLimit = Get(limits, "cpu");
         var cpuRequest = Get(requests, "cpu") ?? cpuLimit;
         var memoryLimit = Get(limits, "memory");
         var memoryRequest = Get(requests, "memory") ?? memoryLimit;
 
-        var shares = CgroupCpu.MilliCpuToShares(cpuRequest is { } r ? (long)Math.Ceiling(r * 1000m) : 0);
-        var quota = CgroupCpu.MilliCpuToQuota(cpuLimit is { } l ? (long)Math.Ceiling(l * 1000m) : 0, CpuPeriod);
+        var shares = CgroupCpu.MilliCpuToShares(cpuRequest is { } r ? QuantityValues.ToInt64(Math.Ceiling(r * 1000m)) : 0);
+        var quota = CgroupCpu.MilliCpuToQuota(cpuLimit is { } l ? QuantityValues.ToInt64(Math.Ceiling(l * 1000m)) : 0, CpuPeriod);
         var qos = QosClass(pod);
         long oomScoreAdj = qos switch
         {
@@ -318,7 +318,7 @@ public sealed class PodRuntimeSpecs(string podLogsRoot, string rootDirectory, Po
             CpuShares = shares,
             CpuQuota = quota,
             CpuPeriod = quota > 0 ? CpuPeriod : 0,
-            MemoryLimitInBytes = memoryLimit is { } m ? (long)m : 0,
+            MemoryLimitInBytes = memoryLimit is { } m ? QuantityValues.ToInt64(m) : 0,
             OomScoreAdj = oomScoreAdj,
         };
     }

@@ -175,14 +175,15 @@ public static class PodSpecValidation
         decimal value;
         try
         {
-            value = quantity.ToDecimal();
+            value = Cm.QuantityValues.Decimal(quantity);
         }
-        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
             errors.Add(FieldError.Invalid(path, quantity.ToString(), "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
             return null;
         }
-        if (value < 0) errors.Add(FieldError.Invalid(path, quantity.ToString(), "must be greater than or equal to 0"));
+        // KubernetesClient's ToString of a negative quantity beyond decimal's range (-1e1000) did not return here: the capped value is shown instead.
+        if (value < 0) errors.Add(FieldError.Invalid(path, value <= -long.MaxValue ? value.ToString(CultureInfo.InvariantCulture) : quantity.ToString(), "must be greater than or equal to 0"));
         return value;
     }
 

@@ -49,15 +49,15 @@ public static class DownwardApi
         if (kind is not ("limits" or "requests") || !(name is "cpu" or "memory" or "ephemeral-storage" || name.StartsWith("hugepages-", StringComparison.Ordinal)))
             throw new ContainerConfigException($"unsupported container resource : {selector.Resource}");
         var source = kind == "limits" ? container.Resources?.Limits : container.Resources?.Requests;
-        var amount = source is not null && source.TryGetValue(name, out var quantity) ? quantity.ToDecimal() : 0m;
-        if (kind == "limits" && amount == 0 && nodeAllocatable.TryGetValue(name, out var allocatable)) amount = allocatable.ToDecimal();
-        var divisor = selector.Divisor?.ToDecimal() ?? 0m;
+        var amount = source is not null && source.TryGetValue(name, out var quantity) ? Cm.QuantityValues.Decimal(quantity) : 0m;
+        if (kind == "limits" && amount == 0 && nodeAllocatable.TryGetValue(name, out var allocatable)) amount = Cm.QuantityValues.Decimal(allocatable);
+        var divisor = selector.Divisor is { } d ? Cm.QuantityValues.Decimal(d) : 0m;
         if (divisor == 0) divisor = 1m;
         // CPU counts in millicores (MilliValue), everything else in whole units (Value); both round up.
         var value = name == "cpu"
             ? Math.Ceiling(Math.Ceiling(amount * 1000m) / Math.Ceiling(divisor * 1000m))
             : Math.Ceiling(Math.Ceiling(amount) / Math.Ceiling(divisor));
-        return ((long)value).ToString(CultureInfo.InvariantCulture);
+        return Cm.QuantityValues.ToInt64(value).ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>

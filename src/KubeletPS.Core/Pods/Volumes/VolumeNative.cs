@@ -18,6 +18,7 @@ internal static class VolumeNative
     public static readonly int ONoFollow = Arm ? 0x8000 : 0x20000;
     public const int OCloExec = 0x80000;
     public const int OPath = 0x200000;
+    public const int ONonBlock = 0x800;
 
     public const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
@@ -31,6 +32,7 @@ internal static class VolumeNative
     public const int SIfMt = 0xF000;
     public const int SIfDir = 0x4000;
     public const int SIfLnk = 0xA000;
+    public const int SIfReg = 0x8000;
 
     [DllImport("libc", SetLastError = true, EntryPoint = "openat")]
     private static extern int NativeOpenAt(int dirFd, string path, int flags, uint mode);
@@ -127,5 +129,6 @@ internal readonly record struct FileIdentity(int Mode, ulong Inode, uint DeviceM
 {
     public bool IsDirectory => (Mode & VolumeNative.SIfMt) == VolumeNative.SIfDir;
     public bool IsSymlink => (Mode & VolumeNative.SIfMt) == VolumeNative.SIfLnk;
+    public bool IsRegularFile => (Mode & VolumeNative.SIfMt) == VolumeNative.SIfReg;
     public bool SameFile(FileIdentity other) => Inode == other.Inode && DeviceMajor == other.DeviceMajor && DeviceMinor == other.DeviceMinor;
 }

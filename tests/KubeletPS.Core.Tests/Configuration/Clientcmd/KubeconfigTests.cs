@@ -146,7 +146,8 @@ public sealed class KubeconfigTests : IDisposable
         Assert.Equal("https://127.0.0.1:6443", configuration.Host);
         Assert.False(configuration.SkipTlsVerify);
         Assert.Equal(pki.CA.Certificate.Thumbprint, Assert.Single(configuration.SslCaCerts!).Thumbprint);
-        Assert.Equal(certFile, configuration.ClientCertificateFilePath);
+        // The file is read here (bounded, regular files only) and handed over as data: KubernetesClient would read a FIFO or /dev/zero forever.
+        Assert.Equal(File.ReadAllText(certFile), Encoding.UTF8.GetString(Convert.FromBase64String(configuration.ClientCertificateData!)));
         Assert.Equal("kube-system", configuration.Namespace);
         using var client = ApiClientFactory.CreateClient(k);
         Assert.Equal(new Uri("https://127.0.0.1:6443"), client.BaseUri);

@@ -4,6 +4,7 @@ using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Configuration.Clientcmd;
 using KubeletPS.Core.Configuration.Yaml;
 using KubeletPS.Core.Pods.Config;
+using KubeletPS.Core.Tests.Support;
 using Xunit.Abstractions;
 
 namespace KubeletPS.Core.Tests.Configuration.Yaml;
@@ -38,24 +39,7 @@ public sealed class YamlBoundsTests(ITestOutputHelper output) : IDisposable
 
     internal static string Deep(int depth) => new string('[', depth) + new string(']', depth);
 
-    private T Refused<T>(Action read, out long allocated) where T : Exception
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        var before = GC.GetTotalAllocatedBytes(true);
-        T? caught = null;
-        try
-        {
-            read();
-        }
-        catch (T e)
-        {
-            caught = e;
-        }
-        allocated = GC.GetTotalAllocatedBytes(true) - before;
-        output.WriteLine($"refused after allocating {allocated / 1024} KiB in {watch.Elapsed.TotalMilliseconds:0} ms: {caught?.Message[..Math.Min(caught.Message.Length, 200)]}");
-        Assert.True(allocated < AllocationBound, $"reading allocated {allocated / (1024 * 1024)} MiB");
-        return caught ?? throw new Xunit.Sdk.XunitException("the file was accepted");
-    }
+    private T Refused<T>(Action read, out long allocated) where T : Exception => AttackCost.Refused<T>(read, AllocationBound, output, out allocated);
 
     private static void NamesFileAndLine(KubeletConfigException e, string path, int line)
     {

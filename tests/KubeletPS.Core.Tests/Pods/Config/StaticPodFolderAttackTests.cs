@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Text;
+using KubeletPS.Core.Pods.Config;
+
+namespace KubeletPS.Core.Tests.Pods.Config;
+
+/// <summary>
+/// Attacks on the static pod folder with files that are not manifests: a FIFO named like one (open(2) waits for a
+/// writer forever), links to devices (/dev/zero never ends) and to host files holding secrets, duplicate keys and
+/// invalid UTF-8. Kubelet's file source reads only regular files (os.Stat follows links; anything else is "not a
+/// directory or file") and one bad file never holds up the others.
+/// </summary>
+public sealed class StaticPodFolderAttackTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kubeletps-static-attack-").FullName;
+    private readonly string _host = Directory.CreateTempSubdirectory("kubeletps-static-host-").FullName;
+
+    public void Dispose()
+    {
+        Directory.Delete(_dir, recursive: true);
+        Directory.Delete(_host, recursive: true);
+    }
+
+    private const string Web = """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: web
+        spec:
+          containers:
+          - name: app
+            image: kubeletps.local/busybox:latest
+        """;
+
+    private StaticPodSource Source() => new(_dir, "node-a", TimeSpan.FromSeconds(20));
+
+    private static void MakeFifo(string path)
+    {
+        using var mkfifo = Process.Start(new ProcessStartInfo("mkfifo", [path]) { RedirectStandardError = true })!;
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+    }
+
+    /// <summary>Reads the folder on another thread; a read that has not returned after a minute has hung (then the FIFO is opened for writing to free it).</summary>
+    private async Task<PodSourceSnapshot> ReadWithHangGuard(string? fifo = null)
+    {
+        var read = Task.Run(() => Source().Read());
+        if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromMinutes(1))) != read)
+        {
+            if (fifo is not null) await using (new FileStream(fifo, FileMode.Open, FileAccess.Write)) { }
+            throw new Xunit.Sdk.XunitException("reading the static pod folder blocked: the FIFO's open waited for a writer");
+        }
+        return await read;
+    }
+
+    [Fact]
+    public async Task A_fifo_named_like_a_manifest_is_skipped_without_blocking_and_the_other_pods_run()
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        var fifo = Path.Combine(_dir, "x.yaml");
+        MakeFifo(fifo);
+        var snapshot = await ReadWithHangGuard(fifo);
+        Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+        var error = Assert.Single(snapshot.Errors);
+        Assert.Equal(fifo, error.Path);
+        Assert.Contains("not a regular file but a FIFO", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/dev/zero")]
+    [InlineData("/dev/null")]
+    [InlineData("/dev/urandom")]
+    public async Task A_link_to_a_device_is_skipped_as_not_a_regular_file(string device)
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        var link = Path.Combine(_dir, "device.yaml");
+        File.CreateSymbolicLink(link, device);
+        var snapshot = await ReadWithHangGuard();
+        Assert.Single(snapshot.Pods);
+        var error = Assert.Single(snapshot.Errors);
+        Assert.Equal(link, error.Path);
+        Assert.Contains("not a regular file but a character device", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_link_to_a_host_file_is_read_as_kubelet_reads_it_but_no_error_repeats_its_content()
+    {
+        // Kubelet follows links in the folder (os.Stat); what it reports of a file that is not a pod must not leak it.
+        const string Secret = "s3cr3t-0d9f8e7a";
+        var shadow = Path.Combine(_host, "shadow");
+        File.WriteAllText(shadow, $"root:$6${Secret}:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n");
+        var token = Path.Combine(_host, "token.conf");
+        File.WriteAllText(token, $"token: {Secret}\nclient-key-data: {Secret}\n");
+        var json = Path.Combine(_host, "key.json");
+        File.WriteAllText(json, "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"" + Secret + "\", \"labels\": {\"a\": {\"" + Secret + "\": 1}}}}");
+        File.CreateSymbolicLink(Path.Combine(_dir, "shadow.yaml"), shadow);
+        File.CreateSymbolicLink(Path.Combine(_dir, "token.yaml"), token);
+        File.CreateSymbolicLink(Path.Combine(_dir, "key.json"), json);
+        var snapshot = await ReadWithHangGuard();
+        Assert.Empty(snapshot.Pods);
+        Assert.Equal(3, snapshot.Errors.Count);
+        foreach (var error in snapshot.Errors) Assert.DoesNotContain(Secret, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Duplicate_keys_and_invalid_utf8_are_reported_for_their_file_and_the_other_pods_run()
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        File.WriteAllText(Path.Combine(_dir, "duplicate.yaml"), Web.Replace("metadata:\n  name: web", "metadata:\n  name: one\nmetadata:\n  name: two", StringComparison.Ordinal));
+        var utf8 = Encoding.UTF8.GetBytes(Web.Replace("name: web", "name: web2\n  labels:\n    app: \u0001", StringComparison.Ordinal)).ToList();
+        utf8.InsertRange(utf8.IndexOf(0x01), [0xC3, 0x28, 0xFF]);
+        File.WriteAllBytes(Path.Combine(_dir, "utf8.yaml"), [.. utf8.Where(b => b != 0x01)]);
+        var snapshot = await ReadWithHangGuard();
+        Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+        Assert.Equal(["duplicate.yaml", "utf8.yaml"], snapshot.Errors.Select(e => Path.GetFileName(e.Path!)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_manifest_with_quantities_beyond_int64_is_read_without_hanging()
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        var limits = Web + "\n    resources:\n      limits: {cpu: \"-1e1000\", memory: \"1e1000\"}\n";
+        File.WriteAllText(Path.Combine(_dir, "huge.yaml"), limits.Replace("name: web", "name: huge", StringComparison.Ordinal));
+        var snapshot = await ReadWithHangGuard();
+        Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+        Assert.Contains("must be greater than or equal to 0", Assert.Single(snapshot.Errors).Message, StringComparison.Ordinal);
+    }
+}
