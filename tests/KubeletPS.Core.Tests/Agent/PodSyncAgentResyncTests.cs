@@ -22,26 +22,12 @@ public sealed class PodSyncAgentResyncTests : IDisposable
         catch (IOException) { }
     }
 
-    private static string Manifest(string name) => $"""
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: {name}
-        spec:
-          terminationGracePeriodSeconds: 2
-          containers:
-          - name: main
-            image: busybox:1.36
-            imagePullPolicy: IfNotPresent
-            command: ["sleep", "3600"]
-        """;
-
     [Fact]
     public async Task A_resync_with_no_change_reads_nothing_of_the_pod_from_the_runtime_and_a_reported_exit_is_still_acted_on()
     {
         var manifests = Directory.CreateDirectory(Path.Combine(_root, "manifests")).FullName;
         string[] names = ["a", "b", "c"];
-        foreach (var name in names) File.WriteAllText(Path.Combine(manifests, $"{name}.yaml"), Manifest(name));
+        foreach (var name in names) File.WriteAllText(Path.Combine(manifests, $"{name}.yaml"), FakeRuntimeAgent.Manifest(name, "terminationGracePeriodSeconds: 2"));
         var services = FakeRuntimeAgent.Runtime();
         var runtime = services.Runtime;
         var metrics = new KubeletMetricSet();
