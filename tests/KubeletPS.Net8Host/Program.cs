@@ -74,7 +74,7 @@ internal static class EngineRun
         result["certificatePassed"] = report.Passed;
         result["certificateChecks"] = report.Checks.Select(c => $"{c.Name}={c.Passed}").ToList();
 
-        await using var client = new Core.Runtime.CriRuntimeClient(endpoint);
+        await using var client = new CriRuntimeClient(endpoint);
         var version = await client.VersionAsync();
         result["runtimeName"] = version.RuntimeName;
         result["runtimeApiVersion"] = version.RuntimeApiVersion;
