@@ -1,4 +1,5 @@
 using k8s.Models;
+using KubeletPS.Core.Configuration;
 using KubeletPS.Core.Node;
 using KubeletPS.Core.Pods.Admission;
 using KubeletPS.Core.Pods.Events;
@@ -156,6 +157,13 @@ public sealed class EvictionManager : INodePressure
                 catch (Exception e) when (e is KubeletException or IOException or UnauthorizedAccessException)
                 {
                     _log.Warning($"eviction manager: failed to synchronize: {e.Message}");
+                    continue;
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // A bug must not end the eviction loop silently (kubelet's manager runs every interval regardless):
+                    // say so, with where, and try again at the next interval.
+                    _log.Error($"eviction manager: failed to synchronize unexpectedly, trying again in {GoDuration.Format(_config.MonitoringInterval)}: {e}");
                     continue;
                 }
                 if (evicted.Count > 0) await WaitForPodsCleanupAsync(evictor, evicted, cancellationToken).ConfigureAwait(false);
