@@ -43,18 +43,20 @@ public sealed class EvictionAgentTests(KubeletAgentFixture fixture, Xunit.Abstra
         var sleep = "trap 'exit 0' TERM; while true; do sleep 1; done";
         var guaranteed = """{"requests":{"memory":"64Mi","cpu":"10m"},"limits":{"memory":"64Mi","cpu":"10m"}}""";
 
-        // 2.5 GiB held by tail (it keeps the whole newline-free input), the threshold 700 MiB under what is free right
-        // before the pods start (the Guaranteed one holds a few MiB): robust to the rest of the machine freeing up to
-        // 1.8 GiB meanwhile (the other test classes run beside this one; with 1.5 GiB a fresh-clone run once saw no
-        // eviction in 120 s).
+        // The hog: three busybox tails, each keeping all of its newline-free input while that input stays open, 256 MiB
+        // more a second up to 1 GiB each (3 GiB in all), held until the pod is killed. A tail whose input closes prints
+        // it all and exits, and one past about 1.5 GiB stops with "tail: out of memory" (busybox keeps the buffer's size
+        // in an int): either way the hog held its memory for seconds only and a round of the eviction manager could
+        // miss it, which is how this test failed in fresh-clone runs. The threshold is 1 GiB under what is free before
+        // the pods start, so the hog crosses it whatever else the machine frees (up to 2 GiB) while other tests run.
         var available = await AvailableMemoryAsync();
-        var threshold = (available - 700 * Mi) / Mi;
+        var threshold = (available - 1024 * Mi) / Mi;
         var config = $"evictionHard:\n  memory.available: {threshold.ToString(CultureInfo.InvariantCulture)}Mi\nevictionPressureTransitionPeriod: 2m\n";
         await _h.RunAgentAsync(fixture.Containerd, async () =>
         {
             _h.Server.Store.Create("pods", Pod("guaranteed", sleep, guaranteed));
             await TestApiClients.WaitUntilAsync(() => _h.Phase("guaranteed") == "Running", "the Guaranteed pod is Running", 90);
-            _h.Server.Store.Create("pods", Pod("hog", "head -c 2684354560 /dev/zero | tail; sleep 3600"));
+            _h.Server.Store.Create("pods", Pod("hog", "for j in 1 2 3; do { i=0; while [ $i -lt 4 ]; do head -c 268435456 /dev/zero; i=$((i+1)); sleep 1; done; sleep 3600; } | tail & done; wait"));
 
             await TestApiClients.WaitUntilAsync(() => _h.Phase("hog") == "Failed", "the hog is evicted", 120);
             Assert.Equal("Running", _h.Phase("guaranteed"));
