@@ -32,6 +32,33 @@ public sealed class PodSyncAgentFakeRuntimeTests(ITestOutputHelper output)
         Assert.False(calls.ContainsKey("StopPodSandbox"));
     }
 
+    [Fact]
+    public async Task The_agent_warms_up_the_pod_path_on_its_sample_without_a_runtime_call_or_a_file_for_it()
+    {
+        var (runtime, result, log) = await StartStaticPodsAsync(1, name => FakeRuntimeAgent.Manifest(name));
+
+        Assert.True(result.Settled, log.ToString());
+        // The sample decoded, defaulted and validated as a static pod (a warning would say the first pods start without it).
+        Assert.Contains(log.Lines, l => l.Level == KubeletLogLevel.Debug && l.Message.StartsWith("pod path warmed up in ", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Lines, l => l.Message.Contains("warm-up failed", StringComparison.Ordinal));
+        // Pure: the runtime saw only the real pod, and nothing was asked of it for the sample.
+        Assert.Equal(["p0-node1"], runtime.Sandboxes.Select(s => s.Spec.Name).ToArray());
+        Assert.Equal((1, 1), (runtime.Calls.Count("RunPodSandbox"), runtime.Calls.Count("CreateContainer")));
+    }
+
+    [Fact]
+    public void The_warm_up_sample_is_a_valid_static_pod_with_an_init_container_probes_and_volumes()
+    {
+        var pod = new KubeletPS.Core.Pods.Config.StaticPodSource(Path.GetTempPath(), "node1", TimeSpan.FromMinutes(1)).DecodePod(PodPathWarmup.SampleManifest, "(sample)");
+        Assert.Equal("warmup-node1", pod.Metadata.Name);
+        Assert.Single(pod.Spec.InitContainers);
+        Assert.NotNull(pod.Spec.Containers[0].ReadinessProbe);
+        Assert.NotNull(pod.Spec.Containers[0].LivenessProbe);
+        Assert.Equal(["scratch", "config"], pod.Spec.Volumes.Select(v => v.Name).ToArray());
+        // The whole warm-up runs on it (it throws on a sample that does not decode or a step that fails).
+        PodPathWarmup.Run("node1", new KubeletPS.Core.Pods.Status.PodStatusGenerator("containerd", "10.0.0.1"));
+    }
+
     /// <summary>Starts <paramref name="pods"/> static pods (p0, p1…) over the fake runtime, the image present, and waits until they settle.</summary>
     private static async Task<(FakeRuntimeService Runtime, PodSyncOnceResult Result, RecordingLog Log)> StartStaticPodsAsync(int pods, Func<string, string> manifest)
     {

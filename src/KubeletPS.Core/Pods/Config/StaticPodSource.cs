@@ -208,9 +208,11 @@ public sealed class StaticPodSource(string directory, string nodeName, TimeSpan 
         }
     }
 
-    public V1Pod ReadPod(string file)
+    public V1Pod ReadPod(string file) => DecodePod(BoundedYaml.ReadFile(file, YamlBounds.Manifest), file);
+
+    /// <summary>The pod a manifest's text gives, as read from <paramref name="file"/>: decoded, defaulted, validated (kubelet's tryDecodeSinglePod).</summary>
+    public V1Pod DecodePod(string text, string file)
     {
-        var text = BoundedYaml.ReadFile(file, YamlBounds.Manifest);
         var document = ManifestReader.ReadDocument<V1Pod>(text, file, Cm.QuantityValues.CapPodQuantities);
         var (pod, unknown) = (document.Object, document.UnknownFields);
         if (unknown.Count > 0)
