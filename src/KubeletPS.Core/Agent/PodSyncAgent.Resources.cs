@@ -36,7 +36,7 @@ public sealed partial class PodSyncAgent
         // The desired pods (as kubelet's pod manager holds them), not the workers' published snapshots: a pod
         // whose sandbox is being created has no status yet, and the QoS cgroups must already count it.
         var desired = Desired;
-        var finished = _workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        var finished = _workers.FinishedPodUids;
         return desired.Values.Where(p => _workers.IsKnown(p.Metadata.Uid) && !finished.Contains(p.Metadata.Uid)).ToList();
     }
 
@@ -48,7 +48,7 @@ public sealed partial class PodSyncAgent
 
         public bool IsCleanedUp(V1Pod pod) =>
             !workers.IsKnown(pod.Metadata.Uid)
-            || workers.Pods.FirstOrDefault(p => p.Metadata.Uid == pod.Metadata.Uid)?.Status?.Phase is null or "Failed" or "Succeeded";
+            || workers.Phase(pod.Metadata.Uid) is null or "Failed" or "Succeeded";
     }
 
     /// <summary>

@@ -132,7 +132,7 @@ public sealed partial class PodSyncAgent : IAsyncDisposable
             Metrics = options.Metrics,
         };
         _workers = workers;
-        _admission = new SecurityAdmitHandler(_security, () => workers.Pods.Where(p => p.Status?.Phase is "Succeeded" or "Failed").Select(p => p.Metadata.Uid));
+        _admission = new SecurityAdmitHandler(_security, () => workers.FinishedPodUids);
         _workers.StatusChanged += pod => StatusChanged?.Invoke(pod);
         _probes.ResultChanged += workers.Signal;
         _pleg.PodEvent += workers.Signal;

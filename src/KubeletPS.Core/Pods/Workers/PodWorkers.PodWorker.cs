@@ -66,6 +66,12 @@ public sealed partial class PodWorkers
             if (seen < events.Count) Wake();
         }
 
+        /// <summary>The phase of the latest status (null where <see cref="Snapshot"/> is), without a copy.</summary>
+        public string? Phase
+        {
+            get { lock (_lock) return _desired is null ? null : _status?.Phase; }
+        }
+
         /// <summary>The desired pod with its latest status (a copy).</summary>
         public V1Pod? Snapshot
         {

@@ -58,6 +58,17 @@ public sealed partial class PodWorkers : IAsyncDisposable
     /// <summary>The pods with a worker, with their latest status.</summary>
     public IReadOnlyList<V1Pod> Pods => _workers.Values.Select(w => w.Snapshot).OfType<V1Pod>().ToList();
 
+    /// <summary>
+    /// The pods whose latest status is Succeeded or Failed, without the copies <see cref="Pods"/> makes: what
+    /// admission, the QoS cgroups and the eviction manager ask once per pod, so a burst of pods costs no copy of
+    /// every other pod for each one.
+    /// </summary>
+    public IReadOnlySet<string> FinishedPodUids =>
+        _workers.Where(w => w.Value.Phase is "Succeeded" or "Failed").Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The phase of the pod's latest status; null when it has no worker or no status yet.</summary>
+    public string? Phase(string uid) => _workers.TryGetValue(uid, out var worker) ? worker.Phase : null;
+
     public bool IsKnown(string uid) => _workers.ContainsKey(uid);
 
     /// <summary>
