@@ -11,10 +11,13 @@
        as in a kubelet that has been running a while).
     Per pod: manifest written → container started (StartContainer returned: the agent's Started event,
     the direct calls' return). Prints each run, then the medians over $Rounds
-    rounds and the agent's p50 over the best direct schedule's. The benchmark program is the one
-    ./build.ps1 Benchmark publishes: the engine precompiled (ReadyToRun) as the module ships it.
+    rounds and the agent's p50 over the best direct schedule's, and each round's ratio over that round's own best
+    direct schedule (runs next to each other in time: the machine's drift between rounds cancels) with their
+    median. The benchmark program is the one ./build.ps1 Benchmark publishes: the engine precompiled
+    (ReadyToRun) as the module ships it.
 
-    The warm run is traced (every CRI call the agent makes, timed by pod) and, once the agent has stopped,
+    A third agent run, warm, is traced (every CRI call the agent makes, timed by pod; the proxy costs time of its
+    own, so this run is not one of the ratios) and, once the agent has stopped,
     its own sandbox and container requests are sent again by direct calls $Parallel at a time on the same
     runtime, then the minimal requests direct-cri sends: "direct CRI, the agent's requests" is the runtime's
     time for what the agent asks of it, without the agent.
@@ -39,7 +42,7 @@ $env:DOTNET_TC_CallCountingDelayMs = '5000'
 $env:DOTNET_ThreadPool_UnfairSemaphoreSpinLimit = '0'
 # And DOTNET_GCgen0size=0x400000 (a 4 MiB gen0 budget: the GC commits close to the heap; AgentMemory.Benchmark.ps1).
 $env:DOTNET_GCgen0size = '0x400000'
-$runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @()
+$runs = [ordered]@{ "direct CRI, all $Pods at once" = @(); "direct CRI, $Parallel at a time" = @(); 'agent, cold' = @(); 'agent, warm' = @(); 'agent, warm, traced' = @()
     "direct CRI, the agent's requests, $Parallel at a time (replayed after the warm run)" = @() }
 if ($Baseline) {
     if (-not (Test-Path $Baseline)) { throw "$Baseline not found" }
@@ -62,8 +65,10 @@ foreach ($round in 1..$Rounds) {
     $agentPattern = 'to container started .*?: total \d+ ms, p50 (\d+) ms, p99 (\d+) ms'
     Measure-Run 'agent, cold' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel) + $agentArguments) $agentPattern
     if ($Baseline) { Measure-Run 'baseline agent, cold' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel) + $agentArguments) $agentPattern $Baseline }
-    Measure-Run 'agent, warm' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup, '--trace', 'true') + $agentArguments) $agentPattern
+    Measure-Run 'agent, warm' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) + $agentArguments) $agentPattern
     if ($Baseline) { Measure-Run 'baseline agent, warm' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup) + $agentArguments) $agentPattern $Baseline }
+    # The traced run explains the figures (its proxy over the CRI client costs time of its own): not one of the ratios.
+    Measure-Run 'agent, warm, traced' (@('agent', '--pods', $Pods, '--max-parallel', $Parallel, '--warmup', $Warmup, '--trace', 'true') + $agentArguments) $agentPattern
 }
 function Get-Median([int[]] $Values) { $s = $Values | Sort-Object; if ($s.Count -eq 0) { return 0 }; $s[[int][Math]::Floor(($s.Count - 1) / 2)] }
 Write-Host "== medians over $Rounds rounds ($Pods pods, all asked for at once)"
@@ -82,12 +87,27 @@ $direct = $summary | Where-Object Run -like 'direct CRI*' | Where-Object Run -no
 $best = ($direct | Measure-Object P50ms -Minimum).Minimum
 $bestLast = ($direct | Measure-Object P99ms -Minimum).Minimum
 $replay = $summary | Where-Object Run -like "*agent's requests*" | Where-Object P50ms -gt 0
-foreach ($agent in $summary | Where-Object Run -like '*agent,*') {
+foreach ($agent in $summary | Where-Object Run -like '*agent,*' | Where-Object Run -notlike '*traced*') {
     if ($best -and $agent.P50ms) {
         Write-Host ("{0}: p50 {1} ms vs the best direct CRI schedule's {2} ms: {3:+0;-0} % (x{4:F2}); last container {5} ms vs {6} ms: x{7:F2}; load average {8}" -f `
             $agent.Run, $agent.P50ms, $best, (100.0 * $agent.P50ms / $best - 100), ($agent.P50ms / $best), $agent.P99ms, $bestLast, ($agent.P99ms / [Math]::Max(1, $bestLast)), (Get-Content /proc/loadavg).Split(' ')[0])
     }
     if ($replay -and $agent.P50ms) {
         Write-Host ("{0}: p50 x{1:F2}, last x{2:F2} against direct CRI calls with the agent's own requests" -f $agent.Run, ($agent.P50ms / $replay.P50ms), ($agent.P99ms / [Math]::Max(1, $replay.P99ms)))
+    }
+}
+# Each round's agent runs over that round's best direct schedule (the runs next to each other in time, so the machine's
+# drift between rounds cancels), and the median of those ratios.
+$directParallel = @($runs["direct CRI, $Parallel at a time"])
+$directAtOnce = @($runs["direct CRI, all $Pods at once"])
+foreach ($name in @($runs.Keys | Where-Object { $_ -like '*agent,*' -and $_ -notlike '*traced*' })) {
+    $agentRuns = @($runs[$name])
+    $ratios = foreach ($i in 0..($directParallel.Count - 1)) {
+        $bestOfRound = ($directParallel[$i][0], $directAtOnce[$i][0] | Measure-Object -Minimum).Minimum
+        if ($i -lt $agentRuns.Count -and $bestOfRound -gt 0) { [Math]::Round($agentRuns[$i][0] / $bestOfRound, 2) }
+    }
+    if ($ratios) {
+        $sorted = @($ratios | Sort-Object)
+        Write-Host ("{0}: p50 over its round's best direct schedule, by round: {1}; median x{2:F2}" -f $name, (($ratios | ForEach-Object { 'x{0:F2}' -f $_ }) -join ', '), $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)])
     }
 }
