@@ -29,6 +29,7 @@ public static class AgentPodStartup
         string? timelinePath = null;
         var volumes = false;
         var trace = false;
+        var cgroups = false;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -40,6 +41,7 @@ public static class AgentPodStartup
                 case "--timeline": timelinePath = args[i + 1]; break;
                 case "--volumes": volumes = bool.Parse(args[i + 1]); break;
                 case "--trace": trace = bool.Parse(args[i + 1]); break;
+                case "--cgroups": cgroups = bool.Parse(args[i + 1]); break;
                 default:
                     Console.Error.WriteLine($"agent: unknown argument {args[i]}");
                     return 2;
@@ -69,6 +71,8 @@ public static class AgentPodStartup
             MaxParallelSandboxCreations = maxParallel,
             Log = timeline,
             Events = timeline,
+            // --cgroups: the QoS and pod cgroups as the shipped agent creates them (cgroupfs, under /kubepods).
+            Cgroups = cgroups ? new KubeletPS.Core.Cm.ContainerManagerOptions() : null,
             RuntimeServices = criTrace is null ? null : (criTrace.Wrap<IRuntimeService>(tracedClient!), criTrace.Wrap<IImageService>(tracedClient!)),
         });
         using var stop = new CancellationTokenSource();

@@ -15,7 +15,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: KubeletPS.Benchmarks direct-cri [--pods N] [--parallel N] [--endpoint unix:///path] [--dir DIR]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks heartbeat [--seconds N] [--module out/KubeletPS/KubeletPS.psd1]");
-    Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR] [--warmup N] [--volumes true]");
+    Console.Error.WriteLine("       KubeletPS.Benchmarks agent [--pods N] [--dir DIR] [--warmup N] [--volumes true] [--cgroups true] [--trace true]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks api-pods [--pods N] [--steady-seconds N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks pod-removal [--pods N]");
     Console.Error.WriteLine("       KubeletPS.Benchmarks kubelet-server --test-cluster PATH/KubeletPS.TestCluster.dll [--log-mib N] [--concurrency N] [--rounds N] [--idle-seconds N] [--idle-rounds N]");

@@ -23,13 +23,14 @@
     time for what the agent asks of it, without the agent.
 
     -Volumes gives every pod an emptyDir mounted whole and through a subPath, and a downwardAPI
-    volume. -Baseline names another published KubeletPS.Benchmarks.dll (e.g. built from an earlier
+    volume. -Cgroups has the agent create the QoS and pod cgroups (cgroupfs, /kubepods) as the shipped
+    agent does from its configuration (the baseline program must know --cgroups too). -Baseline names another published KubeletPS.Benchmarks.dll (e.g. built from an earlier
     commit): its agent runs alternate with this build's in the same rounds, so a change's cost is
     measured in one run on the same machine state.
 #>
 param([string] $ModulePath, [int] $Pods = 30, [int] $Rounds = 3, [int] $Warmup = 8,
     [int] $Parallel = [Math]::Max(4, 2 * [Environment]::ProcessorCount),
-    [switch] $Volumes, [string] $Baseline)
+    [switch] $Volumes, [switch] $Cgroups, [string] $Baseline)
 # Published by ./build.ps1 Benchmark: the engine precompiled (ReadyToRun) as the module ships it.
 $bench = Join-Path $PSScriptRoot '../../out/benchmarks/KubeletPS.Benchmarks.dll'
 if (-not (Test-Path $bench)) { throw "$bench not found: run ./build.ps1 Benchmark (it publishes the benchmark program)" }
@@ -48,7 +49,7 @@ if ($Baseline) {
     if (-not (Test-Path $Baseline)) { throw "$Baseline not found" }
     $runs['baseline agent, cold'] = @(); $runs['baseline agent, warm'] = @()
 }
-$agentArguments = if ($Volumes) { @('--volumes', 'true') } else { @() }
+$agentArguments = @(if ($Volumes) { '--volumes', 'true' }) + @(if ($Cgroups) { '--cgroups', 'true' })
 function Measure-Run([string] $Name, [string[]] $Arguments, [string] $Pattern, [string] $Program = $bench) {
     Write-Host "-- $Name"
     $out = & dotnet $Program @Arguments
