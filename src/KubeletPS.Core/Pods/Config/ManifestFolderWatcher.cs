@@ -155,8 +155,9 @@ internal sealed class ManifestFolderWatcher : IDisposable
                 {
                     _complete[name] = File.GetLastWriteTimeUtc(Path.Combine(_directory, name));
                 }
-                catch (IOException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
+                    // Not readable now: not complete (the watch thread must not end on any file in the folder).
                     _complete.TryRemove(name, out _);
                 }
             }

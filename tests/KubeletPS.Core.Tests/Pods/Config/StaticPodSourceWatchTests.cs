@@ -103,6 +103,43 @@ public sealed class StaticPodSourceWatchTests : IDisposable
         Assert.NotEqual(first.Metadata.Uid, edited.Metadata.Uid);
     }
 
+    [Fact]
+    public async Task A_file_whose_name_is_not_UTF8_neither_stops_the_watch_nor_the_other_pods()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var snapshots = await WatchAsync(cts.Token);
+        try
+        {
+            // A name .NET cannot decode (0xFF): the inotify event, the folder listing and the read all meet it.
+            await ShAsync("printf 'apiVersion: v1\\nkind: Pod\\n' > \"$1/$(printf '\\377')x.yaml\"", cts.Token);
+            Assert.Single(Directory.GetFiles(_dir));
+            File.WriteAllText(Path.Combine(_dir, "web.yaml"), Pod("web"));
+
+            // The watch goes on, the good pod comes, and the file .NET cannot open is an error naming it (its
+            // undecodable byte shown as U+FFFD), not a pod and not a stop.
+            while (true)
+            {
+                Assert.True(await snapshots.MoveNextAsync());
+                if (snapshots.Current.Pods.Any(p => p.Metadata.Name == "web-node-a")) break;
+            }
+            Assert.Equal("web-node-a", Assert.Single(snapshots.Current.Pods).Metadata.Name);
+            var error = Assert.Single(snapshots.Current.Errors);
+            Assert.EndsWith("\uFFFDx.yaml", error.Path, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // Directory.Delete cannot name the file either.
+            await ShAsync("rm -f \"$1\"/*", CancellationToken.None);
+        }
+    }
+
+    private async Task ShAsync(string script, CancellationToken ct)
+    {
+        using var sh = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", script, "sh", _dir]))!;
+        await sh.WaitForExitAsync(ct);
+        Assert.Equal(0, sh.ExitCode);
+    }
+
     private static async Task<k8s.Models.V1Pod> NextWithPodAsync(IAsyncEnumerator<PodSourceSnapshot> snapshots, Func<k8s.Models.V1Pod, bool> wanted)
     {
         while (true)
