@@ -37,17 +37,46 @@ public static class QuantityValues
     /// <summary>
     /// Replaces each resource quantity of <paramref name="pod"/> beyond ±(2^63-1) by the cap: KubernetesClient's
     /// ToString (and so its serialization) of a quantity such as <c>-1e1000</c> did not return, which held the
-    /// static pod folder's read for good.
+    /// static pod folder's read for good. Every quantity a pod carries: its containers' (init and ephemeral ones too)
+    /// and the pod's resources and overhead, emptyDir sizeLimits, the divisors of downward API fields (env and
+    /// volumes, projected ones too) and generic ephemeral volumes' claim resources.
     /// </summary>
     public static void CapPodQuantities(V1Pod pod)
     {
         ArgumentNullException.ThrowIfNull(pod);
-        foreach (var container in (pod.Spec?.Containers ?? []).Concat(pod.Spec?.InitContainers ?? []))
+        var spec = pod.Spec;
+        if (spec is null) return;
+        foreach (var container in (spec.Containers ?? []).Concat(spec.InitContainers ?? []))
         {
             CapEach(container.Resources?.Limits);
             CapEach(container.Resources?.Requests);
+            foreach (var env in container.Env ?? []) CapDivisor(env.ValueFrom?.ResourceFieldRef);
         }
-        CapEach(pod.Spec?.Overhead);
+        foreach (var container in spec.EphemeralContainers ?? [])
+        {
+            CapEach(container.Resources?.Limits);
+            CapEach(container.Resources?.Requests);
+            foreach (var env in container.Env ?? []) CapDivisor(env.ValueFrom?.ResourceFieldRef);
+        }
+        CapEach(spec.Overhead);
+        CapEach(spec.Resources?.Limits);
+        CapEach(spec.Resources?.Requests);
+        foreach (var volume in spec.Volumes ?? [])
+        {
+            if (volume.EmptyDir is { SizeLimit: { } sizeLimit } emptyDir) emptyDir.SizeLimit = Capped(sizeLimit);
+            foreach (var item in volume.DownwardAPI?.Items ?? []) CapDivisor(item.ResourceFieldRef);
+            foreach (var projection in volume.Projected?.Sources ?? [])
+            {
+                foreach (var item in projection.DownwardAPI?.Items ?? []) CapDivisor(item.ResourceFieldRef);
+            }
+            CapEach(volume.Ephemeral?.VolumeClaimTemplate?.Spec?.Resources?.Limits);
+            CapEach(volume.Ephemeral?.VolumeClaimTemplate?.Spec?.Resources?.Requests);
+        }
+    }
+
+    private static void CapDivisor(V1ResourceFieldSelector? selector)
+    {
+        if (selector is { Divisor: { } divisor }) selector.Divisor = Capped(divisor);
     }
 
     private static void CapEach(IDictionary<string, ResourceQuantity>? quantities)
@@ -55,10 +84,12 @@ public static class QuantityValues
         if (quantities is null) return;
         foreach (var (name, quantity) in quantities.ToList())
         {
-            if (Math.Abs(quantity.ToDouble()) > long.MaxValue)
-                quantities[name] = new ResourceQuantity(Decimal(quantity).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (quantity is not null) quantities[name] = Capped(quantity);
         }
     }
+
+    private static ResourceQuantity Capped(ResourceQuantity quantity) =>
+        Math.Abs(quantity.ToDouble()) > long.MaxValue ? new ResourceQuantity(Decimal(quantity).ToString(System.Globalization.CultureInfo.InvariantCulture)) : quantity;
 
     /// <summary>A decimal as a long, capped at long's range instead of throwing.</summary>
     public static long ToInt64(decimal value) => value >= Cap ? long.MaxValue : value <= -Cap ? -long.MaxValue : (long)value;

@@ -59,6 +59,8 @@ public static class PodSpecValidation
             var sources = VolumeSources(volume);
             if (sources.Count == 0) errors.Add(FieldError.Required(at, "must specify a volume type"));
             else if (sources.Count > 1) errors.Add(FieldError.Forbidden($"{at}.{sources[1]}", "may not specify more than 1 volume type"));
+            if (volume.EmptyDir?.SizeLimit is { } sizeLimit && Cm.QuantityValues.Decimal(sizeLimit) < 0)
+                errors.Add(FieldError.Forbidden($"{at}.emptyDir.sizeLimit", "SizeLimit field must be a valid resource quantity"));
         }
         return names;
     }

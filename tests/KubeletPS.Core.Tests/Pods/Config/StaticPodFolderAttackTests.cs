@@ -125,4 +125,39 @@ public sealed class StaticPodFolderAttackTests : IDisposable
         Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
         Assert.Contains("must be greater than or equal to 0", Assert.Single(snapshot.Errors).Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("1e1000")]
+    [InlineData("-1e1000")]
+    public async Task A_manifest_with_quantities_beyond_int64_in_its_volumes_is_read_and_serialized_without_hanging(string huge)
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        var volumes = Web.Replace("name: web", "name: huge", StringComparison.Ordinal)
+            + "\n    volumeMounts: [{name: scratch, mountPath: /s}, {name: info, mountPath: /i}]"
+            + $"\n  volumes:\n  - name: scratch\n    emptyDir: {{sizeLimit: \"{huge}\"}}"
+            + $"\n  - name: info\n    downwardAPI:\n      items:\n      - path: cpu\n        resourceFieldRef: {{containerName: app, resource: limits.cpu, divisor: \"{huge}\"}}\n";
+        File.WriteAllText(Path.Combine(_dir, "huge.yaml"), volumes);
+        // The folder read, then what the agent does with each pod next (its semantic key and copies serialize it).
+        var read = Task.Run(() =>
+        {
+            var snapshot = Source().Read();
+            foreach (var pod in snapshot.Pods) _ = k8s.KubernetesJson.Serialize(pod);
+            return snapshot;
+        });
+        if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromMinutes(1))) != read)
+            throw new Xunit.Sdk.XunitException($"reading or serializing a pod with the volume quantity {huge} did not return");
+        var snapshot = await read;
+        Assert.Contains(snapshot.Pods, p => p.Metadata.Name == "web-node-a");
+        if (huge.StartsWith('-'))
+        {
+            // Capped, then refused as the API server refuses a negative sizeLimit.
+            Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+            Assert.Contains("spec.volumes[0].emptyDir.sizeLimit: Forbidden: SizeLimit field must be a valid resource quantity", Assert.Single(snapshot.Errors).Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(["huge-node-a", "web-node-a"], snapshot.Pods.Select(p => p.Metadata.Name).Order(StringComparer.Ordinal));
+            Assert.Empty(snapshot.Errors);
+        }
+    }
 }
