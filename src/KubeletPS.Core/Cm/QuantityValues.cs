@@ -88,8 +88,34 @@ public static class QuantityValues
         }
     }
 
-    private static ResourceQuantity Capped(ResourceQuantity quantity) =>
-        Math.Abs(quantity.ToDouble()) > long.MaxValue ? new ResourceQuantity(Decimal(quantity).ToString(System.Globalization.CultureInfo.InvariantCulture)) : quantity;
+    private static ResourceQuantity Capped(ResourceQuantity quantity)
+    {
+        var value = quantity.ToDouble();
+        if (Math.Abs(value) > long.MaxValue) return new ResourceQuantity(Decimal(quantity).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // KubernetesClient's ToString of a negative quantity written with an exponent (-1e3, -5e-1) does not return
+        // either: kept as the same number in SI form, whose ToString returns. One too small for a decimal (-1e-1000)
+        // is -1n, as the API server rounds it.
+        if (quantity.Format == ResourceQuantity.SuffixFormat.DecimalExponent && double.IsNegative(value))
+        {
+            var exact = Decimal(quantity);
+            return new ResourceQuantity(exact == 0 ? -0.000000001m : exact, 0, ResourceQuantity.SuffixFormat.DecimalSI);
+        }
+        return quantity;
+    }
+
+    /// <summary>
+    /// The quantity as the API server prints it (<c>-64Mi</c>, <c>-1e3</c>): KubernetesClient's ToString prints a
+    /// negative quantity wrongly (<c>-0.0000000000000008881784197001Ei</c> for <c>-1Ki</c>), so a negative one is
+    /// printed as its magnitude with a sign. (After <see cref="CapPodQuantities"/>, a negative one written with an
+    /// exponent is shown with an SI suffix: <c>-1k</c> for <c>-1e3</c>.)
+    /// </summary>
+    public static string Display(ResourceQuantity quantity)
+    {
+        ArgumentNullException.ThrowIfNull(quantity);
+        var value = Decimal(quantity);
+        if (value >= 0) return quantity.ToString();
+        return "-" + new ResourceQuantity(-value, 0, quantity.Format).ToString();
+    }
 
     /// <summary>A decimal as a long, capped at long's range instead of throwing.</summary>
     public static long ToInt64(decimal value) => value >= Cap ? long.MaxValue : value <= -Cap ? -long.MaxValue : (long)value;

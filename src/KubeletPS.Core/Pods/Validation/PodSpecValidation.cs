@@ -61,6 +61,11 @@ public static class PodSpecValidation
             else if (sources.Count > 1) errors.Add(FieldError.Forbidden($"{at}.{sources[1]}", "may not specify more than 1 volume type"));
             if (volume.EmptyDir?.SizeLimit is { } sizeLimit && Cm.QuantityValues.Decimal(sizeLimit) < 0)
                 errors.Add(FieldError.Forbidden($"{at}.emptyDir.sizeLimit", "SizeLimit field must be a valid resource quantity"));
+            if (volume.DownwardAPI is { } downwardApi) EnvValidation.ValidateDownwardApiVolume(downwardApi.Items, downwardApi.DefaultMode, $"{at}.downwardAPI", errors);
+            foreach (var (projection, p) in (volume.Projected?.Sources ?? []).Select((x, p) => (x, p)))
+            {
+                if (projection.DownwardAPI is { } projected) EnvValidation.ValidateDownwardApiVolume(projected.Items, null, $"{at}.projected.sources[{p}].downwardAPI", errors);
+            }
         }
         return names;
     }
@@ -92,6 +97,7 @@ public static class PodSpecValidation
             if (string.IsNullOrEmpty(container.ImagePullPolicy)) errors.Add(FieldError.Required($"{at}.imagePullPolicy"));
             else if (!PullPolicies.Contains(container.ImagePullPolicy)) errors.Add(FieldError.NotSupported($"{at}.imagePullPolicy", container.ImagePullPolicy, PullPolicies));
             ValidatePorts(container.Ports, $"{at}.ports", spec.HostNetwork == true, errors);
+            EnvValidation.ValidateEnv(container.Env, $"{at}.env", errors);
             ValidateResources(container.Resources, $"{at}.resources", errors);
             ValidateProbe(container.LivenessProbe, $"{at}.livenessProbe", errors, successMustBeOne: true);
             ValidateProbe(container.ReadinessProbe, $"{at}.readinessProbe", errors, successMustBeOne: false);
@@ -166,7 +172,7 @@ public static class PodSpecValidation
             var at = $"{path}.requests[{name}]";
             if (Quantity(name, quantity, at, errors) is not { } value) continue;
             if (limits.TryGetValue(name, out var limit) && value > limit)
-                errors.Add(FieldError.Invalid(at, quantity.ToString(), $"must be less than or equal to {name} limit of {resources.Limits![name]}"));
+                errors.Add(FieldError.Invalid(at, Cm.QuantityValues.Display(quantity), $"must be less than or equal to {name} limit of {Cm.QuantityValues.Display(resources.Limits![name])}"));
         }
     }
 
@@ -184,8 +190,7 @@ public static class PodSpecValidation
             errors.Add(FieldError.Invalid(path, quantity.ToString(), "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
             return null;
         }
-        // KubernetesClient's ToString of a negative quantity beyond decimal's range (-1e1000) did not return here: the capped value is shown instead.
-        if (value < 0) errors.Add(FieldError.Invalid(path, value <= -long.MaxValue ? value.ToString(CultureInfo.InvariantCulture) : quantity.ToString(), "must be greater than or equal to 0"));
+        if (value < 0) errors.Add(FieldError.Invalid(path, Cm.QuantityValues.Display(quantity), "must be greater than or equal to 0"));
         return value;
     }
 
@@ -255,7 +260,7 @@ public static class PodSpecValidation
     }
 
     /// <summary>validateLocalDescendingPath: relative, and no ".." element.</summary>
-    private static void LocalDescendingPath(string value, string path, List<FieldError> errors)
+    internal static void LocalDescendingPath(string value, string path, List<FieldError> errors)
     {
         if (value.StartsWith('/')) errors.Add(FieldError.Invalid(path, value, "must be a relative path"));
         if (value.Replace('\\', '/').Split('/').Contains("..")) errors.Add(FieldError.Invalid(path, value, "must not contain '..'"));

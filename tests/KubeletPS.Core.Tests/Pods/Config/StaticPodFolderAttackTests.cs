@@ -156,8 +156,38 @@ public sealed class StaticPodFolderAttackTests : IDisposable
         }
         else
         {
-            Assert.Equal(["huge-node-a", "web-node-a"], snapshot.Pods.Select(p => p.Metadata.Name).Order(StringComparer.Ordinal));
-            Assert.Empty(snapshot.Errors);
+            // The sizeLimit is kept as written; the divisor is refused, as the API server takes only 1m and 1 for cpu.
+            Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+            var message = Assert.Single(snapshot.Errors).Message;
+            Assert.Contains("spec.volumes[1].downwardAPI.resourceFieldRef.divisor: Invalid value: \"limits.cpu\": only divisor's values 1m and 1 are supported with the cpu resource", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("sizeLimit", message, StringComparison.Ordinal);
         }
+    }
+    /// <summary>
+    /// A negative quantity written with an exponent: KubernetesClient's ToString of any such quantity (-1e3, -5e-1,
+    /// -1e-9) never returns, and the read serializes the pod before it validates it. Each is refused, its value shown
+    /// with an SI suffix (the API server would print -1e3 as written), and the other pod runs.
+    /// </summary>
+    [Theory]
+    [InlineData("    resources:\n      limits: {memory: \"-1e3\"}", "spec.containers[0].resources.limits[memory]: Invalid value: \"-1k\": must be greater than or equal to 0")]
+    [InlineData("    resources:\n      requests: {cpu: \"-5e-1\"}", "spec.containers[0].resources.requests[cpu]: Invalid value: \"-500m\": must be greater than or equal to 0")]
+    [InlineData("    resources:\n      requests: {cpu: \"-1e-1000\"}", "spec.containers[0].resources.requests[cpu]: Invalid value: \"-1n\": must be greater than or equal to 0")]
+    [InlineData("    volumeMounts: [{name: scratch, mountPath: /s}]\n  volumes:\n  - name: scratch\n    emptyDir: {sizeLimit: \"-1e0\"}",
+        "spec.volumes[0].emptyDir.sizeLimit: Forbidden: SizeLimit field must be a valid resource quantity")]
+    [InlineData("    volumeMounts: [{name: info, mountPath: /i}]\n  volumes:\n  - name: info\n    downwardAPI:\n      items:\n      - path: cpu\n        resourceFieldRef: {containerName: app, resource: limits.cpu, divisor: \"-1e-9\"}",
+        "spec.volumes[0].downwardAPI.resourceFieldRef.divisor: Invalid value: \"limits.cpu\": only divisor's values 1m and 1 are supported with the cpu resource")]
+    [InlineData("    env:\n    - name: MEM\n      valueFrom:\n        resourceFieldRef: {resource: requests.memory, divisor: \"-1e3\"}",
+        "spec.containers[0].env[0].valueFrom.resourceFieldRef.divisor: Invalid value: \"requests.memory\": only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the memory resource")]
+    public async Task A_negative_quantity_with_an_exponent_is_refused_without_hanging(string yaml, string error)
+    {
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), Web);
+        File.WriteAllText(Path.Combine(_dir, "bad.yaml"), Web.Replace("name: web", "name: bad", StringComparison.Ordinal) + "\n" + yaml + "\n");
+        var read = Task.Run(() => Source().Read());
+        if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromMinutes(1))) != read)
+            throw new Xunit.Sdk.XunitException("reading a pod with a negative exponent quantity did not return");
+        var snapshot = await read;
+        Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+        var message = Assert.Single(snapshot.Errors).Message;
+        Assert.Contains(error, message, StringComparison.Ordinal);
     }
 }
