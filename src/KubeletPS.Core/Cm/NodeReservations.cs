@@ -26,9 +26,9 @@ public static class NodeReservations
     /// <summary>kubepods' bound: capacity − systemReserved − kubeReserved (never below 0), as kubelet's getCgroupConfig turns it into values.</summary>
     public static ResourceConfig KubepodsBound(NodeCapacity capacity, IReadOnlyDictionary<string, string> systemReserved, IReadOnlyDictionary<string, string> kubeReserved)
     {
-        var milliCpu = capacity.MilliCpu - (long)Math.Ceiling(Reserved("cpu", systemReserved, kubeReserved) * 1000m);
-        var memory = capacity.MemoryBytes - (long)Math.Ceiling(Reserved("memory", systemReserved, kubeReserved));
-        var pids = capacity.Pids - (long)Math.Ceiling(Reserved("pid", systemReserved, kubeReserved));
+        var milliCpu = capacity.MilliCpu - Whole(Reserved("cpu", systemReserved, kubeReserved) * 1000m);
+        var memory = capacity.MemoryBytes - Whole(Reserved("memory", systemReserved, kubeReserved));
+        var pids = capacity.Pids - Whole(Reserved("pid", systemReserved, kubeReserved));
         return new ResourceConfig
         {
             CpuShares = CgroupCpu.MilliCpuToShares(Math.Max(0, milliCpu)),
@@ -40,16 +40,19 @@ public static class NodeReservations
     /// <summary>A reserved cgroup's values: the reservation itself (kubelet's enforceExistingCgroup).</summary>
     public static ResourceConfig ReservedCgroupConfig(IReadOnlyDictionary<string, string> reserved) => new()
     {
-        CpuShares = reserved.ContainsKey("cpu") ? CgroupCpu.MilliCpuToShares((long)Math.Ceiling(Reserved("cpu", reserved) * 1000m)) : null,
-        Memory = reserved.ContainsKey("memory") ? (long)Math.Ceiling(Reserved("memory", reserved)) : null,
-        PidsLimit = reserved.ContainsKey("pid") ? (long)Math.Ceiling(Reserved("pid", reserved)) : null,
+        CpuShares = reserved.ContainsKey("cpu") ? CgroupCpu.MilliCpuToShares(Whole(Reserved("cpu", reserved) * 1000m)) : null,
+        Memory = reserved.ContainsKey("memory") ? Whole(Reserved("memory", reserved)) : null,
+        PidsLimit = reserved.ContainsKey("pid") ? Whole(Reserved("pid", reserved)) : null,
     };
+
+    /// <summary>Rounded up to a whole number, capped at int64's range (a reservation of 1e19 bytes is 2^63-1).</summary>
+    private static long Whole(decimal value) => QuantityValues.ToInt64(Math.Ceiling(value));
 
     private static decimal Parse(string resource, string text)
     {
         try
         {
-            return new ResourceQuantity(text).ToDecimal();
+            return QuantityValues.Decimal(new ResourceQuantity(text));
         }
         catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {

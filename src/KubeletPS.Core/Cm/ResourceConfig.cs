@@ -36,15 +36,19 @@ public static class CgroupCpu
     public static long MilliCpuToShares(long milliCpu)
     {
         if (milliCpu == 0) return MinShares;
-        var shares = milliCpu * SharesPerCpu / MilliCpuToCpu;
-        return Math.Clamp(shares, MinShares, MaxShares);
+        // In 128 bits: kubelet's int64 product wraps for a pod asking for 2^63-1 millicores (cpu: 1e1000).
+        var shares = (Int128)milliCpu * SharesPerCpu / MilliCpuToCpu;
+        return (long)Int128.Clamp(shares, MinShares, MaxShares);
     }
+
+    /// <summary>The largest CFS quota the kernel takes (max_cfs_runtime: 2^44-1 µs); a larger one is EINVAL.</summary>
+    public const long MaxQuota = (1L << 44) - 1;
 
     /// <summary>MilliCPUToQuota: a limit to a CFS quota over <paramref name="period"/>, at least 1ms; no limit is 0.</summary>
     public static long MilliCpuToQuota(long milliCpu, long period = QuotaPeriod)
     {
         if (milliCpu == 0) return 0;
-        return Math.Max(MinQuotaPeriod, milliCpu * period / MilliCpuToCpu);
+        return (long)Int128.Clamp((Int128)milliCpu * period / MilliCpuToCpu, MinQuotaPeriod, MaxQuota);
     }
 
     /// <summary>CpuSharesToCpuWeight: cgroup v1 shares [2, 262144] to the v2 cpu.weight [1, 10000].</summary>

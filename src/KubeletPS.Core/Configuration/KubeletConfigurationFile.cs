@@ -47,6 +47,7 @@ public static class KubeletConfigurationFile
         var notInEffect = ConfigFieldAudit.NotInEffect(path, document, configuration, KubeletConfigurationSupport.Reason);
         KubeletConfigurationDefaults.Apply(configuration);
         ImagePullFields.Validate(configuration, path);
+        ReservationFields.Validate(configuration, path);
         var folder = Path.GetDirectoryName(path)!;
         foreach (var (_, get, set) in configuration.PathFields())
         {

@@ -71,4 +71,25 @@ public sealed class QuantityAttackTests
         Assert.Equal(-long.MaxValue, QuantityValues.Value(new ResourceQuantity("-1e1000")));
         Assert.Equal(1500, QuantityValues.MilliValue(new ResourceQuantity("1.5")));
     }
+    /// <summary>
+    /// CPU as cgroup values: shares are MilliCPUToShares's largest (262144), not the smallest after the multiplication
+    /// wrapped; the CFS quota is the largest the kernel takes (2^44-1 µs, max_cfs_runtime), as a larger one is EINVAL
+    /// and a wrapped one throttled the container to 1 ms in 100.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Huge))]
+    [InlineData("1e9")]
+    public void A_huge_cpu_gives_the_largest_shares_and_a_quota_the_kernel_takes(string huge)
+    {
+        var pod = PodWith(huge, "64Mi");
+        var config = PodResources.ResourceConfigForPod(pod, 0);
+        Assert.Equal(CgroupCpu.MaxShares, config.CpuShares);
+        Assert.Equal(CgroupCpu.MaxQuota, config.CpuQuota);
+        var resources = PodRuntimeSpecs.Resources(pod, pod.Spec.Containers[0]);
+        Assert.Equal(CgroupCpu.MaxShares, resources.CpuShares);
+        Assert.Equal(CgroupCpu.MaxQuota, resources.CpuQuota);
+        Assert.Equal((1L << 44) - 1, CgroupCpu.MaxQuota);
+        // What a real limit gives is unchanged: 1.5 CPUs are 150000 µs in each 100000 µs and 1536 shares.
+        Assert.Equal((150_000L, 1536L), (CgroupCpu.MilliCpuToQuota(1500), CgroupCpu.MilliCpuToShares(1500)));
+    }
 }
