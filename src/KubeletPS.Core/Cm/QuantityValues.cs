@@ -35,49 +35,61 @@ public static class QuantityValues
     public static long MilliValue(ResourceQuantity quantity) => ToInt64(Math.Ceiling(Decimal(quantity) * 1000m));
 
     /// <summary>
-    /// Replaces each resource quantity of <paramref name="pod"/> beyond ±(2^63-1) by the cap: KubernetesClient's
-    /// ToString (and so its serialization) of a quantity such as <c>-1e1000</c> did not return, which held the
-    /// static pod folder's read for good. Every quantity a pod carries: its containers' (init and ephemeral ones too)
-    /// and the pod's resources and overhead, emptyDir sizeLimits, the divisors of downward API fields (env and
-    /// volumes, projected ones too) and generic ephemeral volumes' claim resources.
+    /// Replaces each resource quantity of <paramref name="pod"/> that KubernetesClient cannot print: one beyond
+    /// ±(2^63-1) by the cap, and a negative one written with an exponent by the same number in SI form (see
+    /// <see cref="Capped"/>). Its ToString, and so its serialization, of such a quantity did not return, which held the
+    /// static pod folder's read for good. Every quantity the pod's object holds, found by walking it: its containers'
+    /// resources, the pod's resources and overhead, emptyDir sizeLimits, downward API divisors, ephemeral volume
+    /// claims, and those of a status block a manifest may carry.
     /// </summary>
     public static void CapPodQuantities(V1Pod pod)
     {
         ArgumentNullException.ThrowIfNull(pod);
-        var spec = pod.Spec;
-        if (spec is null) return;
-        foreach (var container in (spec.Containers ?? []).Concat(spec.InitContainers ?? []))
+        CapAll(pod);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, System.Reflection.PropertyInfo[]> QuantityPaths = new();
+
+    private static void CapAll(object model)
+    {
+        foreach (var property in QuantityPaths.GetOrAdd(model.GetType(), PropertiesToWalk))
         {
-            CapEach(container.Resources?.Limits);
-            CapEach(container.Resources?.Requests);
-            foreach (var env in container.Env ?? []) CapDivisor(env.ValueFrom?.ResourceFieldRef);
-        }
-        foreach (var container in spec.EphemeralContainers ?? [])
-        {
-            CapEach(container.Resources?.Limits);
-            CapEach(container.Resources?.Requests);
-            foreach (var env in container.Env ?? []) CapDivisor(env.ValueFrom?.ResourceFieldRef);
-        }
-        CapEach(spec.Overhead);
-        CapEach(spec.Resources?.Limits);
-        CapEach(spec.Resources?.Requests);
-        foreach (var volume in spec.Volumes ?? [])
-        {
-            if (volume.EmptyDir is { SizeLimit: { } sizeLimit } emptyDir) emptyDir.SizeLimit = Capped(sizeLimit);
-            foreach (var item in volume.DownwardAPI?.Items ?? []) CapDivisor(item.ResourceFieldRef);
-            foreach (var projection in volume.Projected?.Sources ?? [])
+            switch (property.GetValue(model))
             {
-                foreach (var item in projection.DownwardAPI?.Items ?? []) CapDivisor(item.ResourceFieldRef);
+                case null:
+                    break;
+                case ResourceQuantity quantity:
+                    property.SetValue(model, Capped(quantity));
+                    break;
+                case IDictionary<string, ResourceQuantity> quantities:
+                    CapEach(quantities);
+                    break;
+                case System.Collections.IEnumerable items:
+                    foreach (var item in items)
+                    {
+                        if (item is not null) CapAll(item);
+                    }
+                    break;
+                case var nested:
+                    CapAll(nested);
+                    break;
             }
-            CapEach(volume.Ephemeral?.VolumeClaimTemplate?.Spec?.Resources?.Limits);
-            CapEach(volume.Ephemeral?.VolumeClaimTemplate?.Spec?.Resources?.Requests);
         }
     }
 
-    private static void CapDivisor(V1ResourceFieldSelector? selector)
-    {
-        if (selector is { Divisor: { } divisor }) selector.Divisor = Capped(divisor);
-    }
+    /// <summary>A model's properties that hold quantities or other models: a quantity, a map of them, a model, a list of models.</summary>
+    private static System.Reflection.PropertyInfo[] PropertiesToWalk(Type type) =>
+        type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0 && p.CanRead && Walked(p.PropertyType) && (p.PropertyType != typeof(ResourceQuantity) || p.CanWrite))
+            .ToArray();
+
+    private static bool Walked(Type type) =>
+        type == typeof(ResourceQuantity)
+        || typeof(IDictionary<string, ResourceQuantity>).IsAssignableFrom(type)
+        || IsModel(type)
+        || type.IsGenericType && type.GetGenericArguments() is [var item] && typeof(IEnumerable<>).MakeGenericType(item).IsAssignableFrom(type) && IsModel(item);
+
+    private static bool IsModel(Type type) => type.IsClass && type.Namespace == typeof(V1Pod).Namespace && type != typeof(ResourceQuantity);
 
     private static void CapEach(IDictionary<string, ResourceQuantity>? quantities)
     {

@@ -190,4 +190,27 @@ public sealed class StaticPodFolderAttackTests : IDisposable
         var message = Assert.Single(snapshot.Errors).Message;
         Assert.Contains(error, message, StringComparison.Ordinal);
     }
+    /// <summary>
+    /// A status block is read with the manifest (kubelet decodes the whole pod and then writes its own status), so
+    /// its quantities are an attack too: a negative exponent one in a container status's allocatedResources or
+    /// resources held the read for good. The pod runs; its status from the file plays no part.
+    /// </summary>
+    [Fact]
+    public async Task Quantities_in_a_manifests_status_block_do_not_hang_the_read()
+    {
+        var withStatus = Web + "\nstatus:\n  containerStatuses:\n  - name: app\n    image: x\n    imageID: \"\"\n    ready: false\n    restartCount: 0"
+            + "\n    allocatedResources: {cpu: \"-1e3\"}\n    resources:\n      limits: {memory: \"-5e-1\"}\n";
+        File.WriteAllText(Path.Combine(_dir, "web.yaml"), withStatus);
+        var read = Task.Run(() =>
+        {
+            var snapshot = Source().Read();
+            foreach (var pod in snapshot.Pods) _ = k8s.KubernetesJson.Serialize(pod);
+            return snapshot;
+        });
+        if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromMinutes(1))) != read)
+            throw new Xunit.Sdk.XunitException("reading a pod with quantities in its status did not return");
+        var snapshot = await read;
+        Assert.Empty(snapshot.Errors);
+        Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
+    }
 }
