@@ -213,4 +213,40 @@ public sealed class StaticPodFolderAttackTests : IDisposable
         Assert.Empty(snapshot.Errors);
         Assert.Equal("web-node-a", Assert.Single(snapshot.Pods).Metadata.Name);
     }
+    /// <summary>
+    /// An exponent so large that KubernetesClient's parse of the quantity runs for minutes (<c>1e99999999</c> builds
+    /// 10^99999999): the read takes it as the largest value, as it takes <c>1e1000</c>, and one as small as
+    /// <c>1e-99999999</c> as the smallest; the same text elsewhere (an env value) is kept as written.
+    /// </summary>
+    [Theory]
+    [InlineData("\"1e99999999\"")]
+    [InlineData("\"-1e99999999\"")]
+    [InlineData("\"1e-99999999\"")]
+    [InlineData("\"1E+000000000000000000000000099999999\"")]
+    public async Task A_quantity_with_a_huge_exponent_is_read_without_hanging(string quantity)
+    {
+        var pod = Web.Replace("name: web", "name: huge", StringComparison.Ordinal)
+            + $"\n    env: [{{name: X, value: \"1e99999999\"}}]\n    resources:\n      requests: {{cpu: {quantity}}}\n";
+        File.WriteAllText(Path.Combine(_dir, "huge.yaml"), pod);
+        var read = Task.Run(() =>
+        {
+            var snapshot = Source().Read();
+            foreach (var p in snapshot.Pods) _ = k8s.KubernetesJson.Serialize(p);
+            return snapshot;
+        });
+        if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromMinutes(1))) != read)
+            throw new Xunit.Sdk.XunitException($"reading a pod with the quantity {quantity} did not return");
+        var snapshot = await read;
+        if (quantity.StartsWith("\"-", StringComparison.Ordinal))
+        {
+            Assert.Contains("must be greater than or equal to 0", Assert.Single(snapshot.Errors).Message, StringComparison.Ordinal);
+            return;
+        }
+        Assert.Empty(snapshot.Errors);
+        var container = Assert.Single(snapshot.Pods).Spec.Containers[0];
+        Assert.Equal("1e99999999", container.Env[0].Value);
+        var cpu = KubeletPS.Core.Cm.QuantityValues.Decimal(container.Resources.Requests["cpu"]);
+        // As 1e1000 and 1e-1000 count: the largest value, and 0 (KubernetesClient's value of a quantity below 1n).
+        Assert.Equal(quantity.Contains("e-", StringComparison.Ordinal) ? 0m : long.MaxValue, cpu);
+    }
 }
