@@ -1,4 +1,3 @@
-using System.Globalization;
 using k8s.Models;
 
 namespace KubeletPS.Core.Cm;
@@ -81,76 +80,9 @@ public static class QuantityValues
     /// <summary>A model's properties that hold quantities or other models: a quantity, a map of them, a model, a list of models.</summary>
     private static System.Reflection.PropertyInfo[] PropertiesToWalk(Type type) =>
         type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
-            .Where(p => p.GetIndexParameters().Length == 0 && p.CanRead && Walked(p.PropertyType) && (p.PropertyType != typeof(ResourceQuantity) || p.CanWrite))
+            .Where(p => p.GetIndexParameters().Length == 0 && p.CanRead && Api.QuantityExponents.Walked(p.PropertyType) && (p.PropertyType != typeof(ResourceQuantity) || p.CanWrite))
             .ToArray();
 
-    private static bool Walked(Type type) =>
-        type == typeof(ResourceQuantity)
-        || typeof(IDictionary<string, ResourceQuantity>).IsAssignableFrom(type)
-        || IsModel(type)
-        || type.IsGenericType && type.GetGenericArguments() is [var item] && typeof(IEnumerable<>).MakeGenericType(item).IsAssignableFrom(type) && IsModel(item);
-
-    private static bool IsModel(Type type) => type.IsClass && type.Namespace == typeof(V1Pod).Namespace && type != typeof(ResourceQuantity);
-
-    /// <summary>
-    /// In a manifest's JSON, before it is read as <paramref name="type"/>: each quantity whose exponent passes ±1000 gets
-    /// ±1000, with its mantissa and sign kept. KubernetesClient's parse builds 10^exponent (<c>1e99999999</c> ran for
-    /// minutes), and either value is capped alike afterwards (at ±(2^63-1), or to the smallest quantity). Only the
-    /// places where the type holds a quantity are rewritten; the same text in an env value or an annotation is kept.
-    /// </summary>
-    public static void ClampExponents(System.Text.Json.Nodes.JsonNode? node, Type type)
-    {
-        if (node is not System.Text.Json.Nodes.JsonObject json || !IsModel(type)) return;
-        foreach (var (name, propertyType) in JsonProperties.GetOrAdd(type, PropertiesByJsonName))
-        {
-            if (json[name] is not { } child) continue;
-            if (propertyType == typeof(ResourceQuantity))
-            {
-                if (ClampedText(child) is { } text) json[name] = text;
-            }
-            else if (typeof(IDictionary<string, ResourceQuantity>).IsAssignableFrom(propertyType))
-            {
-                if (child is not System.Text.Json.Nodes.JsonObject map) continue;
-                foreach (var key in map.Select(p => p.Key).ToList())
-                {
-                    if (map[key] is { } value && ClampedText(value) is { } text) map[key] = text;
-                }
-            }
-            else if (IsModel(propertyType))
-            {
-                ClampExponents(child, propertyType);
-            }
-            else if (propertyType.IsGenericType && propertyType.GetGenericArguments() is [var item] && IsModel(item) && child is System.Text.Json.Nodes.JsonArray items)
-            {
-                foreach (var element in items) ClampExponents(element, item);
-            }
-        }
-    }
-
-    private const int ExponentBound = 1000;
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (string Name, Type Type)[]> JsonProperties = new();
-
-    private static (string Name, Type Type)[] PropertiesByJsonName(Type type) =>
-        type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
-            .Where(p => p.GetIndexParameters().Length == 0 && Walked(p.PropertyType))
-            .Select(p => (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Text.Json.Serialization.JsonPropertyNameAttribute>(p)?.Name
-                ?? System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(p.Name), p.PropertyType))
-            .ToArray();
-
-    /// <summary>The quantity text with its exponent brought to ±1000, or null when it needs no change (or is not text).</summary>
-    private static string? ClampedText(System.Text.Json.Nodes.JsonNode value)
-    {
-        if (value is not System.Text.Json.Nodes.JsonValue scalar || !scalar.TryGetValue<string>(out var text)) return null;
-        var e = text.AsSpan().IndexOfAny('e', 'E');
-        if (e <= 0 || e == text.Length - 1) return null;
-        var exponent = text.AsSpan(e + 1);
-        var sign = exponent[0] is '+' or '-' ? exponent[..1].ToString() : "";
-        var digits = exponent[sign.Length..].TrimStart('0');
-        if (digits.Length == 0 || !System.Linq.Enumerable.All(digits.ToString(), char.IsAsciiDigit)) return null;
-        if (digits.Length <= 4 && int.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture) <= ExponentBound) return null;
-        return string.Create(CultureInfo.InvariantCulture, $"{text[..e]}e{(sign == "-" ? "-" : "")}{ExponentBound}");
-    }
 
     private static void CapEach(IDictionary<string, ResourceQuantity>? quantities)
     {

@@ -10,7 +10,11 @@ namespace KubeletPS.Core.Tests.Support;
 /// <summary>KubernetesClient clients for the test API server, trusting only its CA.</summary>
 internal static class TestApiClients
 {
-    public static (IKubernetes Client, ApiIdentity Identity) ForUser(TestApiServer server, string user, params string[] groups)
+    public static (IKubernetes Client, ApiIdentity Identity) ForUser(TestApiServer server, string user, params string[] groups) =>
+        ForUser(server, [], user, groups);
+
+    /// <summary>A client with <paramref name="handlers"/> between it and the connection (the agent's: ApiClientFactory.Handlers()).</summary>
+    public static (IKubernetes Client, ApiIdentity Identity) ForUser(TestApiServer server, DelegatingHandler[] handlers, string user, params string[] groups)
     {
         var certificate = server.IssueClientCertificate(user, groups);
         var configuration = new KubernetesClientConfiguration
@@ -20,7 +24,7 @@ internal static class TestApiClients
             ClientCertificateData = Convert.ToBase64String(Encoding.ASCII.GetBytes(certificate.CertificatePem)),
             ClientCertificateKeyData = Convert.ToBase64String(Encoding.ASCII.GetBytes(certificate.KeyPem(TestKeyEncoding.Pkcs8))),
         };
-        return (new Kubernetes(configuration), new ApiIdentity(server.Url, user));
+        return (new Kubernetes(configuration, handlers), new ApiIdentity(server.Url, user));
     }
 
     public static (IKubernetes Client, ApiIdentity Identity) ForNode(TestApiServer server, string nodeName) =>

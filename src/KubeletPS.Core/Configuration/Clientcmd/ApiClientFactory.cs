@@ -48,7 +48,11 @@ public static class ApiClientFactory
         return configuration;
     }
 
-    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig), new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes), new Metrics.RestClientMetricsHandler());
+    public static Kubernetes CreateClient(Kubeconfig kubeconfig) => new(CreateConfiguration(kubeconfig), Handlers());
+
+    /// <summary>What every client of the agent's has between KubernetesClient and the connection, outermost first.</summary>
+    public static DelegatingHandler[] Handlers() =>
+        [new QuantityExponentHandler(), new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes), new Metrics.RestClientMetricsHandler()];
 
     /// <summary>
     /// A client that presents <paramref name="certificate"/>'s current certificate on each new connection (not the
@@ -64,7 +68,7 @@ public static class ApiClientFactory
             handler.SslOptions.LocalCertificateSelectionCallback = certificate.Select;
             handler.ConnectCallback = certificate.Connections.ConnectAsync;
         };
-        return new Kubernetes(configuration, new ResponseBodyLimitHandler(ResponseBodyLimitHandler.DefaultMaxBytes), new Metrics.RestClientMetricsHandler());
+        return new Kubernetes(configuration, Handlers());
     }
 
     private static void ApplyClientCertificate(KubernetesClientConfiguration configuration, Kubeconfig kubeconfig)

@@ -55,7 +55,7 @@ public static class ManifestReader
         if (root is not YamlMappingNode) throw new KubeletConfigException("the document is not a mapping (an object with fields).", path, (int)root.Start.Line, (int)root.Start.Column);
 
         var json = ToJson(root)!;
-        Cm.QuantityValues.ClampExponents(json, typeof(T));
+        Api.QuantityExponents.Clamp(json, typeof(T));
         T value;
         try
         {
