@@ -1,4 +1,3 @@
-using System.Net;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
@@ -22,7 +21,10 @@ public sealed class QuantityExponentHandler : DelegatingHandler
     {
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.Content.Headers.ContentType?.MediaType is { } type && type.Contains("json", StringComparison.OrdinalIgnoreCase))
-            response.Content = new GuardedContent(response.Content, ResponseBodyLimitHandler.IsWatch(request.RequestUri));
+        {
+            var perLine = ResponseBodyLimitHandler.IsWatch(request.RequestUri);
+            response.Content = new WrappedContent(response.Content, sameLength: false, (body, ct) => Guarded(body, perLine, ct));
+        }
         return response;
     }
 
@@ -86,52 +88,14 @@ public sealed class QuantityExponentHandler : DelegatingHandler
 
     private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
-    private sealed class GuardedContent : HttpContent
+    private static async Task<Stream> Guarded(Stream body, bool perLine, CancellationToken cancellationToken)
     {
-        private readonly HttpContent _inner;
-        private readonly bool _perLine;
-
-        public GuardedContent(HttpContent inner, bool perLine)
+        if (perLine) return new LineRewritingStream(body);
+        await using (body.ConfigureAwait(false))
         {
-            (_inner, _perLine) = (inner, perLine);
-            foreach (var header in inner.Headers)
-            {
-                if (!header.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-        }
-
-        protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
-        {
-            var source = await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            if (_perLine) return new LineRewritingStream(source);
-            await using (source.ConfigureAwait(false))
-            {
-                using var body = new MemoryStream();
-                await source.CopyToAsync(body, cancellationToken).ConfigureAwait(false);
-                return new MemoryStream(Rewrite(body.ToArray()), writable: false);
-            }
-        }
-
-        protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-        {
-            using var source = await CreateContentReadStreamAsync(cancellationToken).ConfigureAwait(false);
-            await source.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _inner.Dispose();
-            base.Dispose(disposing);
+            using var buffer = new MemoryStream();
+            await body.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return new MemoryStream(Rewrite(buffer.ToArray()), writable: false);
         }
     }
 

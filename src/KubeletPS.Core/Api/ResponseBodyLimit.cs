@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace KubeletPS.Core.Api;
 
 /// <summary>A response body longer than the client accepts: the request was abandoned before it was read whole.</summary>
@@ -31,7 +29,7 @@ public sealed class ResponseBodyLimitHandler(long maxBytes) : DelegatingHandler
             response.Dispose();
             throw TooLarge(what, MaxBytes, perLine: false, declared: length);
         }
-        response.Content = new BoundedContent(response.Content, MaxBytes, perLine, what);
+        response.Content = new WrappedContent(response.Content, sameLength: true, (body, _) => Task.FromResult<Stream>(new BoundedReadStream(body, MaxBytes, perLine, what)));
         return response;
     }
 
@@ -43,45 +41,6 @@ public sealed class ResponseBodyLimitHandler(long maxBytes) : DelegatingHandler
         (declared is { } d ? $" (Content-Length {d})" : "") + "; it was not read further.");
 
     internal static string Size(long bytes) => bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MiB" : $"{bytes} bytes";
-
-    private sealed class BoundedContent : HttpContent
-    {
-        private readonly HttpContent _inner;
-        private readonly long _limit;
-        private readonly bool _perLine;
-        private readonly string _what;
-
-        public BoundedContent(HttpContent inner, long limit, bool perLine, string what)
-        {
-            (_inner, _limit, _perLine, _what) = (inner, limit, perLine, what);
-            foreach (var header in inner.Headers) Headers.TryAddWithoutValidation(header.Key, header.Value);
-        }
-
-        protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken) =>
-            new BoundedReadStream(await _inner.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _limit, _perLine, _what);
-
-        protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
-
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
-        {
-            using var source = await CreateContentReadStreamAsync(cancellationToken).ConfigureAwait(false);
-            await source.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _inner.Dispose();
-            base.Dispose(disposing);
-        }
-    }
 
     /// <summary>Counts what is read (all of it, or since the last newline) and fails once the count passes the limit.</summary>
     private sealed class BoundedReadStream(Stream inner, long limit, bool perLine, string what) : Stream
