@@ -57,9 +57,22 @@ public static class QuantityExponents
     /// number in plain decimals (KubernetesClient's ToString of <c>-1e3</c> never returns; <c>-1000</c> it prints);
     /// null when it needs no change or is not a quantity with an exponent.
     /// </summary>
-    private static string? ClampedText(System.Text.Json.Nodes.JsonNode value)
+    private static string? ClampedText(System.Text.Json.Nodes.JsonNode value) =>
+        value is System.Text.Json.Nodes.JsonValue scalar && scalar.TryGetValue<string>(out var text) ? ClampedText(text) : null;
+
+    /// <summary>
+    /// A quantity from text someone wrote (a configuration file's <c>systemReserved</c>, <c>evictionHard</c>,
+    /// <c>containerLogMaxSize</c>), read with its exponent clamped as in <see cref="Clamp"/> so that the parse returns.
+    /// </summary>
+    /// <exception cref="FormatException">The text is not a quantity.</exception>
+    public static ResourceQuantity Parse(string text)
     {
-        if (value is not System.Text.Json.Nodes.JsonValue scalar || !scalar.TryGetValue<string>(out var text)) return null;
+        ArgumentNullException.ThrowIfNull(text);
+        return new ResourceQuantity(ClampedText(text) ?? text);
+    }
+
+    private static string? ClampedText(string text)
+    {
         var e = text.AsSpan().IndexOfAny('e', 'E');
         if (e <= 0 || e == text.Length - 1) return null;
         var exponent = text.AsSpan(e + 1);

@@ -1,5 +1,3 @@
-using k8s.Models;
-
 namespace KubeletPS.Core.Cm;
 
 /// <summary>The node's capacity as the container manager bounds cgroups by it: CPU in millicores, memory in bytes, pids.</summary>
@@ -52,7 +50,7 @@ public static class NodeReservations
     {
         try
         {
-            return QuantityValues.Decimal(new ResourceQuantity(text));
+            return QuantityValues.Decimal(Api.QuantityExponents.Parse(text));
         }
         catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {

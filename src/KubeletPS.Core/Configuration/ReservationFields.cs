@@ -34,7 +34,7 @@ public static class ReservationFields
         ResourceQuantity quantity;
         try
         {
-            quantity = new ResourceQuantity(text);
+            quantity = Api.QuantityExponents.Parse(text);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {

@@ -144,7 +144,7 @@ public sealed class NodeStatusBuilder(NodeAgentOptions options)
         {
             return capacity * decimal.Parse(threshold[..^1], CultureInfo.InvariantCulture) / 100m;
         }
-        return new ResourceQuantity(threshold).ToDecimal();
+        return Cm.QuantityValues.Decimal(Api.QuantityExponents.Parse(threshold));
     }
 
     private List<V1NodeAddress> Addresses(MachineInfo machine)

@@ -49,4 +49,29 @@ public sealed class ReservationFieldsTests
         Assert.Equal(long.MaxValue, own.PidsLimit);
         Assert.Equal(CgroupCpu.MaxShares, own.CpuShares);
     }
+    /// <summary>
+    /// A quantity with a huge exponent in config.yaml (a typo of 1e9 as 1e99999999): KubernetesClient's parse builds
+    /// 10^99999999, so reading the file (Get-KubeletConfig, the agent's start) did not return. Each reader of a
+    /// configuration quantity returns: a reservation as the largest value, an eviction threshold and a log size refused.
+    /// </summary>
+    [Fact]
+    public async Task A_configuration_quantity_with_a_huge_exponent_is_read_without_hanging()
+    {
+        var work = Task.Run(() =>
+        {
+            var c = Parse("systemReserved: {memory: \"1e99999999\"}\nevictionHard: {memory.available: \"1e99999999\"}\ncontainerLogMaxSize: \"1e99999999\"\n");
+            var reserved = NodeReservations.Reserved("memory", c.SystemReserved!);
+            var eviction = Record.Exception(() => KubeletPS.Core.Pods.Eviction.EvictionThresholdParser.Parse(c, "/etc/kubelet/config.yaml"));
+            var logSize = Record.Exception(() => KubeletPS.Core.Pods.Logs.ContainerLogRotationPolicy.ParseMaxSize(c.ContainerLogMaxSize!));
+            var allocatable = KubeletPS.Core.Node.NodeStatusBuilder.ThresholdValue("1e99999999", 1024);
+            return (reserved, eviction, logSize, allocatable);
+        });
+        if (await Task.WhenAny(work, Task.Delay(TimeSpan.FromMinutes(1))) != work)
+            throw new Xunit.Sdk.XunitException("reading a configuration quantity of 1e99999999 did not return");
+        var (reserved, eviction, logSize, allocatable) = await work;
+        Assert.Equal(long.MaxValue, reserved);
+        Assert.Contains("evictionHard", Assert.IsType<KubeletConfigException>(eviction).Message, StringComparison.Ordinal);
+        Assert.Contains("failed to parse container log max size \"1e99999999\"", Assert.IsAssignableFrom<KubeletException>(logSize).Message, StringComparison.Ordinal);
+        Assert.Equal(long.MaxValue, allocatable);
+    }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using k8s.Models;
 using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Core.Pods.Eviction;
@@ -138,7 +137,7 @@ public static class EvictionThresholdParser
     {
         try
         {
-            return (long)new ResourceQuantity(val).ToDecimal();
+            return (long)Api.QuantityExponents.Parse(val).ToDecimal();
         }
         catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {

@@ -1,4 +1,3 @@
-using k8s.Models;
 using KubeletPS.Core.Configuration;
 
 namespace KubeletPS.Core.Pods.Logs;
@@ -63,7 +62,7 @@ public sealed record ContainerLogRotationPolicy
         decimal bytes;
         try
         {
-            bytes = new ResourceQuantity(size).ToDecimal();
+            bytes = Api.QuantityExponents.Parse(size).ToDecimal();
         }
         catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {
