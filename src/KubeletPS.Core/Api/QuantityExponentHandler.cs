@@ -38,11 +38,13 @@ public sealed class QuantityExponentHandler : DelegatingHandler
     private static string Key(string? apiVersion, string? kind) => $"{apiVersion}|{kind}";
 
     /// <summary>
-    /// Whether <paramref name="json"/> holds an exponent of four digits or more (past ±999), or a string that is a
-    /// negative number with an exponent (<c>"-1e3"</c>): the only cases rewritten.
+    /// Whether <paramref name="json"/> holds an exponent of four digits or more (past ±999), a string that is a
+    /// negative number with an exponent (<c>"-1e3"</c>), or a run of 19 digits or more (a number that may pass
+    /// long's range, which KubernetesClient cannot print): the only cases looked at further.
     /// </summary>
     internal static bool Suspicious(ReadOnlySpan<byte> json)
     {
+        if (LongDigitRun(json)) return true;
         for (var i = json.IndexOfAny((byte)'e', (byte)'E'); i >= 0; i = NextE(json, i))
         {
             if (i == 0 || !(char.IsAsciiDigit((char)json[i - 1]) || json[i - 1] == '.')) continue;
@@ -55,6 +57,18 @@ public sealed class QuantityExponentHandler : DelegatingHandler
             var digits = 0;
             while (j + digits < json.Length && char.IsAsciiDigit((char)json[j + digits])) digits++;
             if (digits >= 4) return true;
+        }
+        return false;
+    }
+
+    /// <summary>A run of digits long enough to pass long's range (a quantity KubernetesClient cannot print may be there).</summary>
+    private static bool LongDigitRun(ReadOnlySpan<byte> json)
+    {
+        var run = 0;
+        foreach (var b in json)
+        {
+            run = b is >= (byte)'0' and <= (byte)'9' ? run + 1 : 0;
+            if (run >= QuantityExponents.MaxSafeDigits) return true;
         }
         return false;
     }

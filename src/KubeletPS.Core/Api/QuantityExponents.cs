@@ -73,6 +73,37 @@ public static class QuantityExponents
 
     private static string? ClampedText(string text)
     {
+        var clamped = ExponentClamped(text);
+        var current = clamped ?? text;
+        // More digits than a decimal holds (29 nines): KubernetesClient's ToString of it throws OverflowException.
+        if (LongestDigitRun(current) < MaxSafeDigits) return clamped;
+        try
+        {
+            var value = new ResourceQuantity(current).ToDouble();
+            if (Math.Abs(value) > long.MaxValue) return value < 0 ? "-9223372036854775807" : "9223372036854775807";
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
+        {
+        }
+        return clamped;
+    }
+
+    /// <summary>A run of this many digits can pass long's range, so the quantity is read to see.</summary>
+    internal const int MaxSafeDigits = 19;
+
+    internal static int LongestDigitRun(ReadOnlySpan<char> text)
+    {
+        int longest = 0, run = 0;
+        foreach (var c in text)
+        {
+            run = char.IsAsciiDigit(c) ? run + 1 : 0;
+            longest = Math.Max(longest, run);
+        }
+        return longest;
+    }
+
+    private static string? ExponentClamped(string text)
+    {
         var e = text.AsSpan().IndexOfAny('e', 'E');
         if (e <= 0 || e == text.Length - 1) return null;
         var exponent = text.AsSpan(e + 1);

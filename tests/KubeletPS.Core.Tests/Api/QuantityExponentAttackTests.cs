@@ -38,6 +38,7 @@ public sealed class QuantityExponentAttackTests : IAsyncLifetime
     {
         CreatePod("listed", "1e99999999");
         CreatePod("fine", "100m");
+        CreatePod("digits", "99999999999999999999999999999");
         var (client, identity) = TestApiClients.ForUser(_server, ApiClientFactory.Handlers(), "system:node:node-a", "system:nodes");
         var source = new ApiPodSource(client, identity, "node-a", _log);
         PodSourceSnapshot? latest = null;
@@ -51,17 +52,21 @@ public sealed class QuantityExponentAttackTests : IAsyncLifetime
         });
         IReadOnlyList<string> Names() => Volatile.Read(ref latest)?.Pods.Select(p => p.Metadata.Name).Order(StringComparer.Ordinal).ToList() ?? [];
 
-        await TestApiClients.WaitUntilAsync(() => Names().Count == 2, "the listed pods, one with cpu 1e99999999", timeoutSeconds: 60);
+        await TestApiClients.WaitUntilAsync(() => Names().Count == 3, "the listed pods, one with cpu 1e99999999", timeoutSeconds: 60);
         CreatePod("watched", "-1e-99999999");
-        await TestApiClients.WaitUntilAsync(() => Names().Count == 3, "the pod created while watching", timeoutSeconds: 60);
+        await TestApiClients.WaitUntilAsync(() => Names().Count == 4, "the pod created while watching", timeoutSeconds: 60);
 
-        Assert.Equal(["fine", "listed", "watched"], Names());
+        Assert.Equal(["digits", "fine", "listed", "watched"], Names());
+        // More digits than a decimal holds: KubernetesClient's ToString of it throws, so the agent's copies of the pod must not need it.
+
         var pods = Volatile.Read(ref latest)!.Pods.ToDictionary(p => p.Metadata.Name);
         var listed = pods["listed"].Spec.Containers[0];
         Assert.Equal(long.MaxValue, QuantityValues.Decimal(listed.Resources.Requests["cpu"]));
         Assert.Equal("1e99999999", listed.Env[0].Value);
         Assert.Equal("1e99999999", pods["listed"].Metadata.Annotations["note"]);
         Assert.Equal(0.1m, QuantityValues.Decimal(pods["fine"].Spec.Containers[0].Resources.Requests["cpu"]));
+        _ = k8s.KubernetesJson.Serialize(pods["digits"]);
+        Assert.Equal(long.MaxValue, QuantityValues.Decimal(pods["digits"].Spec.Containers[0].Resources.Requests["cpu"]));
         Assert.True(QuantityValues.Decimal(pods["watched"].Spec.Containers[0].Resources.Requests["cpu"]) <= 0);
         _stop.Cancel();
         await run;
