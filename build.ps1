@@ -128,14 +128,20 @@ function Invoke-XunitTest {
         '--logger', 'trx;LogFilePrefix=xunit', '--results-directory', $results)
     if ($XunitFilter) { $arguments += '--filter', $XunitFilter }
     & dotnet @arguments | Out-Host
-    $passed = 0; $failed = 0
+    $passed = 0; $failed = 0; $failures = @()
     foreach ($trx in Get-ChildItem $results -Filter *.trx -ErrorAction Ignore) {
-        $counters = ([xml](Get-Content -Raw $trx.FullName)).TestRun.ResultSummary.Counters
+        $run = ([xml](Get-Content -Raw $trx.FullName)).TestRun
+        $counters = $run.ResultSummary.Counters
         $passed += [int]$counters.passed
         $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        # The names again at the end, so the last lines of a long log say what failed.
+        foreach ($result in @($run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' })) {
+            $message = "$($result.Output.ErrorInfo.Message)".Trim() -split "`n" | Select-Object -First 1
+            $failures += "xunit  $($result.testName): $message"
+        }
     }
     if ($LASTEXITCODE -ne 0 -and $failed -eq 0) { $failed = 1; Write-Warning 'dotnet test failed before reporting results (build error?)' }
-    [pscustomobject]@{ Passed = $passed; Failed = $failed }
+    [pscustomobject]@{ Passed = $passed; Failed = $failed; Failures = $failures }
 }
 
 function Invoke-PesterTest {
@@ -154,15 +160,22 @@ Import-Module '$pester'
 `$env:KUBELETPS_MODULE = '$(Join-Path $ModuleOut 'KubeletPS.psd1')'
 `$env:KUBELETPS_REPO = '$RepoRoot'
 `$r = Invoke-Pester -Configuration `$config
+foreach (`$f in @(`$r.Failed) + @(`$r.FailedBlocks) + @(`$r.FailedContainers)) {
+    if (-not `$f) { continue }
+    `$name = if (`$f.ExpandedPath) { `$f.ExpandedPath } elseif (`$f.Item) { "`$(`$f.Item)" } else { "`$(`$f.Name)" }
+    `$message = "`$(`$f.ErrorRecord | Select-Object -First 1)".Trim() -split "``n" | Select-Object -First 1
+    "PESTER-FAILED `${name}: `$message"
+}
 "PESTER-COUNTS `$(`$r.PassedCount) `$(`$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount)"
 "@
-    $passed = 0; $failed = 0; $sawCounts = $false
+    $passed = 0; $failed = 0; $sawCounts = $false; $failures = @()
     & dotnet pwsh -NoProfile -NonInteractive -Command $script | ForEach-Object {
         if ($_ -match '^PESTER-COUNTS (\d+) (\d+)$') { $passed = [int]$Matches[1]; $failed = [int]$Matches[2]; $sawCounts = $true }
+        elseif ($_ -match '^PESTER-FAILED (.*)$') { $failures += "Pester $($Matches[1])" }
         else { $_ | Out-Host }
     }
     if (-not $sawCounts) { $failed = 1; Write-Warning 'Pester did not report results' }
-    [pscustomobject]@{ Passed = $passed; Failed = $failed }
+    [pscustomobject]@{ Passed = $passed; Failed = $failed; Failures = $failures }
 }
 
 switch ($Task) {
@@ -177,6 +190,8 @@ switch ($Task) {
         if (-not $SkipPester) { $totals += Invoke-PesterTest }
         $passed = ($totals | Measure-Object Passed -Sum).Sum
         $failed = ($totals | Measure-Object Failed -Sum).Sum
+        $failures = @($totals | ForEach-Object { $_.Failures })
+        if ($failures.Count -gt 0) { 'Failed:'; $failures | ForEach-Object { "  $_" } }
         "$passed passed, $failed failed"
         if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
     }
