@@ -33,9 +33,13 @@ public sealed class LocalPodStatusStore(string rootDirectory)
         var file = Path.Combine(PodDirectory(uid), FileName);
         try
         {
-            return KubernetesJson.Deserialize<V1Pod>(File.ReadAllText(file));
+            var pod = Api.KubeObjects.FromJson<V1Pod>(File.ReadAllText(file));
+            // As a static pod's: a quantity beyond what the client library prints (1e1000) is given as the cap.
+            Cm.QuantityValues.CapPodQuantities(pod);
+            return pod;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or System.Text.Json.JsonException)
+        // A file damaged on disk or edited by hand is skipped as a missing one is: it must not stop a restarted agent or Get-KubeletPod.
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or System.Text.Json.JsonException or FormatException)
         {
             return null;
         }
